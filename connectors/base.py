@@ -1,0 +1,132 @@
+"""The contract between sources and the sync engine: typed records in batches.
+
+A batch is one cohort's worth of data (or one file's). The engine writes it in one transaction
+together with its cursors, so a crash loses at most the batch in flight and no cursor ever runs
+ahead of its data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PersonRecord(_Record):
+    """A person as the source knows them; `external_id` is unique within the source."""
+
+    external_id: str
+    full_name: str = Field(min_length=1)
+    email: str | None = None
+    district_raw: str | None = None
+    school: str | None = None
+    position: str | None = None
+    category: str | None = None
+    suspended: bool = False
+
+
+class EnrolmentRecord(_Record):
+    external_id: str
+    status: Literal["active", "suspended"] = "active"
+
+
+class SessionRecord(_Record):
+    source_key: str
+    starts_at: datetime  # aware UTC
+    duration_s: int = 0
+    topic: str = ""
+    speaker: str | None = None
+    taken: bool = True
+
+
+class AttendanceRecord(_Record):
+    session_key: str
+    external_id: str
+    status: str
+    status_label: str = ""
+    present: bool
+
+
+class DefenseRecord(_Record):
+    """`pending` from a submission never overrides a graded outcome already stored."""
+
+    external_id: str
+    outcome: Literal["passed", "failed", "pending"]
+    grade: float | None = None
+    graded_at: datetime | None = None
+    attempt: int = 0
+
+
+class SourceWarning(_Record):
+    """A `warnings[]` entry of a successful Moodle answer, or a source's own notice."""
+
+    source: str
+    item: str = ""
+    itemid: str = ""
+    code: str = ""
+    message: str
+
+
+class Reject(_Record):
+    """A row a source could not accept: where it was and why."""
+
+    file: str
+    row: int
+    column: str = ""
+    value: str = ""
+    reason: str
+
+
+class CohortRef(_Record):
+    key: str
+    program: str
+    title: str | None = None
+    course_id: int | None = None
+    group_id: int | None = None
+    school_year: str | None = None
+    term: int | None = None
+
+
+@dataclass
+class Batch:
+    """One cohort of one source, written atomically.
+
+    `enrolments`/`sessions` set to None mean "not fetched this time": nothing is marked missing.
+    `defenses_complete` is False for an incremental (`since`) pull.
+    """
+
+    source: str
+    cohort: CohortRef
+    people: list[PersonRecord] = field(default_factory=list)
+    enrolments: list[EnrolmentRecord] | None = None
+    sessions: list[SessionRecord] | None = None
+    attendance: list[AttendanceRecord] = field(default_factory=list)
+    defenses: list[DefenseRecord] = field(default_factory=list)
+    defenses_complete: bool = True
+    cursors: dict[str, str] = field(default_factory=dict)
+    warnings: list[SourceWarning] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BatchFailure:
+    """A cohort the source could not read; the others still sync."""
+
+    source: str
+    cohort_key: str
+    error: Exception
+
+
+class Connector(Protocol):
+    name: str
+
+    def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure]:
+        """Yield one batch per cohort; a failed cohort yields a BatchFailure instead of raising."""
+        ...

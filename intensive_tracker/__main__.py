@@ -1,0 +1,3 @@
+from intensive_tracker.cli import main
+
+main()

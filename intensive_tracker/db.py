@@ -1,0 +1,246 @@
+"""Engine, transactions, schema migrations and the change-aware upsert every sync writes through."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, inspect, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, SQLModel, create_engine
+
+from intensive_tracker.errors import ConfigError, TrackerError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_CHUNK = 500
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for SQLite (WAL, busy timeout, foreign keys) or PostgreSQL (psycopg 3)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path and not path.startswith(":memory:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url)
+    except Exception as e:  # unknown dialect, missing driver, malformed URL
+        raise ConfigError(f"database_url: cannot use it: {type(e).__name__}: {e}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+    elif engine.dialect.name != "postgresql":
+        raise ConfigError(f"database_url: {engine.dialect.name} is not supported (use sqlite or postgresql)")
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver level so that `begin` below controls transactions itself.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # A read transaction that later upgrades to a write can fail with SQLITE_BUSY despite
+    # busy_timeout (RELIABILITY.md §4); taking the write lock up front avoids it.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back if it raises."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def database_label(engine: Engine) -> str:
+    """The database named for a person: its file or host, never a password."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite {url.database or ':memory:'}"
+    return f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+
+
+# --- migrations --------------------------------------------------------------------------------
+
+def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    ini = resources.files("intensive_tracker") / "alembic.ini"
+    config = Config(str(ini))
+    config.set_main_option("script_location", "intensive_tracker:migrations")
+    config.attributes["engine"] = engine
+    return config
+
+
+def schema_heads(engine: Engine) -> tuple[set[str], set[str]]:
+    """(revisions the database is at, revisions this release knows as heads)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, set(script.get_heads())
+
+
+def upgrade(engine: Engine) -> list[str]:
+    """Bring the schema to this release's head; refuse a database made by a newer release."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config(engine)
+    script = ScriptDirectory.from_config(config)
+    known = {rev.revision for rev in script.walk_revisions()}
+    try:
+        current, heads = schema_heads(engine)
+    except OperationalError as e:
+        raise TrackerError(f"{database_label(engine)}: cannot open the database: {e.orig}") from None
+    unknown = current - known
+    if unknown:
+        raise ConfigError(
+            f"{database_label(engine)} was written by a newer intensive-tracker (schema {', '.join(sorted(unknown))}); "
+            "install that release or newer, this one never downgrades a database"
+        )
+    if current == heads:
+        return []
+    command.upgrade(config, "heads")
+    return sorted(heads - current)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create or upgrade the schema (run by every command that reads or writes data)."""
+    upgrade(engine)
+
+
+# --- upsert --------------------------------------------------------------------------------------
+
+@dataclass
+class Counts:
+    """What a write did, per entity: the sync run records these."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: "Counts") -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+    def as_dict(self) -> dict[str, int]:
+        return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
+
+
+@dataclass
+class UpsertResult:
+    counts: Counts = field(default_factory=Counts)
+    ids: dict[tuple[Any, ...], int] = field(default_factory=dict)
+
+
+def upsert(
+    session: Session,
+    model: type[SQLModel],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str],
+) -> UpsertResult:
+    """Insert new rows, update changed ones, leave equal ones untouched; return ids by natural key.
+
+    Existing rows are read first so that the counts are exact and an unchanged row is never
+    written (a re-sync writes nothing). The write itself is an `INSERT … ON CONFLICT DO UPDATE
+    … WHERE changed`, so a concurrent writer cannot make it fail or double a row.
+    """
+    result = UpsertResult()
+    if not rows:
+        return result
+    table = model.__table__  # type: ignore[attr-defined]
+    deduped: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    for row in rows:
+        deduped[tuple(row[k] for k in key)] = row
+    columns = list(next(iter(deduped.values())).keys())
+    value_columns = [c for c in columns if c not in key]
+    keys = list(deduped)
+    existing: dict[tuple[Any, ...], dict[str, Any]] = {}
+    key_cols = [table.c[k] for k in key]
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start:start + _CHUNK]
+        where = key_cols[0].in_([k[0] for k in chunk]) if len(key) == 1 else tuple_(*key_cols).in_(chunk)
+        for record in session.connection().execute(select(table.c.id, *[table.c[c] for c in columns]).where(where)):
+            mapping = record._mapping
+            existing[tuple(mapping[k] for k in key)] = dict(mapping)
+    to_write = []
+    for natural_key, row in deduped.items():
+        before = existing.get(natural_key)
+        if before is None:
+            result.counts.inserted += 1
+            to_write.append(row)
+        elif any(_differs(before[c], row[c]) for c in value_columns):
+            result.counts.updated += 1
+            to_write.append(row)
+        else:
+            result.counts.unchanged += 1
+        if before is not None:
+            result.ids[natural_key] = before["id"]
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[session.get_bind().dialect.name]
+    for start in range(0, len(to_write), _CHUNK):
+        chunk = to_write[start:start + _CHUNK]
+        stmt = insert(table).values(list(chunk))
+        if value_columns:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(key),
+                set_={c: stmt.excluded[c] for c in value_columns},
+                where=_any_distinct(table, stmt, value_columns),
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+        stmt = stmt.returning(table.c.id, *key_cols)
+        for record in session.connection().execute(stmt):
+            mapping = record._mapping
+            result.ids[tuple(mapping[k] for k in key)] = mapping["id"]
+    return result
+
+
+def _any_distinct(table: Any, stmt: Any, columns: Iterable[str]) -> Any:
+    from sqlalchemy import or_
+
+    return or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in columns))
+
+
+def _differs(before: Any, after: Any) -> bool:
+    if isinstance(before, float) or isinstance(after, float):
+        if before is None or after is None:
+            return before is not after
+        return abs(float(before) - float(after)) > 1e-9
+    return before != after
+
+
+def table_snapshot(engine: Engine, models: Iterable[type[SQLModel]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the given tables, ordered: two snapshots compare equal iff nothing changed."""
+    snapshot = {}
+    with engine.connect() as connection:
+        for model in models:
+            table = model.__table__  # type: ignore[attr-defined]
+            rows = connection.execute(select(table).order_by(*table.primary_key.columns)).all()
+            snapshot[table.name] = [tuple(r) for r in rows]
+    return snapshot
+
+
+def has_tables(engine: Engine) -> bool:
+    return bool(inspect(engine).get_table_names())

@@ -1,0 +1,352 @@
+"""The sync engine: batches from connectors → idempotent upserts, one transaction per batch.
+
+Each batch is written together with its cursors and the sync run's counters, so a crash loses
+at most the batch in flight and the next run converges to what a clean run would have written.
+Nothing is deleted: people, sessions and enrolments Moodle stops listing are marked missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from connectors.base import Batch, BatchFailure, Connector
+from intensive_tracker import models as m
+from intensive_tracker.config import Settings
+from intensive_tracker.db import Counts, ensure_schema, transaction, upsert
+from intensive_tracker.districts import Registry
+from intensive_tracker.errors import TrackerError
+from intensive_tracker.identity import email_key, name_key
+
+log = logging.getLogger(__name__)
+
+ENTITIES = ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses", "cursors")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@dataclass
+class SyncReport:
+    """What a run did; the CLI prints it and `status` reads it back from sync_run."""
+
+    run_id: int
+    status: str
+    counts: dict[str, dict[str, int]]
+    marked_missing: int
+    warnings: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    cohorts_ok: int
+    cohorts_failed: int
+
+    @property
+    def rows_written(self) -> int:
+        return sum(c["inserted"] + c["updated"] for c in self.counts.values()) + self.marked_missing
+
+
+@dataclass
+class _RunState:
+    counts: dict[str, Counts] = field(default_factory=lambda: {e: Counts() for e in ENTITIES})
+    marked_missing: int = 0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    cohorts_ok: int = 0
+    cohorts_failed: int = 0
+
+    def counts_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {e: c.as_dict() for e, c in self.counts.items()}
+        data["marked_missing"] = self.marked_missing
+        data["cohorts"] = {"ok": self.cohorts_ok, "failed": self.cohorts_failed}
+        return data
+
+
+def sync_reference_data(engine: Engine, settings: Settings, registry: Registry) -> None:
+    """Programs from the config and districts from the registry, upserted (no change → no write)."""
+    with transaction(engine) as session:
+        upsert(session, m.Program, [
+            {"key": p.key, "title": p.title, "full_title": p.full_title} for p in settings.programs
+        ], key=["key"])
+        upsert(session, m.District, [
+            {"name": e.name, "kind": e.kind, "merged_into": e.merged_into, "merged_on": e.merged_on}
+            for e in registry.entries.values()
+        ], key=["name"])
+
+
+def run_sync(
+    engine: Engine,
+    settings: Settings,
+    registry: Registry,
+    connectors: Iterable[Connector],
+    *,
+    trigger: str = "manual",
+    on_batch: Callable[[str, str], None] | None = None,
+) -> SyncReport:
+    """Sync every connector; one failing cohort does not stop the others."""
+    ensure_schema(engine)
+    sync_reference_data(engine, settings, registry)
+    with transaction(engine) as session:
+        run = m.SyncRun(started_at=utcnow(), trigger=trigger)
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    assert run_id is not None
+    state = _RunState()
+    for connector in connectors:
+        cursors = _load_cursors(engine, connector.name)
+        try:
+            for item in connector.batches(cursors):
+                if isinstance(item, BatchFailure):
+                    state.cohorts_failed += 1
+                    state.errors.append(_error_entry(item.source, item.cohort_key, item.error))
+                    log.error("%s %s: %s", item.source, item.cohort_key, item.error)
+                    _save_run(engine, run_id, state)
+                    continue
+                with transaction(engine) as session:
+                    write_batch(session, item, settings=settings, registry=registry, state=state)
+                    _save_run_in(session, run_id, state)
+                state.cohorts_ok += 1
+                if on_batch:
+                    on_batch(item.source, item.cohort.key)
+        except TrackerError as e:
+            state.errors.append(_error_entry(connector.name, None, e))
+            log.error("%s: %s", connector.name, e)
+    status = "ok" if not state.errors else ("problems" if state.cohorts_ok else "failed")
+    _save_run(engine, run_id, state, status=status, finished=True)
+    return SyncReport(
+        run_id=run_id, status=status, counts={e: c.as_dict() for e, c in state.counts.items()},
+        marked_missing=state.marked_missing, warnings=state.warnings, errors=state.errors,
+        cohorts_ok=state.cohorts_ok, cohorts_failed=state.cohorts_failed,
+    )
+
+
+def _error_entry(source: str, cohort: str | None, error: Exception) -> dict[str, Any]:
+    return {"source": source, "cohort": cohort, "type": type(error).__name__, "message": str(error),
+            "exit_code": getattr(error, "exit_code", 1)}
+
+
+def _load_cursors(engine: Engine, source: str) -> dict[str, str]:
+    with Session(engine) as session:
+        rows = session.exec(select(m.SyncCursor.key, m.SyncCursor.value).where(m.SyncCursor.source == source)).all()
+    return {k: v for k, v in rows}
+
+
+def _save_run(engine: Engine, run_id: int, state: _RunState, *, status: str | None = None, finished: bool = False) -> None:
+    with transaction(engine) as session:
+        _save_run_in(session, run_id, state, status=status, finished=finished)
+
+
+def _save_run_in(session: Session, run_id: int, state: _RunState, *, status: str | None = None,
+                 finished: bool = False) -> None:
+    values: dict[str, Any] = {"counts": state.counts_json(), "warnings": state.warnings, "errors": state.errors}
+    if status:
+        values["status"] = status
+    if finished:
+        values["finished_at"] = utcnow()
+    session.connection().execute(update(m.SyncRun).where(m.SyncRun.id == run_id).values(**values))
+
+
+# --- one batch -----------------------------------------------------------------------------------
+
+def write_batch(session: Session, batch: Batch, *, settings: Settings, registry: Registry, state: _RunState) -> None:
+    """Write one cohort's records; counts go to `state`."""
+    conn = session.connection()
+    now = utcnow()
+    program_id = conn.execute(select(m.Program.id).where(m.Program.key == batch.cohort.program)).scalar_one_or_none()
+    if program_id is None:
+        raise TrackerError(f"cohort {batch.cohort.key}: program {batch.cohort.program!r} is not configured")
+    ref = batch.cohort
+    cohort_id = upsert(session, m.Cohort, [{
+        "key": ref.key, "program_id": program_id, "source": batch.source, "title": ref.title,
+        "course_id": ref.course_id, "group_id": ref.group_id, "school_year": ref.school_year, "term": ref.term,
+    }], key=["key"]).ids[(ref.key,)]
+
+    account_ids, participant_ids = _write_people(session, batch, state)
+
+    if batch.enrolments is not None:
+        rows = [{"cohort_id": cohort_id, "account_id": account_ids[e.external_id],
+                 "participant_id": participant_ids[e.external_id], "status": e.status, "missing_since": None}
+                for e in batch.enrolments]
+        state.counts["enrolments"].add(upsert(session, m.Enrolment, rows, key=["cohort_id", "account_id"]).counts)
+        listed = {r["account_id"] for r in rows}
+        state.marked_missing += _mark_missing(session, m.Enrolment, and_(m.Enrolment.cohort_id == cohort_id,
+                                              m.Enrolment.account_id.not_in(listed) if listed else True), now)
+
+    session_ids: dict[str, int] = {}
+    if batch.sessions is not None:
+        rows = [{"cohort_id": cohort_id, "source_key": x.source_key, "starts_at": x.starts_at, "duration_s": x.duration_s,
+                 "topic": x.topic, "speaker": x.speaker, "taken": x.taken, "missing_since": None} for x in batch.sessions]
+        result = upsert(session, m.Session, rows, key=["cohort_id", "source_key"])
+        state.counts["sessions"].add(result.counts)
+        session_ids = {k[1]: v for k, v in result.ids.items()}
+        listed_keys = set(session_ids)
+        state.marked_missing += _mark_missing(session, m.Session, and_(m.Session.cohort_id == cohort_id,
+                                              m.Session.source_key.not_in(listed_keys) if listed_keys else True), now)
+    missing_sessions = {a.session_key for a in batch.attendance} - set(session_ids)
+    if missing_sessions:
+        for key, sid in conn.execute(select(m.Session.source_key, m.Session.id).where(
+                m.Session.cohort_id == cohort_id, m.Session.source_key.in_(missing_sessions))):
+            session_ids[key] = sid
+
+    marks: dict[tuple[int, int], dict[str, Any]] = {}
+    for a in batch.attendance:
+        if a.session_key not in session_ids or a.external_id not in account_ids:
+            state.warnings.append({"source": batch.source, "cohort": ref.key,
+                                   "message": f"attendance of unknown session/person {a.session_key}/{a.external_id} skipped"})
+            continue
+        row = {"session_id": session_ids[a.session_key], "participant_id": participant_ids[a.external_id],
+               "account_id": account_ids[a.external_id], "status": a.status, "status_label": a.status_label,
+               "present": a.present}
+        key = (row["session_id"], row["participant_id"])
+        # Two accounts of one person in one session: the mark that counts as present wins.
+        if key not in marks or (row["present"], -row["account_id"]) > (marks[key]["present"], -marks[key]["account_id"]):
+            marks[key] = row
+    state.counts["attendance"].add(upsert(session, m.Attendance, list(marks.values()),
+                                          key=["session_id", "participant_id"]).counts)
+
+    _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
+
+    if batch.cursors:
+        rows = [{"source": batch.source, "key": k, "value": v} for k, v in batch.cursors.items()]
+        state.counts["cursors"].add(upsert(session, m.SyncCursor, rows, key=["source", "key"]).counts)
+    for w in batch.warnings:
+        state.warnings.append({"cohort": ref.key, **w.model_dump()})
+    refresh_participants(session, registry, participant_ids=set(participant_ids.values()), state=state)
+
+
+def _mark_missing(session: Session, model: Any, where: Any, now: datetime) -> int:
+    result = session.connection().execute(
+        update(model).where(where, model.missing_since.is_(None)).values(missing_since=now))
+    return int(result.rowcount or 0)
+
+
+def _write_people(session: Session, batch: Batch, state: _RunState) -> tuple[dict[str, int], dict[str, int]]:
+    """Accounts of the batch, each joined to a participant (new ones by email, else a new person)."""
+    conn = session.connection()
+    people = {p.external_id: p for p in batch.people}
+    known: dict[str, tuple[int, int]] = {}
+    ids = list(people)
+    for start in range(0, len(ids), 500):
+        for ext, aid, pid in conn.execute(select(m.Account.external_id, m.Account.id, m.Account.participant_id).where(
+                m.Account.source == batch.source, m.Account.external_id.in_(ids[start:start + 500]))):
+            known[ext] = (aid, pid)
+    new = [p for ext, p in people.items() if ext not in known]
+    emails = {email_key(p.email) for p in new} - {None}
+    by_email: dict[str, int] = {}
+    if emails:
+        email_list = sorted(e for e in emails if e)
+        for start in range(0, len(email_list), 500):
+            for key, pid in conn.execute(select(m.Participant.email_key, m.Participant.id).where(
+                    m.Participant.email_key.in_(email_list[start:start + 500]))):
+                by_email[key] = pid
+    links: dict[str, tuple[int, str]] = {ext: (known[ext][1], "") for ext in known}
+    for p in new:
+        key = email_key(p.email)
+        if key and key in by_email:
+            links[p.external_id] = (by_email[key], f"тот же e-mail ({key})")
+            continue
+        result = upsert(session, m.Participant, [{
+            "email_key": key, "full_name": p.full_name, "name_key": name_key(p.full_name),
+            "district_raw": p.district_raw, "school": p.school, "position": p.position, "category": p.category,
+        }], key=["email_key"]) if key else None
+        if result is not None:
+            pid = result.ids[(key,)]
+            state.counts["participants"].add(result.counts)
+            by_email[key] = pid  # type: ignore[index]
+        else:
+            participant = m.Participant(full_name=p.full_name, name_key=name_key(p.full_name),
+                                        district_raw=p.district_raw, school=p.school, position=p.position,
+                                        category=p.category)
+            session.add(participant)
+            session.flush()
+            assert participant.id is not None
+            pid = participant.id
+            state.counts["participants"].inserted += 1
+        links[p.external_id] = (pid, "новый участник")
+    rows = []
+    for ext, p in people.items():
+        pid, reason = links[ext]
+        row = {"source": batch.source, "external_id": ext, "participant_id": pid, "full_name": p.full_name,
+               "email": p.email, "district_raw": p.district_raw, "school": p.school, "position": p.position,
+               "category": p.category, "suspended": p.suspended}
+        if ext not in known:
+            row["link_reason"] = reason
+        rows.append(row)
+    # link_reason is written once, when the account is first seen.
+    new_rows = [r for r in rows if "link_reason" in r]
+    old_rows = [r for r in rows if "link_reason" not in r]
+    result = upsert(session, m.Account, new_rows, key=["source", "external_id"])
+    state.counts["accounts"].add(result.counts)
+    account_ids = {k[1]: v for k, v in result.ids.items()}
+    result = upsert(session, m.Account, old_rows, key=["source", "external_id"])
+    state.counts["accounts"].add(result.counts)
+    account_ids.update({k[1]: v for k, v in result.ids.items()})
+    participant_ids = {ext: links[ext][0] for ext in people}
+    return account_ids, participant_ids
+
+
+def _write_defenses(session: Session, batch: Batch, cohort_id: int, account_ids: dict[str, int],
+                    participant_ids: dict[str, int], state: _RunState) -> None:
+    conn = session.connection()
+    stored = {pid: outcome for pid, outcome in conn.execute(
+        select(m.Defense.participant_id, m.Defense.outcome).where(m.Defense.cohort_id == cohort_id))}
+    rows: dict[int, dict[str, Any]] = {}
+    rank = {"passed": 3, "failed": 2, "pending": 1}
+    for d in batch.defenses:
+        if d.external_id not in account_ids:
+            continue
+        pid = participant_ids[d.external_id]
+        if d.outcome == "pending" and d.grade is None and stored.get(pid) in ("passed", "failed") \
+                and not batch.defenses_complete:
+            continue  # an incremental pull saw only the submission; the stored grade stands
+        row = {"cohort_id": cohort_id, "participant_id": pid, "account_id": account_ids[d.external_id],
+               "outcome": d.outcome, "grade": d.grade, "graded_at": d.graded_at, "attempt": d.attempt}
+        if pid not in rows or rank[d.outcome] > rank[rows[pid]["outcome"]]:
+            rows[pid] = row
+    state.counts["defenses"].add(upsert(session, m.Defense, list(rows.values()),
+                                        key=["cohort_id", "participant_id"]).counts)
+
+
+def refresh_participants(session: Session, registry: Registry, *, participant_ids: set[int] | None,
+                         state: _RunState | None = None) -> int:
+    """Participant attributes from their accounts, and the district resolved from its spelling.
+
+    The choice is independent of batch order (active account first, then one that names a
+    district, then the newest), so a re-run writes nothing; a new alias takes effect here
+    without a re-sync.
+    """
+    conn = session.connection()
+    query = select(m.Account).order_by(m.Account.participant_id)
+    if participant_ids is not None:
+        if not participant_ids:
+            return 0
+        query = query.where(m.Account.participant_id.in_(sorted(participant_ids)))
+    accounts: dict[int, list[Any]] = defaultdict(list)
+    for row in conn.execute(query):
+        accounts[row.participant_id].append(row)
+    district_ids = {name: did for did, name in conn.execute(select(m.District.id, m.District.name))}
+    rows = []
+    for pid, accs in accounts.items():
+        best = max(accs, key=lambda a: (not a.suspended, bool(a.district_raw and a.district_raw.strip()), a.id))
+        resolution = registry.resolve(best.district_raw)
+        rows.append({"id": pid, "full_name": best.full_name, "name_key": name_key(best.full_name),
+                     "district_raw": best.district_raw, "district_id": district_ids.get(resolution.name or ""),
+                     "school": best.school, "position": best.position, "category": best.category})
+    changed = 0
+    existing = {r.id: r for r in conn.execute(select(m.Participant).where(m.Participant.id.in_(list(accounts))))}
+    for row in rows:
+        before = existing[row["id"]]
+        if any(getattr(before, k) != v for k, v in row.items()):
+            conn.execute(update(m.Participant).where(m.Participant.id == row["id"]).values(**row))
+            changed += 1
+    if state is not None:
+        state.counts["participants"].updated += changed
+    return changed
