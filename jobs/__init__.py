@@ -1,0 +1,1 @@
+"""Scheduled jobs of the nightly daemon: plain importable functions the scheduler calls."""
