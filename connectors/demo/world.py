@@ -266,6 +266,7 @@ def generate_demo_world(seed: int = 2024) -> World:
     courses: list[Course] = []
     teachers = [people.new(None, category="методист"), people.new(None, category="методист")]
     previous_pool: list[int] = []
+    passed_before: set[int] = set()  # nobody defends twice: each passed defense is another teacher
     for shortname, days, counts, passed, failed, pending, defense_day in KU_LAUNCHES:
         recent = shortname in ("KU-2023-H1", "KU-2024-H2")
         allowed = reached if recent else everywhere
@@ -287,8 +288,11 @@ def generate_demo_world(seed: int = 2024) -> World:
         course.attendances.append(attendance)
         attendees = sorted({u for s in attendance.sessions for u, st in s.log.items()
                             if attendance.statuses[0].id == st or attendance.statuses[1].id == st})
-        course.assignments.append(_defenses(ids, rng, people, attendees, passed, failed, pending, defense_day,
-                                            need_districts=reached if recent else None))
+        candidates = [u for u in attendees if u not in passed_before]
+        assignment = _defenses(ids, rng, people, candidates, passed, failed, pending, defense_day,
+                               need_districts=reached if recent else None)
+        passed_before |= {g.userid for g in assignment.grades if g.grade >= 6}
+        course.assignments.append(assignment)
         _enrol(rng, course, pool)
         courses.append(course)
         if shortname == "KU-2024-H2":
