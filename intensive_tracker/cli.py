@@ -13,7 +13,7 @@ import click
 from intensive_tracker import __version__
 from intensive_tracker.config import Settings, load_settings, resolve_config_path
 from intensive_tracker.db import database_label, ensure_schema, make_engine
-from intensive_tracker.districts import Registry, load_registry
+from intensive_tracker.districts import Registry, registry_from_settings
 from intensive_tracker.errors import TrackerError
 
 log = logging.getLogger("intensive_tracker")
@@ -42,7 +42,7 @@ class Context:
         self._settings = None
 
     def registry(self) -> Registry:
-        return load_registry()
+        return registry_from_settings(self.settings)
 
 
 class TrackerGroup(click.Group):
