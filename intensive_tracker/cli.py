@@ -123,6 +123,7 @@ def sync(obj: Context) -> None:
 def _report(obj: Context, out: Path | None) -> Path:
     from zoneinfo import ZoneInfo
 
+    from intensive_tracker.quality import write_quality
     from intensive_tracker.render import render_site
     from intensive_tracker.reports import build_summary
     from intensive_tracker.sync import refresh_participants
@@ -137,6 +138,7 @@ def _report(obj: Context, out: Path | None) -> Path:
     tz = ZoneInfo(settings.timezone)
     summary = build_summary(engine, registry, tz=tz, now=datetime.now(tz), school_year=settings.report.school_year)
     out_dir = out or _relative_to_config(obj, Path(settings.report.out_dir))
+    write_quality(engine, registry, settings, summary.generated_at, out_dir)  # quality.html beside index.html
     return render_site(summary, out_dir)
 
 
