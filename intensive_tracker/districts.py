@@ -170,6 +170,13 @@ class Registry:
                 raise ConfigError(f"districts: merges of {name!r} form a cycle")
         return Resolution(entry.name, reason)
 
+    def find_in_text(self, text: str | None) -> str | None:
+        """The one district named inside a longer text («МБОУ СОШ № 2 г.о. Дмитровский»), as a hint to review."""
+        words = normalize(text or "").split()
+        found = {self._index[" ".join(words[i:i + n])]
+                 for n in (1, 2, 3) for i in range(len(words) - n + 1) if " ".join(words[i:i + n]) in self._index}
+        return found.pop() if len(found) == 1 else None
+
     def suggest(self, spelling: str) -> str | None:
         """The district a spelling probably means (a typo), for a person to confirm; never used to resolve."""
         key = normalize(spelling)

@@ -39,6 +39,13 @@ class PersonRef:
 
 
 @dataclass(frozen=True)
+class NoDistrict:
+    person: PersonRef
+    school: str | None
+    hint: str | None  # a district named in the school's name, for a person to confirm
+
+
+@dataclass(frozen=True)
 class UnknownSpelling:
     spelling: str  # the commonest stored variant, trimmed
     variants: tuple[str, ...]
@@ -127,7 +134,7 @@ class QualityReport:
     timezone: str
     stale_defense_days: int
     unknown_districts: list[UnknownSpelling]
-    without_district: list[PersonRef]
+    without_district: list[NoDistrict]
     without_district_total: int
     probable_links: list[LinkRow]
     name_twins: list[NameTwins]
@@ -172,7 +179,10 @@ def build_quality(engine: Engine, registry: Registry, settings: Settings, now: d
     tz = settings.tz
     with engine.connect() as conn:
         people = _people(conn)
-        unknown, without = _districts(people, registry)
+        unknown, without_people = _districts(people, registry)
+        schools = _schools(conn, without_people)
+        without = [NoDistrict(p, schools.get(p.participant_id), registry.find_in_text(schools.get(p.participant_id)))
+                   for p in without_people]
         probable, email_links, manual = _links(conn, people)
         report = QualityReport(
             generated_at=now, timezone=settings.timezone,
@@ -196,6 +206,15 @@ def _with(report: QualityReport, **changes: Any) -> QualityReport:
     from dataclasses import replace
 
     return replace(report, **changes)
+
+
+def _schools(conn: Connection, people: list[PersonRef]) -> dict[int, str | None]:
+    ids = [p.participant_id for p in people]
+    result: dict[int, str | None] = {}
+    for start in range(0, len(ids), 500):
+        result.update(conn.execute(select(m.Participant.id, m.Participant.school)
+                                   .where(m.Participant.id.in_(ids[start:start + 500]))).all())
+    return result
 
 
 def _people(conn: Connection) -> dict[int, PersonRef]:
@@ -359,7 +378,8 @@ def quality_json(report: QualityReport) -> dict[str, Any]:
     items += [{"kind": "unknown_district", "spelling": u.spelling, "variants": list(u.variants), "people": u.people,
                "reason": u.reason, "suggestion": u.suggestion, "fix": f"[districts.aliases] {u.alias_line}",
                "examples": [person(p) for p in u.examples]} for u in report.unknown_districts]
-    items += [{"kind": "without_district", **person(p)} for p in report.without_district]
+    items += [{"kind": "without_district", **person(w.person), "school": w.school, "district_in_school_name": w.hint}
+              for w in report.without_district]
     items += [{"kind": "probable_link", **link(r)} for r in report.probable_links]
     items += [{"kind": "name_twins", "full_name": t.full_name, "district": t.district,
                "people": [person(p) for p in t.people], "fix": t.join_lines} for t in report.name_twins]

@@ -170,3 +170,12 @@ def test_recipients_keyed_by_canonical_name() -> None:
                          '"Королёв" = ["k@example.org"]\n')
     assert district_recipients(settings) == {"Балашиха": ["mms@example.org", "umc@example.org"],
                                              "Королёв": ["k@example.org"]}
+
+
+def test_district_named_in_a_school_name_is_a_hint() -> None:
+    """find_in_text names the one district a school's name mentions; two or none give None."""
+    assert REGISTRY.find_in_text("МБОУ ООШ № 2 г.о. Дмитровский") == "Дмитровский"
+    assert REGISTRY.find_in_text("МАОУ «Лицей» г. Павловский Посад") == "Павловский Посад"
+    assert REGISTRY.find_in_text("Гимназия г. Химки и г. Лобня") is None
+    assert REGISTRY.find_in_text("МБОУ СОШ № 17") is None
+    assert REGISTRY.find_in_text(None) is None
