@@ -177,6 +177,7 @@ def _toml(text: str) -> str:
 def build_quality(engine: Engine, registry: Registry, settings: Settings, now: datetime) -> QualityReport:
     """Everything quality.html and quality.json show."""
     tz = settings.tz
+    rejects, rejects_total = _rejects(engine)
     with engine.connect() as conn:
         people = _people(conn)
         unknown, without_people = _districts(people, registry)
@@ -184,7 +185,7 @@ def build_quality(engine: Engine, registry: Registry, settings: Settings, now: d
         without = [NoDistrict(p, schools.get(p.participant_id), registry.find_in_text(schools.get(p.participant_id)))
                    for p in without_people]
         probable, email_links, manual = _links(conn, people)
-        report = QualityReport(
+        return QualityReport(
             generated_at=now, timezone=settings.timezone,
             stale_defense_days=settings.quality.stale_defense_days,
             unknown_districts=unknown, without_district=without[:LIMIT], without_district_total=len(without),
@@ -196,16 +197,8 @@ def build_quality(engine: Engine, registry: Registry, settings: Settings, now: d
             untaken_sessions=_untaken(conn, now, tz)[:LIMIT],
             stale_defenses=_stale_defenses(conn, people, now, tz, settings.quality.stale_defense_days)[:LIMIT],
             last_sync=_last_sync(conn, tz),
-            rejects=[], rejects_total=None,
+            rejects=rejects, rejects_total=rejects_total,
         )
-    rejects, total = _rejects(engine)
-    return _with(report, rejects=rejects, rejects_total=total)
-
-
-def _with(report: QualityReport, **changes: Any) -> QualityReport:
-    from dataclasses import replace
-
-    return replace(report, **changes)
 
 
 def _schools(conn: Connection, people: list[PersonRef]) -> dict[int, str | None]:

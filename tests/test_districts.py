@@ -10,10 +10,10 @@ import pytest
 
 from intensive_tracker.config import parse_settings
 from intensive_tracker.districts import (
+    district_recipients,
     load_registry,
     normalize,
     registry_from_settings,
-    district_recipients,
 )
 from intensive_tracker.errors import ConfigError
 

@@ -1,4 +1,4 @@
-"""The real recorded course: every participant lands under the answer key's district or «не распределён» with the reason."""
+"""The real recorded course: each participant under the answer key's district, or «не распределён» with the reason."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from intensive_tracker import models as m
-
 from intensive_tracker.districts import UNASSIGNED, registry_from_settings
 from intensive_tracker.identity import email_key
 from intensive_tracker.quality import build_quality
@@ -42,7 +41,8 @@ def test_real_course_district_report(engine: Engine) -> None:
     quality = build_quality(engine, registry, config, datetime(2024, 6, 1, tzinfo=MOSCOW))
     assert quality.unknown_districts == []
     # «не распределён» holds exactly the people the quality page lists as having no district.
-    assert {w.person.participant_id for w in quality.without_district} == {p for p, d in placed.items() if d == UNASSIGNED}
+    unassigned = {p for p, d in placed.items() if d == UNASSIGNED}
+    assert {w.person.participant_id for w in quality.without_district} == unassigned
     assert quality.without_district_total == 7
     email_of = _emails_by_participant(engine)
     assert len(placed) == len(expected) == 702  # 705 accounts, 3 of them e-mail case twins: one person each

@@ -23,7 +23,8 @@ SCRIPT = "<script>alert(1)</script>"
 
 def _data(engine: Engine, config: Settings) -> None:
     people = [person(1, "Иванова <b>Анна</b>", SCRIPT), person(2, "Петрова Вера", "Балашихаа"),
-              person(5, "Орлова Нина", "балашихаа "), person(3, "Смирнова Ольга", None, school="МБОУ СОШ № 2 г.о. Дмитровский"),
+              person(5, "Орлова Нина", "балашихаа "),
+              person(3, "Смирнова Ольга", None, school="МБОУ СОШ № 2 г.о. Дмитровский"),
               person(4, "Кузнецова Ирина", "Химки"), person(6, "Кузнецова Ирина", "г.о. Химки"),
               person(7, "Лебедева Яна", "Мытищи", "shared@school.ru"),
               person(8, "Лебедев Ян", "Мытищи", "SHARED@school.ru")]
