@@ -138,8 +138,9 @@ def _report(obj: Context, out: Path | None) -> Path:
     tz = ZoneInfo(settings.timezone)
     summary = build_summary(engine, registry, tz=tz, now=datetime.now(tz), school_year=settings.report.school_year)
     out_dir = out or _relative_to_config(obj, Path(settings.report.out_dir))
+    index = render_site(summary, out_dir)
     write_quality(engine, registry, settings, summary.generated_at, out_dir)  # quality.html beside index.html
-    return render_site(summary, out_dir)
+    return index
 
 
 def _relative_to_config(obj: Context, path: Path) -> Path:

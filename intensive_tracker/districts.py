@@ -6,6 +6,7 @@ An unknown spelling is never guessed: it resolves to None («не распред
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -37,6 +38,10 @@ _NOISE_ABBREVIATIONS = re.compile(
     r"|(?:г\s*[./]\s*о|г\s+о|го|г|гор|р-н|обл)(?![\w-])"
     r")"
 )
+# All phrases in one pass, the longest first at each position («городской округ» before «округ»).
+_NOISE_WORDS = re.compile(
+    r"(?<![\w-])(?:" + "|".join(re.escape(p) for p in sorted(_NOISE_PHRASES, key=len, reverse=True)) + r")(?![\w-])"
+)
 _QUOTES = re.compile(r"[«»\"'„“”‘’`]")
 _BRACKETS = re.compile(r"[()\[\]{}]")
 _DASHES = re.compile(r"\s*[‐‑‒–—―-]\s*")
@@ -52,6 +57,7 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """The comparison key of a district spelling: `fold` plus every «г.о.»-like word removed.
 
@@ -59,8 +65,7 @@ def normalize(text: str) -> str:
     """
     folded = fold(text)
     folded = _NOISE_ABBREVIATIONS.sub(" ", folded)
-    for phrase in _NOISE_PHRASES:
-        folded = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", " ", folded)
+    folded = _NOISE_WORDS.sub(" ", folded)
     folded = folded.replace(".", " ").replace(",", " ").replace("-", " ")
     return _SPACES.sub(" ", folded).strip()
 
