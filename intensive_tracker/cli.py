@@ -13,7 +13,7 @@ import click
 from intensive_tracker import __version__
 from intensive_tracker.config import Settings, load_settings, resolve_config_path
 from intensive_tracker.db import database_label, ensure_schema, make_engine
-from intensive_tracker.districts import Registry, load_registry
+from intensive_tracker.districts import Registry, registry_from_settings
 from intensive_tracker.errors import TrackerError
 
 log = logging.getLogger("intensive_tracker")
@@ -42,7 +42,7 @@ class Context:
         self._settings = None
 
     def registry(self) -> Registry:
-        return load_registry()
+        return registry_from_settings(self.settings)
 
 
 class TrackerGroup(click.Group):
@@ -123,6 +123,7 @@ def sync(obj: Context) -> None:
 def _report(obj: Context, out: Path | None) -> Path:
     from zoneinfo import ZoneInfo
 
+    from intensive_tracker.quality import write_quality
     from intensive_tracker.render import render_site
     from intensive_tracker.reports import build_summary
     from intensive_tracker.sync import refresh_participants
@@ -137,7 +138,9 @@ def _report(obj: Context, out: Path | None) -> Path:
     tz = ZoneInfo(settings.timezone)
     summary = build_summary(engine, registry, tz=tz, now=datetime.now(tz), school_year=settings.report.school_year)
     out_dir = out or _relative_to_config(obj, Path(settings.report.out_dir))
-    return render_site(summary, out_dir)
+    index = render_site(summary, out_dir)
+    write_quality(engine, registry, settings, summary.generated_at, out_dir)  # quality.html beside index.html
+    return index
 
 
 def _relative_to_config(obj: Context, path: Path) -> Path:

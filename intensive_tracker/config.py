@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -98,6 +99,88 @@ class ReportSettings(_Section):
     school_year: str | None = Field(None, pattern=r"^\d{4}/\d{2}$")
 
 
+class DistrictExtra(_Section):
+    """A district or group the shipped registry lacks, or a correction of a shipped one."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["territorial", "group"] | None = None
+    aliases: list[str] = Field(default_factory=list)
+    merged_into: str | None = None
+    merged_on: date | None = None
+    full_name: str | None = None
+
+
+class DistrictSettings(_Section):
+    """`[districts]`: aliases and districts added to the shipped registry, and each district's recipients."""
+
+    aliases: dict[str, str] = Field(default_factory=dict, description="spelling = canonical name")
+    extra: list[DistrictExtra] = Field(default_factory=list)
+    recipients: dict[str, list[str]] = Field(default_factory=dict, description="canonical name = [emails]")
+
+    @field_validator("recipients")
+    @classmethod
+    def _emails(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for district, emails in value.items():
+            bad = [e for e in emails if "@" not in e or any(c.isspace() for c in e.strip())]
+            if bad or not emails:
+                raise ValueError(f"«{district}»: give a list of e-mail addresses (not valid: {', '.join(bad) or 'empty list'})")
+        return value
+
+    @model_validator(mode="after")
+    def _against_registry(self) -> "DistrictSettings":
+        # Checked at load, so a typo in a district name fails the command before any work.
+        from intensive_tracker.districts import check_recipients, registry_from_section
+
+        try:
+            registry = registry_from_section(self)
+            check_recipients(self.recipients, registry)
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return self
+
+
+class JoinOverride(_Section):
+    """These accounts are one person: `accounts` as "source:external id", `emails` match account e-mails."""
+
+    accounts: list[str] = Field(default_factory=list)
+    emails: list[str] = Field(default_factory=list)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _two_or_more(self) -> "JoinOverride":
+        if len(self.accounts) + len(self.emails) < 2:
+            raise ValueError("a join names at least two accounts or e-mails")
+        if any(":" not in a for a in self.accounts):
+            raise ValueError("accounts are written \"source:external id\", e.g. \"moodle:1203\"")
+        return self
+
+
+class SplitOverride(_Section):
+    """This account is a person of its own, whatever e-mail it shares."""
+
+    account: str = Field(pattern=r"^[^:]+:.+$", description='"source:external id", e.g. "moodle:1203"')
+    note: str = ""
+
+
+class PeopleSettings(_Section):
+    """`[people]`: manual join/split of the automatic one-person-one-record linking."""
+
+    join: list[JoinOverride] = Field(default_factory=list)
+    split: list[SplitOverride] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_contradiction(self) -> "PeopleSettings":
+        joined = {a for j in self.join for a in j.accounts}
+        both = sorted(joined & {s.account for s in self.split})
+        if both:
+            raise ValueError(f"{', '.join(both)}: an account cannot be both joined and split")
+        return self
+
+
+class QualitySettings(_Section):
+    stale_defense_days: int = Field(30, ge=1)
+
+
 class Settings(_Section):
     database_url: str = "sqlite:///intensive_tracker.db"
     timezone: str = "Europe/Moscow"
@@ -105,6 +188,9 @@ class Settings(_Section):
     programs: list[ProgramSettings] = Field(default_factory=list)
     cohorts: list[CohortSettings] = Field(default_factory=list)
     report: ReportSettings = ReportSettings()
+    districts: DistrictSettings = DistrictSettings()
+    people: PeopleSettings = PeopleSettings()
+    quality: QualitySettings = QualitySettings()
 
     @field_validator("timezone")
     @classmethod

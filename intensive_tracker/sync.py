@@ -25,6 +25,7 @@ from intensive_tracker.db import Counts, ensure_schema, transaction, upsert
 from intensive_tracker.districts import Registry
 from intensive_tracker.errors import TrackerError
 from intensive_tracker.identity import email_key, name_key
+from intensive_tracker.people_overrides import apply_people_overrides
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,8 @@ def write_batch(session: Session, batch: Batch, *, settings: Settings, registry:
     }], key=["key"]).ids[(ref.key,)]
 
     account_ids, participant_ids = _write_people(session, batch, state)
+    participant_ids = apply_people_overrides(session, settings.people, account_ids=account_ids,
+                                             participant_ids=participant_ids)
 
     if batch.enrolments is not None:
         rows = [{"cohort_id": cohort_id, "account_id": account_ids[e.external_id],
