@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -98,6 +99,65 @@ class ReportSettings(_Section):
     school_year: str | None = Field(None, pattern=r"^\d{4}/\d{2}$")
 
 
+class MailSettings(_Section):
+    """[mail]: the SMTP server, the sender, and who receives each district's «участники-итоги»."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = Field(None, ge=1, le=65535)  # default: 587 starttls, 465 ssl, 25 none
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_env: str = "INTENSIVE_TRACKER_SMTP_PASSWORD"
+    timeout: float = Field(30.0, gt=0)
+    from_address: str = Field(min_length=3)
+    lab_address: str | None = None
+    copy_to_lab: bool = True
+    reply_to: str | None = None
+    rate_per_minute: float = Field(20.0, gt=0)
+    program: str | None = None
+    period: str | None = Field(None, pattern=r"^\d{4}/\d{2}$")
+    preview_dir: str = "out/mail-preview"
+    recipients: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password_in_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "password" in data:
+            env = data.get("password_env", "INTENSIVE_TRACKER_SMTP_PASSWORD")
+            raise ValueError(f"the SMTP password must not be in the file: put it in the environment variable {env}")
+        return data
+
+    @model_validator(mode="after")
+    def _addresses(self) -> "MailSettings":
+        for where, value in [("from_address", self.from_address), ("lab_address", self.lab_address),
+                             ("reply_to", self.reply_to)] + [
+                (f"recipients.{d}", a) for d, addresses in self.recipients.items() for a in addresses]:
+            if value is not None and not _EMAIL.fullmatch(value):
+                raise ValueError(f"{where}: {value!r} is not an email address (name@domain)")
+        for district, addresses in self.recipients.items():
+            if not addresses:
+                raise ValueError(f"recipients.{district}: give at least one address (or remove the district)")
+        if self.username and self.security == "none":
+            raise ValueError("security = \"none\" would send the SMTP password in clear text: use starttls or ssl")
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.smtp_port or {"starttls": 587, "ssl": 465, "none": 25}[self.security]
+
+    def password(self) -> str | None:
+        """The SMTP password from the environment variable the config names (None without a username)."""
+        if not self.username:
+            return None
+        value = os.environ.get(self.password_env, "")
+        if not value:
+            raise ConfigError(f"mail.username is set but the password is not: export {self.password_env}=<password>")
+        return value
+
+
+# Deliberately strict: one address, no display name, no spaces or line breaks (header injection).
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
 class Settings(_Section):
     database_url: str = "sqlite:///intensive_tracker.db"
     timezone: str = "Europe/Moscow"
@@ -105,6 +165,7 @@ class Settings(_Section):
     programs: list[ProgramSettings] = Field(default_factory=list)
     cohorts: list[CohortSettings] = Field(default_factory=list)
     report: ReportSettings = ReportSettings()
+    mail: MailSettings | None = None
 
     @field_validator("timezone")
     @classmethod
