@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.message import EmailMessage
 
 from sqlalchemy.engine import Engine
 
@@ -98,13 +99,15 @@ def send_all(settings: Settings, engine: Engine, registry: Registry, *, program:
     plan = plan_mails(settings, engine, registry, program=program, period=period, district=district, rows_for=rows_for)
     report.warnings.extend(plan.warnings)
     # Build everything first: a header injection refuses the whole run before a single message leaves.
-    for mail in plan.mails:
-        build_message(mail, settings=mail_conf, message_id="<check@invalid>", now=now(), tz=settings.tz)
-    due: list[tuple[DistrictMail, outbox.Outbox]] = []
+    built = {id(mail): build_message(mail, settings=mail_conf, message_id="<unassigned@invalid>", now=now(),
+                                     tz=settings.tz) for mail in plan.mails}
+    due: list[tuple[DistrictMail, outbox.Outbox, EmailMessage]] = []
     for mail in plan.mails:
         row = outbox.enqueue(engine, mail, message_id=new_message_id(mail_conf), now=now())
         if row.state in outbox.SENDABLE:
-            due.append((mail, row))
+            message = built[id(mail)]
+            message.replace_header("Message-ID", row.message_id)
+            due.append((mail, row, message))
         else:
             report.results.append(MessageResult(
                 row.id, mail.district, mail.program_key, mail.period, row.state, "skipped",  # type: ignore[arg-type]
@@ -129,34 +132,34 @@ def resend(settings: Settings, engine: Engine, registry: Registry, outbox_id: in
     if mail is None:
         raise ConfigError(f"outbox #{outbox_id}: {row.district} has no people or no address for "
                                  f"{row.program_key} {row.period} now; nothing to resend")
-    build_message(mail, settings=mail_conf, message_id=row.message_id, now=now(), tz=settings.tz)
     message_id = row.message_id if mail.content_hash == row.content_hash else new_message_id(mail_conf)
+    message = build_message(mail, settings=mail_conf, message_id=message_id, now=now(), tz=settings.tz)
     row = outbox.reopen_for_resend(engine, outbox_id, mail, message_id=message_id, now=now())
     report = SendReport(warnings=plan.warnings)
-    _deliver(settings, engine, [(mail, row)], report, transport(mail_conf), _Pacer(mail_conf.rate_per_minute, time.sleep), now)
+    _deliver(settings, engine, [(mail, row, message)], report, transport(mail_conf), _Pacer(mail_conf.rate_per_minute, time.sleep), now)
     return report
 
 
-def _deliver(settings: Settings, engine: Engine, due: list[tuple[DistrictMail, outbox.Outbox]], report: SendReport,
+def _deliver(settings: Settings, engine: Engine, due: list[tuple[DistrictMail, outbox.Outbox, EmailMessage]],
+             report: SendReport,
              link: Transport, pacer: _Pacer, now: Callable[[], datetime]) -> None:
     mail_conf = mail_settings(settings)
     if not due:
         return
     link.open()  # MailUnavailable / MailAuthError before any claim: every row stays as it was
     try:
-        for index, (mail, row) in enumerate(due):
+        for index, (mail, row, message) in enumerate(due):
             if not link.is_open:
                 try:
                     link.open()
                 except Exception as e:  # the server went away mid-run: the rest waits for the next run
                     reason = f"not attempted: {e}"
-                    for rest_mail, rest_row in due[index:]:
+                    for rest_mail, rest_row, _ in due[index:]:
                         report.results.append(MessageResult(rest_row.id, rest_mail.district, rest_mail.program_key,  # type: ignore[arg-type]
                                                             rest_mail.period, rest_row.state, "not-attempted", reason))
                     log.warning("SMTP %s went away; %d message(s) wait for the next run", link.where, len(due) - index)
                     return
             pacer.wait()
-            message = build_message(mail, settings=mail_conf, message_id=row.message_id, now=now(), tz=settings.tz)
             if not outbox.claim(engine, row.id, now=now()):  # type: ignore[arg-type]
                 report.results.append(MessageResult(row.id, mail.district, mail.program_key, mail.period,  # type: ignore[arg-type]
                                                     outbox.get(engine, row.id).state, "skipped",  # type: ignore[arg-type]
