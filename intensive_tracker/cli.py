@@ -201,7 +201,7 @@ def email(obj: Context, mode: str | None, resend_id: int | None, outbox_dir: Pat
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
     if mode == "status":
-        _print_outbox(engine)
+        _print_outbox(engine, settings.tz)
         return
     mail.plan.mail_settings(settings)
     registry = obj.registry()
@@ -234,7 +234,7 @@ def email(obj: Context, mode: str | None, resend_id: int | None, outbox_dir: Pat
     sys.exit(result.exit_code)
 
 
-def _print_outbox(engine: Any) -> None:
+def _print_outbox(engine: Any, tz: Any) -> None:
     from intensive_tracker.mail import outbox
     from intensive_tracker.periods import local
 
@@ -242,7 +242,7 @@ def _print_outbox(engine: Any) -> None:
     if not rows:
         click.echo("Outbox пуст: писем ещё не было.")
     for row in rows:
-        when = local(row.sent_at).strftime("%d.%m.%y %H:%M") if row.sent_at else "—"
+        when = local(row.sent_at, tz).strftime("%d.%m.%y %H:%M") if row.sent_at else "—"
         refused = f"; отказ: {', '.join(row.refused)}" if row.refused else ""
         error = f"; {row.last_error}" if row.last_error and row.state != "sent" else ""
         click.echo(f"#{row.id} {row.district} {row.program_key} {row.period}: {row.state} "

@@ -197,3 +197,21 @@ def test_run_keeps_a_polite_rate(world: Engine, db_url: str) -> None:
         report = send_all(settings, world, load_registry(), sleep=waits.append)
     assert len(waits) == report.delivered - 1
     assert all(0.5 < w <= 1.0 for w in waits)
+
+
+def test_a_second_run_during_a_send_waits_and_touches_nothing(world: Engine, db_url: str) -> None:
+    """F10: while one run holds the sending lock, another exits AlreadyRunning (75) and leaves 'sending' rows alone."""
+    from intensive_tracker.errors import AlreadyRunning
+    from intensive_tracker.mail.lock import sending_lock
+
+    handler = ScriptedHandler()
+    with smtp_server(handler) as port:
+        settings = settings_for(db_url, _recipients(), port=port)
+        send_all(settings, world, load_registry(), district="Балашиха", sleep=lambda s: None)
+        row = ob.all_rows(world)[0]
+        ob._update(world, row.id, state=ob.SENDING)
+        with sending_lock(world):
+            with pytest.raises(AlreadyRunning) as caught:
+                send_all(settings, world, load_registry(), sleep=lambda s: None)
+        assert caught.value.exit_code == 75
+        assert ob.get(world, row.id).state == ob.SENDING and len(handler.received) == 1

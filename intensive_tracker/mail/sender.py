@@ -23,6 +23,7 @@ from intensive_tracker.db import ensure_schema
 from intensive_tracker.districts import Registry
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.mail import outbox
+from intensive_tracker.mail.lock import sending_lock
 from intensive_tracker.mail.message import build_message, new_message_id
 from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails
 from intensive_tracker.mail.smtp import Delivery, Transport
@@ -90,8 +91,17 @@ def send_all(settings: Settings, engine: Engine, registry: Registry, *, program:
              sleep: Callable[[float], None] = time.sleep, rows_for: RowsFor = district_rows,
              now: Callable[[], datetime] = outbox.utcnow) -> SendReport:
     """Send every due message of the selection once; returns what happened to each."""
-    mail_conf = mail_settings(settings)
+    mail_settings(settings)  # no [mail]: a config error before touching the database
     ensure_schema(engine)
+    with sending_lock(engine):
+        return _send_due(settings, engine, registry, program=program, period=period, district=district,
+                         transport=transport, sleep=sleep, rows_for=rows_for, now=now)
+
+
+def _send_due(settings: Settings, engine: Engine, registry: Registry, *, program: str | None, period: str | None,
+              district: str | None, transport: TransportFactory, sleep: Callable[[float], None], rows_for: RowsFor,
+              now: Callable[[], datetime]) -> SendReport:
+    mail_conf = mail_settings(settings)
     report = SendReport(recovered=outbox.recover_interrupted(engine, now=now()))
     if report.recovered:
         report.warnings.append(f"{report.recovered} message(s) were left 'sending' by an interrupted run: "
@@ -124,19 +134,27 @@ def resend(settings: Settings, engine: Engine, registry: Registry, outbox_id: in
     then shows one message even if both copies arrive); changed content is a new message and gets
     a new Message-ID, or clients that deduplicate by it would hide the update.
     """
-    mail_conf = mail_settings(settings)
+    mail_settings(settings)
     ensure_schema(engine)
+    with sending_lock(engine):
+        return _resend(settings, engine, registry, outbox_id, transport=transport, now=now)
+
+
+def _resend(settings: Settings, engine: Engine, registry: Registry, outbox_id: int, *,
+            transport: TransportFactory, now: Callable[[], datetime]) -> SendReport:
+    mail_conf = mail_settings(settings)
     row = outbox.get(engine, outbox_id)
     plan = plan_mails(settings, engine, registry, program=row.program_key, period=row.period, district=row.district)
     mail = next((x for x in plan.mails if x.kind == row.kind), None)
     if mail is None:
         raise ConfigError(f"outbox #{outbox_id}: {row.district} has no people or no address for "
-                                 f"{row.program_key} {row.period} now; nothing to resend")
+                          f"{row.program_key} {row.period} now; nothing to resend")
     message_id = row.message_id if mail.content_hash == row.content_hash else new_message_id(mail_conf)
     message = build_message(mail, settings=mail_conf, message_id=message_id, now=now(), tz=settings.tz)
     row = outbox.reopen_for_resend(engine, outbox_id, mail, message_id=message_id, now=now())
     report = SendReport(warnings=plan.warnings)
-    _deliver(settings, engine, [(mail, row, message)], report, transport(mail_conf), _Pacer(mail_conf.rate_per_minute, time.sleep), now)
+    _deliver(settings, engine, [(mail, row, message)], report, transport(mail_conf),
+             _Pacer(mail_conf.rate_per_minute, time.sleep), now)
     return report
 
 
