@@ -201,7 +201,8 @@ def test_preview_writes_one_eml_per_district_and_an_index_without_sending(engine
     assert str(unassigned["To"]) == LAB and "не распределены" in str(unassigned["Subject"])
     index = (out / "index.html").read_text("utf-8")
     assert "balashikha@test.invalid, second@test.invalid" in index and "новое" in index
-    assert "<script>" not in (out / emls[0]).read_bytes().decode("ascii", "replace")
+    body = balashikha.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<script>" not in body and "&lt;script&gt;" in body
     assert ob.all_rows(engine) == []
 
 
@@ -260,3 +261,12 @@ def test_unreachable_server_exits_69(engine: Engine, db_url: str, tmp_path: Path
     config = _config_file(tmp_path, db_url, MAIL.format(port=free_port()))
     result = CliRunner().invoke(cli, ["--config", str(config), "email", "--send"])
     assert result.exit_code == 69 and "nothing was sent" in result.stderr
+
+
+def test_preview_index_escapes_names(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """B5: a program title with markup is escaped in index.html as well as in the messages."""
+    populate(engine, [Person("Иванова", "Коломна", "Школа")], title='<script>alert("t")</script>')
+    config = settings_for(db_url, {"Коломна": ["k@test.invalid"]})
+    report = preview_all(config, engine, load_registry(), out_dir=tmp_path / "p", now=lambda: NOW)
+    index = report.index.read_text("utf-8")
+    assert "<script>" not in index and "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in index
