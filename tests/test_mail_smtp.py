@@ -215,3 +215,41 @@ def test_a_second_run_during_a_send_waits_and_touches_nothing(world: Engine, db_
                 send_all(settings, world, load_registry(), sleep=lambda s: None)
         assert caught.value.exit_code == 75
         assert ob.get(world, row.id).state == ob.SENDING and len(handler.received) == 1
+
+
+def test_implicit_tls_delivers(world: Engine, db_url: str, tmp_path: Path) -> None:
+    """security = "ssl": the session is TLS from the first byte (port 465 style) and the messages arrive."""
+    import ssl
+
+    client_tls = ssl.create_default_context()
+    client_tls.check_hostname = False
+    client_tls.verify_mode = ssl.CERT_NONE
+    handler = ScriptedHandler()
+    with smtp_server(handler, ssl_context=self_signed_context(tmp_path)) as port:
+        settings = settings_for(db_url, _recipients(), port=port, security="ssl")
+        report = send_all(settings, world, load_registry(), district="Коломна", sleep=lambda s: None,
+                          transport=lambda s: Transport(s, ssl_context=client_tls))
+    assert report.exit_code == 0 and len(handler.received) == 1
+
+
+class ClosesAfterTwoPerConnection(ScriptedHandler):
+    """A relay that allows two messages per connection, then answers MAIL with 421 and hangs up."""
+
+    async def handle_MAIL(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]
+        session.mails = getattr(session, "mails", 0) + 1
+        if session.mails > 2:
+            server.transport.close()
+            return "421 4.7.0 Too many messages in this connection"
+        envelope.mail_from = address
+        return "250 OK"
+
+
+def test_relay_closing_after_n_messages_costs_no_deferral(world: Engine, db_url: str) -> None:
+    """A 421 (or a drop) before DATA is retried once on a new connection: every message goes in the same run."""
+    handler = ClosesAfterTwoPerConnection()
+    with smtp_server(handler) as port:
+        settings = settings_for(db_url, _recipients(), port=port)
+        report = send_all(settings, world, load_registry(), sleep=lambda s: None)
+    assert report.exit_code == 0, [(r.district, r.state, r.reason) for r in report.results if r.state != "sent"]
+    subjects = Counter(str(r.message["Subject"]) for r in handler.received)
+    assert len(subjects) == len(DISTRICTS) + 1 and max(subjects.values()) == 1

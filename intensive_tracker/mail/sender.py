@@ -184,6 +184,9 @@ def _deliver(settings: Settings, engine: Engine, due: list[tuple[DistrictMail, o
                                                     "claimed by another run"))
                 continue
             delivery: Delivery = link.send(message, sender=mail_conf.from_address, recipients=mail.recipients)
+            if delivery.reconnect:
+                delivery = _once_more(link, message, sender=mail_conf.from_address, recipients=mail.recipients,
+                                      first=delivery)
             outbox.finish(engine, row.id, delivery.state, error=delivery.reason, refused=delivery.refused, now=now())  # type: ignore[arg-type]
             action = "sent-now" if delivery.state == outbox.SENT else "attempted"
             report.results.append(MessageResult(row.id, mail.district, mail.program_key, mail.period,  # type: ignore[arg-type]
@@ -192,3 +195,14 @@ def _deliver(settings: Settings, engine: Engine, due: list[tuple[DistrictMail, o
                      delivery.state, f" ({delivery.reason})" if delivery.reason else "")
     finally:
         link.close()
+
+
+def _once_more(link: Transport, message: EmailMessage, *, sender: str, recipients: list[str],
+               first: Delivery) -> Delivery:
+    """One retry on a fresh connection for a message the server never saw; else the first outcome."""
+    try:
+        link.open()
+    except Exception as e:  # still gone: the message stays failed_temporary for the next run
+        log.warning("SMTP %s: reconnect failed: %s", link.where, e)
+        return first
+    return link.send(message, sender=sender, recipients=recipients)

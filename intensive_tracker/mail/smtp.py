@@ -44,6 +44,9 @@ class Delivery:
     state: str
     reason: str | None = None
     refused: dict[str, Any] = field(default_factory=dict)
+    # The server closed the session before it saw the message (421, or a drop before DATA), as relays
+    # do after N messages per connection: the same message may go at once on a new connection.
+    reconnect: bool = False
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -111,18 +114,24 @@ class Transport:
             # A reply, not silence: the server told us it did not take the message.
             state = outbox.FAILED_TEMPORARY if e.smtp_code < 500 else outbox.FAILED_PERMANENT
             what = "sender" if isinstance(e, smtplib.SMTPSenderRefused) else "message"
-            return Delivery(state, f"{what} refused: {_reply(e.smtp_code, e.smtp_error)}")
+            closing = e.smtp_code == 421
+            if closing:
+                self.drop()
+            return Delivery(state, f"{what} refused: {_reply(e.smtp_code, e.smtp_error)}",
+                            reconnect=closing and isinstance(e, smtplib.SMTPSenderRefused))
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as e:
             started = conn.data_started
             self.drop()
             if isinstance(e, smtplib.SMTPResponseException) and not started:
                 state = outbox.FAILED_TEMPORARY if e.smtp_code < 500 else outbox.FAILED_PERMANENT
-                return Delivery(state, f"server answered {_reply(e.smtp_code, e.smtp_error)}")
+                return Delivery(state, f"server answered {_reply(e.smtp_code, e.smtp_error)}",
+                                reconnect=e.smtp_code == 421)
             if started:
                 return Delivery(outbox.UNCERTAIN,
                                 f"connection lost after the message was handed over (DATA): {type(e).__name__}: {e}; "
                                 "the server may have delivered it")
-            return Delivery(outbox.FAILED_TEMPORARY, f"connection lost before DATA: {type(e).__name__}: {e}")
+            return Delivery(outbox.FAILED_TEMPORARY, f"connection lost before DATA: {type(e).__name__}: {e}",
+                            reconnect=True)
         return Delivery(outbox.SENT, None,
                         {addr: _reply(code, text) for addr, (code, text) in refused.items()})
 
