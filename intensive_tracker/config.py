@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from intensive_tracker.errors import ConfigError
 
 CONFIG_ENV = "INTENSIVE_TRACKER_CONFIG"
+
+# Deliberately strict: one address, no display name, no spaces or line breaks (header injection).
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 DEFAULT_CONFIG = Path("config.toml")
 
 # Both languages of mod_attendance's default status set: the lab's site speaks Russian,
@@ -121,7 +125,7 @@ class DistrictSettings(_Section):
     @classmethod
     def _emails(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for district, emails in value.items():
-            bad = [e for e in emails if "@" not in e or any(c.isspace() for c in e.strip())]
+            bad = [e for e in emails if not _EMAIL.fullmatch(e)]
             if bad or not emails:
                 raise ValueError(f"«{district}»: give a list of e-mail addresses (not valid: {', '.join(bad) or 'empty list'})")
         return value
@@ -180,6 +184,58 @@ class PeopleSettings(_Section):
 class QualitySettings(_Section):
     stale_defense_days: int = Field(30, ge=1)
 
+class MailSettings(_Section):
+    """[mail]: the SMTP server, the sender, and who receives each district's «участники-итоги»."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = Field(None, ge=1, le=65535)  # default: 587 starttls, 465 ssl, 25 none
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_env: str = "INTENSIVE_TRACKER_SMTP_PASSWORD"
+    timeout: float = Field(30.0, gt=0)
+    from_address: str = Field(min_length=3)
+    lab_address: str | None = None
+    copy_to_lab: bool = True
+    reply_to: str | None = None
+    rate_per_minute: float = Field(20.0, gt=0)
+    program: str | None = None
+    period: str | None = Field(None, pattern=r"^\d{4}/\d{2}$")
+    preview_dir: str = "out/mail-preview"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password_in_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "recipients" in data:
+            raise ValueError("district recipients are configured in one place: move them to [districts.recipients]")
+        if isinstance(data, dict) and "password" in data:
+            env = data.get("password_env", "INTENSIVE_TRACKER_SMTP_PASSWORD")
+            raise ValueError(f"the SMTP password must not be in the file: put it in the environment variable {env}")
+        return data
+
+    @model_validator(mode="after")
+    def _addresses(self) -> "MailSettings":
+        for where, value in [("from_address", self.from_address), ("lab_address", self.lab_address),
+                             ("reply_to", self.reply_to)]:
+            if value is not None and not _EMAIL.fullmatch(value):
+                raise ValueError(f"{where}: {value!r} is not an email address (name@domain)")
+        if self.username and self.security == "none":
+            raise ValueError("security = \"none\" would send the SMTP password in clear text: use starttls or ssl")
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.smtp_port or {"starttls": 587, "ssl": 465, "none": 25}[self.security]
+
+    def password(self) -> str | None:
+        """The SMTP password from the environment variable the config names (None without a username)."""
+        if not self.username:
+            return None
+        value = os.environ.get(self.password_env, "")
+        if not value:
+            raise ConfigError(f"mail.username is set but the password is not: export {self.password_env}=<password>")
+        return value
+
+
 
 class Settings(_Section):
     database_url: str = "sqlite:///intensive_tracker.db"
@@ -191,6 +247,8 @@ class Settings(_Section):
     districts: DistrictSettings = DistrictSettings()
     people: PeopleSettings = PeopleSettings()
     quality: QualitySettings = QualitySettings()
+
+    mail: MailSettings | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -41,7 +41,31 @@ def demo_config_text(*, seed: int = 2024) -> str:
                   'defense = "Защита методической разработки"', "pass_grade = 6", ""]
     for shortname in ("SHN-2022-23", "SHN-2023-24"):
         lines += ["[[cohorts]]", f'key = "{shortname}"', 'program = "shn"', f'course = "{shortname}"', ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _demo_mail_lines())
+
+
+def _demo_mail_lines() -> list[str]:
+    """[mail] of the playground: a local SMTP sink and one made-up address per district."""
+    from intensive_tracker.districts import load_registry
+    from intensive_tracker.mail.plan import slug
+
+    lines = [
+        "# Try the emails: `python -m aiosmtpd -n -l 127.0.0.1:1025` in another terminal, then",
+        "# email --preview (nothing sent) and email --send. The .invalid addresses reach nobody else.",
+        "[mail]",
+        'smtp_host = "127.0.0.1"',
+        "smtp_port = 1025",
+        'security = "none"',
+        'from_address = "lab@demo.invalid"',
+        'lab_address = "lab@demo.invalid"',
+        "rate_per_minute = 600",
+        'preview_dir = "mail-preview"',
+        "",
+        "[districts.recipients]",
+    ]
+    for name in load_registry().territorial():
+        lines.append(f'"{name}" = ["umc.{slug(name)}@demo.invalid"]')
+    return lines + [""]
 
 
 def write_demo_config(out_dir: Path, *, seed: int = 2024) -> Path:

@@ -168,3 +168,32 @@ class SyncRun(SQLModel, table=True):
 DATA_TABLES = (
     District, Program, Cohort, Participant, Account, Enrolment, Session, Attendance, Defense, SyncCursor,
 )
+
+
+class Outbox(SQLModel, table=True):
+    """One district email of a program and period: the send-once ledger (RELIABILITY.md §2).
+
+    state: pending → sending (committed before DATA) → sent | failed_temporary | failed_permanent
+    | uncertain. Holds no personal data beyond the recipients' addresses: the rows are rebuilt
+    from the database whenever the message is (re)built, only their count and hash are kept.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("district", "program_key", "period", "kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    district: str
+    program_key: str
+    period: str
+    kind: str = "participants-results"
+    message_id: str
+    recipients: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    subject: str
+    row_count: int = 0
+    content_hash: str
+    state: str = Field(default="pending", index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    refused: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None = None

@@ -1,0 +1,81 @@
+"""`email --preview`: every message as a .eml file plus index.html of who gets what; sends nothing.
+
+Reads the outbox (to say what is new, unchanged or changed since the last send) but never writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from intensive_tracker.config import Settings
+from intensive_tracker.db import ensure_schema
+from intensive_tracker.districts import Registry
+from intensive_tracker.mail import outbox
+from intensive_tracker.mail.message import build_message, wire_bytes
+from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails, slug
+from intensive_tracker.periods import local, ru_date
+from intensive_tracker.render import environment, write_atomic
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    file: str
+    mail: DistrictMail
+    outbox_id: int | None
+    state: str | None
+    change: str  # new | pending | unchanged | changed | held
+    note: str
+
+
+@dataclass
+class PreviewReport:
+    out_dir: Path
+    index: Path
+    items: list[PreviewItem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _describe(mail: DistrictMail, row: outbox.Outbox | None, settings: Settings) -> tuple[str, str]:
+    if row is None:
+        return "new", "новое: ещё не отправлялось"
+    if row.state in outbox.SENDABLE:
+        tail = f"; попыток {row.attempts}, последняя ошибка: {row.last_error}" if row.attempts else ""
+        return "pending", f"ждёт отправки{tail}"
+    if row.state == outbox.SENT:
+        when = ru_date(local(row.sent_at, settings.tz)) if row.sent_at else "?"
+        if row.content_hash == mail.content_hash:
+            return "unchanged", f"отправлено {when}; с тех пор без изменений"
+        return "changed", (f"отправлено {when}; с тех пор изменилось: было строк {row.row_count}, стало "
+                           f"{len(mail.rows)}. Само не отправится: `email --resend {row.id}`")
+    return "held", f"{outbox.STATE_LABELS.get(row.state, row.state)}: {row.last_error or ''}"
+
+
+def preview_all(settings: Settings, engine: Engine, registry: Registry, *, out_dir: Path,
+                program: str | None = None, period: str | None = None, district: str | None = None,
+                rows_for: RowsFor = district_rows, now: Callable[[], datetime] = outbox.utcnow) -> PreviewReport:
+    """Write NNN_<program>_<district>.eml per message and index.html; returns what was written."""
+    mail_conf = mail_settings(settings)
+    ensure_schema(engine)
+    plan = plan_mails(settings, engine, registry, program=program, period=period, district=district, rows_for=rows_for)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("[0-9][0-9][0-9]_*.eml"):  # a district gone since the last preview must not linger
+        old.unlink()
+    report = PreviewReport(out_dir=out_dir, index=out_dir / "index.html", warnings=list(plan.warnings))
+    for number, mail in enumerate(plan.mails, start=1):
+        row = outbox.find(engine, mail)
+        message_id = row.message_id if row is not None else f"<preview-{number}@invalid>"
+        message = build_message(mail, settings=mail_conf, message_id=message_id, now=now(), tz=settings.tz)
+        name = f"{number:03d}_{mail.program_key}_{slug(mail.district_label)}.eml"
+        path = out_dir / name
+        path.write_bytes(wire_bytes(message))
+        change, note = _describe(mail, row, settings)
+        report.items.append(PreviewItem(name, mail, row.id if row else None, row.state if row else None, change, note))
+    page = environment().get_template("mail/preview.html").render(
+        report=report, generated=local(now(), settings.tz), sender=mail_conf.from_address)
+    write_atomic(report.index, page)
+    return report

@@ -1,0 +1,154 @@
+"""SMTP transport: connect (STARTTLS, SSL or plain), log in, hand over one message, classify the answer.
+
+The classification is the whole point (RELIABILITY.md §2): 4xx → temporary, 5xx for every
+recipient → permanent, some recipients refused → sent with the refusals recorded, connection
+lost once DATA started → uncertain (the server may have the message), lost before → temporary.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from intensive_tracker.config import MailSettings
+from intensive_tracker.mail import outbox
+from intensive_tracker.mail.errors import MailAuthError, MailUnavailable
+from intensive_tracker.redact import register_secret
+
+
+class _DataTracking:
+    """Remembers whether the DATA command was started for the current message."""
+
+    data_started = False
+
+    def data(self, msg: Any) -> Any:
+        self.data_started = True
+        return super().data(msg)  # type: ignore[misc]
+
+
+class _SMTP(_DataTracking, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_DataTracking, smtplib.SMTP_SSL):
+    pass
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one message: an outbox state, the reason, the recipients refused."""
+
+    state: str
+    reason: str | None = None
+    refused: dict[str, Any] = field(default_factory=dict)
+    # The server closed the session before it saw the message (421, or a drop before DATA), as relays
+    # do after N messages per connection: the same message may go at once on a new connection.
+    reconnect: bool = False
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    return f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}".strip()
+
+
+class Transport:
+    """One SMTP session, reopened after the server drops it."""
+
+    def __init__(self, settings: MailSettings, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.settings = settings
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self._conn: _SMTP | _SMTPSSL | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.settings.smtp_host}:{self.settings.port} ({self.settings.security})"
+
+    def open(self) -> None:
+        """Connect, greet, secure and log in; MailUnavailable (69) or MailAuthError (77) if not."""
+        s = self.settings
+        password = s.password()
+        register_secret(password)
+        try:
+            if s.security == "ssl":
+                conn: _SMTP | _SMTPSSL = _SMTPSSL(s.smtp_host, s.port, timeout=s.timeout, context=self.ssl_context)
+            else:
+                conn = _SMTP(s.smtp_host, s.port, timeout=s.timeout)
+            conn.ehlo()
+            if s.security == "starttls":
+                if not conn.has_extn("starttls"):
+                    conn.close()
+                    raise MailUnavailable(f"SMTP {self.where}: the server does not offer STARTTLS; "
+                                          "set mail.security = \"ssl\" or fix the server")
+                conn.starttls(context=self.ssl_context)
+                conn.ehlo()
+            if s.username:
+                conn.login(s.username, password or "")
+        except smtplib.SMTPAuthenticationError as e:
+            raise MailAuthError(f"SMTP {self.where}: login as {s.username!r} refused ({_reply(e.smtp_code, e.smtp_error)}); "
+                                f"check mail.username and ${s.password_env}") from None
+        except (smtplib.SMTPException, OSError) as e:
+            raise MailUnavailable(f"SMTP {self.where}: cannot connect: {type(e).__name__}: {e}; "
+                                  "nothing was sent, the messages stay in the outbox for the next run") from None
+        self._conn = conn
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    def send(self, message: EmailMessage, *, sender: str, recipients: list[str]) -> Delivery:
+        """Hand one message over and say what became of it; never raises for a per-message failure."""
+        conn = self._conn
+        assert conn is not None, "open() first"
+        conn.data_started = False
+        try:
+            refused = conn.send_message(message, from_addr=sender, to_addrs=recipients)
+        except smtplib.SMTPRecipientsRefused as e:
+            refusals = {addr: _reply(code, text) for addr, (code, text) in e.recipients.items()}
+            permanent = all(code >= 500 for code, _ in e.recipients.values())
+            return Delivery(outbox.FAILED_PERMANENT if permanent else outbox.FAILED_TEMPORARY,
+                            "every recipient refused: " + "; ".join(f"{a}: {r}" for a, r in refusals.items()),
+                            refusals)
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as e:
+            # A reply, not silence: the server told us it did not take the message.
+            state = outbox.FAILED_TEMPORARY if e.smtp_code < 500 else outbox.FAILED_PERMANENT
+            what = "sender" if isinstance(e, smtplib.SMTPSenderRefused) else "message"
+            closing = e.smtp_code == 421
+            if closing:
+                self.drop()
+            return Delivery(state, f"{what} refused: {_reply(e.smtp_code, e.smtp_error)}",
+                            reconnect=closing and isinstance(e, smtplib.SMTPSenderRefused))
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as e:
+            started = conn.data_started
+            self.drop()
+            if isinstance(e, smtplib.SMTPResponseException) and not started:
+                state = outbox.FAILED_TEMPORARY if e.smtp_code < 500 else outbox.FAILED_PERMANENT
+                return Delivery(state, f"server answered {_reply(e.smtp_code, e.smtp_error)}",
+                                reconnect=e.smtp_code == 421)
+            if started:
+                return Delivery(outbox.UNCERTAIN,
+                                f"connection lost after the message was handed over (DATA): {type(e).__name__}: {e}; "
+                                "the server may have delivered it")
+            return Delivery(outbox.FAILED_TEMPORARY, f"connection lost before DATA: {type(e).__name__}: {e}",
+                            reconnect=True)
+        return Delivery(outbox.SENT, None,
+                        {addr: _reply(code, text) for addr, (code, text) in refused.items()})
+
+    def drop(self) -> None:
+        """Forget a broken connection (the next message reopens one)."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def close(self) -> None:
+        """QUIT politely; a server already gone is no error here."""
+        if self._conn is not None:
+            try:
+                self._conn.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            finally:
+                self.drop()
