@@ -26,7 +26,7 @@ _CAPABILITY_NAMES = {
 }
 # What the role lacks when the course (or the activity) cannot be reached (MOODLE-SETUP.md §2).
 _REACH = {
-    "mod_attendance_get_sessions": "moodle/course:view, mod/attendance:view",
+    "mod_attendance_get_sessions": "moodle/course:view and mod/attendance:view",
 }
 _PARENS = re.compile(r"\(([^()]*)\)\.?\s*$")
 
