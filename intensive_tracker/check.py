@@ -229,6 +229,11 @@ def _defense(checklist: Checklist, connector: MoodleConnector, cohort: CohortSet
         checklist.fail(item, "Moodle answers «No access rights in module context» (warning code 1)",
                        f"give the role mod/assign:view and mod/assign:viewgrades ({e.ROLE_PATH})", exit_code=77)
         return
+    for w in warnings:  # already SourceWarnings, named by function
+        checklist.warn(item, f"Moodle warns: {w.message} (code {w.code}, {w.item} {w.itemid})")
+    for w in [*grades.warnings, *subs.warnings]:
+        if str(w.warningcode) != "3":  # "No grades found" only means nobody is graded yet
+            checklist.warn(item, f"Moodle warns: {w.message} (code {w.warningcode}, {w.item} {w.itemid})")
     counted = sum(len(b.grades) for b in grades.assignments)
     submitted = sum(len(b.submissions) for b in subs.assignments)
     scale = "a scale" if (assignment.grade or 0) < 0 else f"points out of {assignment.grade:g}"

@@ -183,3 +183,15 @@ def test_check_passes_on_the_demo_playground(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "✘" not in result.stdout and "cohort SHN-2023-24: enrolled users" in result.stdout
     assert not (tmp_path / "tracker.db").exists()
+
+
+def test_warnings_of_successful_answers_are_shown_without_failing(replay: Replay, tmp_path: Path) -> None:
+    """A warnings[] entry in a successful answer becomes a «!» line; the check still passes."""
+    body = recording("027_KU-2023-H1__mod_assign_get_assignments")["body"]
+    body["warnings"] = [{"item": "course", "itemid": 3, "warningcode": "2",
+                         "message": "User is not enrolled or does not have requested capability"}]
+    replay.override("027_KU-2023-H1__mod_assign_get_assignments", body)
+    result = run_check(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stdout.splitlines() if line.startswith("! cohort KU-2023-H1: defense")
+            and "User is not enrolled" in line and "code 2" in line]
