@@ -17,7 +17,6 @@ from typing import Any
 from connectors.moodle import errors as e
 from connectors.moodle import functions as fn
 from connectors.moodle import schemas as s
-from connectors.moodle.attendance import StatusMatcher
 from connectors.moodle.client import MoodleClient
 from connectors.moodle.connector import MoodleConnector, missing_functions, required_functions
 from connectors.moodle.defense import pass_rule
@@ -184,8 +183,9 @@ def _attendance(checklist: Checklist, connector: MoodleConnector, cohort: Cohort
     matcher = connector.matcher
     for module in chosen:
         item = f"{label}: attendance «{module.name}» (cmid {module.id})"
+        instance = int(module.instance or 0)
         sessions = _call(checklist, item, present, "mod_attendance_get_sessions",
-                         lambda m=module: fn.attendance_sessions(connector.client, m.instance))
+                         lambda: fn.attendance_sessions(connector.client, instance))
         if sessions is None:
             continue
         statuses = {(st.acronym, st.description): matcher.counts_as_present(st) for x in sessions for st in x.statuses}

@@ -112,7 +112,7 @@ def outcomes(grades: Iterable[s.Grade], submissions: Iterable[s.Submission], rul
         value = grade_value(g.grade) if g else None
         submitted = sub is not None and sub.status == "submitted"
         newer_attempt = sub is not None and g is not None and sub.attemptnumber > g.attemptnumber
-        if newer_attempt and submitted:
+        if newer_attempt and submitted and sub is not None:
             records.append(DefenseRecord(external_id=str(uid), outcome="pending", attempt=sub.attemptnumber))
         elif g is not None and value is not None and value >= 0:
             records.append(DefenseRecord(
