@@ -264,3 +264,13 @@ def test_required_functions_follow_the_config() -> None:
     assert "core_group_get_course_groups" not in plain and "mod_assign_get_grades" not in plain
     full = required_functions(_settings({"course": "C", "group": "g", "defense": "Защита", "pass_grade": 6}))
     assert {"core_group_get_course_groups", "mod_assign_get_grades", "mod_assign_get_submissions"} <= set(full)
+
+
+def test_warnings_of_successful_answers_reach_the_batch() -> None:
+    """A warnings[] entry of core_course_get_courses_by_field is carried on the batch (and so on the sync run)."""
+    handlers = _handlers([_user(1)], [])
+    handlers["core_course_get_courses_by_field"]["warnings"] = [
+        {"item": "course", "itemid": 2, "warningcode": "1", "message": "No access rights in course context"}]
+    batch = _read(_settings({"course": "C"}), ScriptedClient(handlers))
+    assert [(w.code, w.message) for w in batch.warnings] == [
+        ("1", "core_course_get_courses_by_field: No access rights in course context")]

@@ -9,6 +9,7 @@ written. Cohorts are fetched concurrently up to `max_in_flight` while earlier on
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from connectors.base import (
@@ -32,6 +33,7 @@ from intensive_tracker.config import CohortSettings, MoodleSettings, Settings
 from intensive_tracker.errors import ConfigError, TrackerError
 from intensive_tracker.periods import from_unix, local_date, school_year_of, term_of
 
+log = logging.getLogger(__name__)
 __all__ = ["MoodleConnector", "parse", "required_functions", "strip_html"]
 parse = fn.parse  # kept importable from here: tests and older callers use it
 NO_GRADES = "3"  # mod_assign_get_grades warning "No grades found": an assignment nobody was graded in yet
@@ -91,6 +93,7 @@ class MoodleConnector:
         unreachable site leave the database untouched.
         """
         site = self.site_info()
+        log.info("Moodle %s at %s, service user %s", site.release or site.version, self.client.base_url, site.username)
         missing = missing_functions(self.settings, site)
         if missing:
             raise e.FunctionNotInService(
@@ -116,10 +119,10 @@ class MoodleConnector:
 
     def read_cohort(self, cohort: CohortSettings, cursors: Mapping[str, str]) -> Batch:
         """Everything of one cohort, or an exception: never half a cohort."""
-        course = self.find_course(cohort.course)
+        warnings: list[SourceWarning] = []
+        course = self.find_course(cohort.course, warnings)
         modules = [m for section in fn.course_contents(self.client, course.id) for m in section.modules]
         group_id = self.find_group(course, cohort.group) if cohort.group else None
-        warnings: list[SourceWarning] = []
 
         enrolled = self.enrolled(course.id, group_id)
         suspended_ids = self._suspended_ids(course.id, group_id, warnings)
@@ -189,8 +192,8 @@ class MoodleConnector:
 
     # -- lookups --------------------------------------------------------------------------------
 
-    def find_course(self, ref: int | str) -> s.Course:
-        """core_course_get_courses_by_field by id, else shortname, else idnumber."""
+    def find_course(self, ref: int | str, warnings: list[SourceWarning] | None = None) -> s.Course:
+        """core_course_get_courses_by_field by id, else shortname, else idnumber; its warnings[] go to `warnings`."""
         cache_key = str(ref)
         if cache_key in self._courses:
             return self._courses[cache_key]
@@ -201,6 +204,8 @@ class MoodleConnector:
             lookups = ([("id", text)] if text.isdigit() else []) + [("shortname", text), ("idnumber", text)]
         for field, value in lookups:
             answer = fn.courses_by_field(self.client, field, value)
+            if warnings is not None:
+                warnings += self._warnings("core_course_get_courses_by_field", answer.warnings)
             if answer.courses:
                 self._courses[cache_key] = answer.courses[0]
                 return answer.courses[0]
