@@ -251,6 +251,44 @@ def _print_outbox(engine: Any, tz: Any) -> None:
         click.echo(f"#{row.id} {row.district} {row.program_key} {row.period}: {row.state} "
                    f"(попыток {row.attempts}, строк {row.row_count}, отправлено {when}){refused}{error}")
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checklist as JSON on stdout.")
+@click.pass_obj
+def check(obj: Context, as_json: bool) -> None:
+    """Check config, Moodle, token, service functions, courses, activities and profile fields; never writes.
+
+    One line per item, ✔ or ✘ (! for a warning). Exit 0 only when every item passes, else the code
+    of the most severe failure: 69 unreachable, 77 token/function/capability, 78 configuration, 65 data.
+    """
+    import json as json_module
+
+    from intensive_tracker.check import Checklist, lines, run_check
+    from intensive_tracker.errors import ConfigError
+    from intensive_tracker.sources import moodle_client
+
+    checklist = Checklist()
+    try:
+        settings = obj.settings
+        checklist.ok("configuration", f"{obj.config_path}: valid")
+        if settings.moodle is None:
+            raise ConfigError("the config has no [moodle] section")
+        with moodle_client(settings) as client:
+            found = run_check(settings, client)
+        checklist.items += found.items
+        checklist.site = found.site
+    except ConfigError as error:
+        from intensive_tracker.redact import redact
+
+        checklist.fail("configuration", redact(str(error)), exit_code=error.exit_code)
+    if as_json:
+        click.echo(json_module.dumps(checklist.as_json(), ensure_ascii=False, indent=2))
+    else:
+        colors = {"ok": "green", "fail": "red", "warn": "yellow"}
+        for status, text in lines(checklist):
+            click.secho(text, fg=colors[status])
+        click.echo("Всё в порядке." if checklist.passed else f"Есть проблемы: код выхода {checklist.exit_code}.")
+    sys.exit(checklist.exit_code)
+
 
 def main() -> None:
     cli(prog_name="intensive-tracker")

@@ -52,5 +52,8 @@ def open_connectors(settings: Settings) -> Iterator[list[Connector]]:
         connectors: list[Connector] = []
         if settings.moodle is not None and settings.cohorts:
             client = stack.enter_context(moodle_client(settings))
-            connectors.append(MoodleConnector(settings, client))
+            moodle = MoodleConnector(settings, client)
+            # Token and service functions are proven before the sync writes anything (issue 3).
+            moodle.preflight()
+            connectors.append(moodle)
         yield connectors

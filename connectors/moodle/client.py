@@ -1,35 +1,37 @@
 """Moodle REST transport: one `call`, POST only, the token in the body, errors read from the body.
 
 Moodle answers errors with HTTP 200 and `{"exception", "errorcode", "message"}`; web services
-switched off give 403 with an empty body (see shared/moodle-recordings/README.md).
+switched off give 403 with an empty body (shared/moodle-recordings/README.md). One
+`requests.Session` carries every call; at most `max_in_flight` requests are on the wire at once;
+5xx, timeouts and broken connections are retried with exponential backoff and jitter, honouring
+Retry-After. The token is registered with `redact`, so no log line or CLI error can show it.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
-from intensive_tracker.errors import (
-    MoodleAuthError,
-    MoodleBadRequest,
-    MoodleCapabilityError,
-    MoodleError,
-    MoodleFunctionMissing,
-    MoodleNotFound,
-    MoodleUnavailable,
-)
+from connectors.moodle import errors as e
+from connectors.moodle.classify import classify
+from intensive_tracker.redact import register_secret
 
 log = logging.getLogger(__name__)
 
 ENDPOINT = "/webservice/rest/server.php"
 SITE_INFO = "core_webservice_get_site_info"
+MAX_RETRY_AFTER = 120.0  # a longer Retry-After is honoured only up to this, so a night run cannot stall for hours
+_XML_EXCEPTION = re.compile(rb"<ERRORCODE>(.*?)</ERRORCODE>.*?<MESSAGE>(.*?)</MESSAGE>", re.DOTALL)
 
 
 def flatten(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -66,151 +68,153 @@ class MoodleClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.endpoint = self.base_url + ENDPOINT
+        register_secret(token)
         self._token = token
         self._timeout = (connect_timeout, read_timeout)
         self._retries = retries
         self._backoff = backoff
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._session = session or requests.Session()
+        # Our own retry loop decides what is retried; urllib3 must not retry behind its back.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_in_flight, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
         self._session.headers["User-Agent"] = "intensive-tracker"
         self.token_hint = token_hint
         self.requests_made = 0
+        self.in_flight_peak = 0
+        self._in_flight = 0
         self._count_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never show the token
         return f"MoodleClient({self.base_url!r})"
 
     def call(self, wsfunction: str, **params: Any) -> Any:
-        """Call `wsfunction` and return its decoded JSON; raise a MoodleError subclass on failure."""
+        """POST `wsfunction` and return its decoded JSON; raise a typed MoodleError on failure."""
         form = [("wstoken", self._token), ("wsfunction", wsfunction), ("moodlewsrestformat", "json")]
         form.extend(flatten(params))
         attempt = 0
         while True:
             try:
                 return self._once(wsfunction, form)
-            except MoodleUnavailable as e:
-                retry_after = getattr(e, "retry_after", None)
-                if attempt >= self._retries or not getattr(e, "retryable", True):
+            except e.MoodleUnavailable as error:
+                if attempt >= self._retries or not e.is_retryable(error):
                     raise
                 attempt += 1
-                delay = retry_after if retry_after is not None else self._backoff * 2 ** (attempt - 1)
-                delay = delay * (0.5 + random.random()) if retry_after is None else delay
-                log.warning("%s: %s; retry %d of %d in %.1f s", wsfunction, e, attempt, self._retries, delay)
+                delay = self._delay(attempt, getattr(error, "retry_after", None))
+                log.warning("%s: %s; retry %d of %d in %.1f s", wsfunction, error, attempt, self._retries, delay)
                 time.sleep(delay)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        # Exponential backoff with jitter, so parallel workers do not retry in lockstep.
+        return self._backoff * 2 ** (attempt - 1) * (0.5 + random.random())
 
     def _once(self, wsfunction: str, form: list[tuple[str, str]]) -> Any:
         with self._slots:
             with self._count_lock:
                 self.requests_made += 1
+                self._in_flight += 1
+                self.in_flight_peak = max(self.in_flight_peak, self._in_flight)
             try:
+                started = time.perf_counter()
                 response = self._session.post(self.endpoint, data=form, timeout=self._timeout)
+                log.debug("%s: HTTP %s, %d bytes, %.0f ms", wsfunction, response.status_code, len(response.content),
+                          (time.perf_counter() - started) * 1000)
             except requests.Timeout:
-                raise _unavailable(f"{self.base_url} did not answer {wsfunction} in time "
-                                   f"(timeouts {self._timeout[0]:g}/{self._timeout[1]:g} s)", wsfunction) from None
-            except requests.ConnectionError as e:
-                raise _unavailable(f"cannot connect to {self.base_url}: {_reason(e)}; check the url in the config "
-                                   "and that Moodle is up", wsfunction) from None
-            except requests.RequestException as e:
-                raise _unavailable(f"{self.base_url}: {type(e).__name__}", wsfunction) from None
-        return self._decode(wsfunction, response)
+                raise e.Timeout(f"{self.base_url} did not answer {wsfunction} in time (connect/read timeouts "
+                                f"{self._timeout[0]:g}/{self._timeout[1]:g} s; raise moodle.read_timeout if the site is "
+                                "slow)", wsfunction=wsfunction) from None
+            except requests.ConnectionError as error:
+                raise e.Unreachable(f"cannot connect to {self.base_url}: {_reason(error)}; check moodle.url in the "
+                                    "config and that Moodle is up", wsfunction=wsfunction) from None
+            except requests.RequestException as error:
+                raise e.Unreachable(f"{self.base_url}: {type(error).__name__} during {wsfunction}",
+                                    wsfunction=wsfunction) from None
+            finally:
+                with self._count_lock:
+                    self._in_flight -= 1
+        return self.decode(wsfunction, response.status_code, response.headers, response.content)
 
-    def _decode(self, wsfunction: str, response: requests.Response) -> Any:
-        status = response.status_code
-        if status == 403 and not response.content.strip():
-            raise MoodleAuthError(
-                f"{self.base_url} refused web services (HTTP 403, empty body): web services or the REST protocol "
-                "are switched off. In Moodle: Site administration → Advanced features → Enable web services, and "
-                "Server → Web services → Manage protocols → REST",
-                wsfunction=wsfunction, errorcode="http403",
-            )
+    def decode(self, wsfunction: str, status: int, headers: Mapping[str, str], content: bytes) -> Any:
+        """An HTTP answer → the decoded body, or the typed error it means (status and body, never status alone)."""
+        head = content[:512].lstrip()
+        if status == 403 and not head:
+            raise e.WebServicesDisabled(
+                f"{self.base_url} refused web services (HTTP 403, empty body): web services or the REST protocol are "
+                "switched off. In Moodle: Site administration → Advanced features → Enable web services, and "
+                "Site administration → Server → Web services → Manage protocols → REST", wsfunction=wsfunction,
+                errorcode="http403")
         if status >= 500 or status in (408, 429):
-            error = _unavailable(f"{self.base_url} answered HTTP {status} to {wsfunction}", wsfunction)
-            error.retry_after = _retry_after(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
-            raise error
+            if _looks_like_maintenance(content):
+                raise _maintenance(self.base_url, wsfunction)
+            raise e.ServerError(f"{self.base_url} answered HTTP {status} to {wsfunction}; see the web server's and "
+                                "Moodle's error logs", wsfunction=wsfunction, errorcode=f"http{status}",
+                                retry_after=_retry_after(headers.get("Retry-After")))
         if status != 200:
-            raise _unavailable(f"{self.base_url} answered HTTP {status} to {wsfunction}; is the url right?",
-                               wsfunction, retryable=False)
+            raise e.NotServing(f"{self.base_url} answered HTTP {status} to {wsfunction}: is moodle.url the site's "
+                               "base address (without /webservice/…)?", wsfunction=wsfunction, errorcode=f"http{status}")
+        if head.startswith(b"<?xml") or head.startswith(b"<RESPONSE") or head.startswith(b"<EXCEPTION"):
+            exception = _XML_EXCEPTION.search(content)
+            if exception:
+                body = {"errorcode": exception.group(1).decode("utf-8", "replace"),
+                        "message": exception.group(2).decode("utf-8", "replace")}
+                raise classify(body, wsfunction=wsfunction, base_url=self.base_url, token_hint=self.token_hint)
+            raise e.BadAnswer(f"{self.base_url} answered {wsfunction} in XML, not JSON: something between us and "
+                              "Moodle drops the moodlewsrestformat=json field of the POST body", wsfunction=wsfunction)
+        if head.startswith(b"<"):
+            if _looks_like_maintenance(content):
+                raise _maintenance(self.base_url, wsfunction)
+            raise e.NotServing(f"{self.base_url} sent an HTML page instead of JSON for {wsfunction}: Moodle may be in "
+                               "maintenance mode, or moodle.url points at a login, proxy or other page",
+                               wsfunction=wsfunction)
+        if not head:
+            raise e.NotServing(f"{self.base_url} sent an empty answer to {wsfunction}: a PHP error on the server? "
+                               "See Moodle's error log", wsfunction=wsfunction)
         try:
-            body = json.loads(response.content)
+            body = json.loads(content)
         except ValueError:
-            head = response.content[:200].lstrip().lower()
-            if head.startswith(b"<") or b"<html" in head:
-                raise _unavailable(
-                    f"{self.base_url} sent an HTML page instead of JSON for {wsfunction}: Moodle may be in maintenance "
-                    "mode, or the url points at something else", wsfunction) from None
-            raise _unavailable(f"{self.base_url} sent a truncated or non-JSON answer to {wsfunction} "
-                               f"({len(response.content)} bytes)", wsfunction) from None
+            if head[:1] in (b"{", b"["):
+                raise e.Truncated(f"{self.base_url} sent a truncated answer to {wsfunction} ({len(content)} bytes): "
+                                  "the connection broke or the server stopped mid-answer", wsfunction=wsfunction) from None
+            raise e.BadAnswer(f"{self.base_url} sent a non-JSON answer to {wsfunction} ({len(content)} bytes)",
+                              wsfunction=wsfunction) from None
         if isinstance(body, dict) and "exception" in body and "errorcode" in body:
             raise classify(body, wsfunction=wsfunction, base_url=self.base_url, token_hint=self.token_hint)
         return body
 
 
-def _unavailable(message: str, wsfunction: str, *, retryable: bool = True) -> MoodleUnavailable:
-    error = MoodleUnavailable(message, wsfunction=wsfunction)
-    error.retryable = retryable  # type: ignore[attr-defined]
-    error.retry_after = None  # type: ignore[attr-defined]
-    return error
+def _looks_like_maintenance(content: bytes) -> bool:
+    text = content[:4096].lower()
+    return b"maintenance" in text or "техническ".encode() in text
+
+
+def _maintenance(base_url: str, wsfunction: str) -> e.Maintenance:
+    return e.Maintenance(f"{base_url} is in maintenance mode; run the sync again when the site is back",
+                         wsfunction=wsfunction, errorcode="sitemaintenance")
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds or an HTTP date, capped at MAX_RETRY_AFTER."""
     if not value:
         return None
     try:
-        return min(max(float(value), 0.0), 300.0)
+        seconds = float(value)
     except ValueError:
-        return None
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _reason(error: requests.ConnectionError) -> str:
     text = str(error)
     for marker in ("Connection refused", "Name or service not known", "No route to host",
-                   "Temporary failure in name resolution", "timed out"):
+                   "Temporary failure in name resolution", "Connection reset", "timed out",
+                   "CERTIFICATE_VERIFY_FAILED"):
         if marker in text:
             return marker.lower()
     return type(error).__name__
-
-
-def classify(body: Mapping[str, Any], *, wsfunction: str, base_url: str = "Moodle",
-             token_hint: str = "INTENSIVE_TRACKER_MOODLE_TOKEN") -> MoodleError:
-    """The typed error for a Moodle exception body (codes as seen in the recordings)."""
-    code = str(body.get("errorcode", ""))
-    message = str(body.get("message", ""))[:300]
-    where = f"{wsfunction}: Moodle says «{message}» ({code})"
-    if code == "invalidtoken":
-        return MoodleAuthError(
-            f"{base_url} rejected the token: it is unknown or was deleted (an expired token is deleted on first use). "
-            f"Create a new token for the service user and put it in {token_hint}", wsfunction=wsfunction, errorcode=code)
-    if code == "accessexception":
-        if wsfunction == SITE_INFO:
-            return MoodleAuthError(
-                f"{base_url} denied access to the token: it has expired, the IP address is not allowed, the user is "
-                "not authorised for the service, or lacks webservice/rest:use (Moodle does not say which; see "
-                "MOODLE setup in the README)", wsfunction=wsfunction, errorcode=code)
-        return MoodleFunctionMissing(
-            f"{wsfunction} is not in the token's service: add it in Site administration → Server → Web services → "
-            "External services → (the service) → Functions", wsfunction=wsfunction, errorcode=code)
-    if code == "invalidrecord" and "external_functions" in message:
-        return MoodleFunctionMissing(
-            f"{wsfunction} does not exist on {base_url}: is the plugin that provides it installed?",
-            wsfunction=wsfunction, errorcode=code)
-    if code == "nopermissions":
-        return MoodleCapabilityError(
-            f"{where}. The service user's role lacks the capability named there: add it to the role "
-            "(Site administration → Users → Permissions → Define roles)", wsfunction=wsfunction, errorcode=code)
-    if code in ("requireloginerror", "errorcoursecontextnotvalid"):
-        if "Invalid parameter" in message:
-            return MoodleNotFound(f"{where}: the course does not exist", wsfunction=wsfunction, errorcode=code)
-        return MoodleCapabilityError(
-            f"{where}. The service user cannot reach the course: give its role moodle/course:view (and, for "
-            "attendance, mod/attendance:view) at system level", wsfunction=wsfunction, errorcode=code)
-    if code in ("invalidrecord", "invalidrecordunknown"):
-        return MoodleNotFound(f"{where}: a configured course or activity does not exist; check the config",
-                              wsfunction=wsfunction, errorcode=code)
-    if code == "invalidparameter" and wsfunction.startswith("mod_attendance_"):
-        return MoodleCapabilityError(
-            f"{where}. For attendance this means the role lacks mod/attendance:takeattendances, or the "
-            "attendance id is wrong", wsfunction=wsfunction, errorcode=code)
-    if code in ("invalidparameter", "invaliduserfield"):
-        return MoodleBadRequest(f"{where}: the request was refused; this is a bug or a Moodle version mismatch",
-                                wsfunction=wsfunction, errorcode=code)
-    return MoodleError(where, wsfunction=wsfunction, errorcode=code)

@@ -6,7 +6,7 @@ the sync needs fails validation, which the connector reports as bad data for tha
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class _Answer(BaseModel):
@@ -155,6 +155,14 @@ class AttendanceSession(_Answer):
     statuses: list[AttendanceStatus] = Field(default_factory=list)
     attendance_log: list[AttendanceLog] = Field(default_factory=list)
     users: list[AttendanceUser] = Field(default_factory=list)
+
+    @field_validator("groupid", "duration", "description", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: object, info: ValidationInfo) -> object:
+        # The plugin's external API declares these optional; a null must not fail a whole cohort.
+        if value is None:
+            return "" if info.field_name == "description" else 0
+        return value
 
 
 class Assignment(_Answer):

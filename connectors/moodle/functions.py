@@ -1,0 +1,118 @@
+"""One typed function per Moodle web-service function: the request we send and the model we read.
+
+Parameters are those recorded in shared/moodle-recordings (the same options in the same order),
+so replayed recordings answer exactly what the live site answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from connectors.moodle import schemas as s
+from connectors.moodle.client import MoodleClient
+from connectors.moodle.errors import BadAnswer
+
+# Only what the sync stores and `check` asserts; the recorded set (README of the recordings).
+USERFIELDS = "id,username,fullname,firstname,lastname,email,suspended,customfields,roles,groups"
+SUSPENDED_USERFIELDS = "id,fullname,email,customfields,roles"
+USERS_BY_ID_CHUNK = 200
+
+
+def parse(model: Any, data: Any, wsfunction: str) -> Any:
+    """Validate an answer; a shape we do not know is bad data (65), named by function and place."""
+    try:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            return model.model_validate(data)
+        return TypeAdapter(model).validate_python(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise BadAnswer(f"{wsfunction}: unexpected answer at {where}: {first['msg']}; is this Moodle 4.x with "
+                        "mod_attendance?", wsfunction=wsfunction) from None
+
+
+def site_info(client: MoodleClient) -> s.SiteInfo:
+    """core_webservice_get_site_info: who the token is, and the functions of its service."""
+    return parse(s.SiteInfo, client.call("core_webservice_get_site_info"), "core_webservice_get_site_info")
+
+
+def courses_by_field(client: MoodleClient, field: str, value: str | int) -> s.CoursesByField:
+    """core_course_get_courses_by_field: an unknown value gives an empty list, not an error."""
+    return parse(s.CoursesByField, client.call("core_course_get_courses_by_field", field=field, value=value),
+                 "core_course_get_courses_by_field")
+
+
+def course_contents(client: MoodleClient, course_id: int) -> list[s.Section]:
+    """core_course_get_contents: sections with their modules (cmid, instance id, modname)."""
+    return parse(list[s.Section], client.call("core_course_get_contents", courseid=course_id), "core_course_get_contents")
+
+
+def course_groups(client: MoodleClient, course_id: int) -> list[s.CourseGroup]:
+    """core_group_get_course_groups (needs moodle/course:managegroups)."""
+    return parse(list[s.CourseGroup], client.call("core_group_get_course_groups", courseid=course_id),
+                 "core_group_get_course_groups")
+
+
+def enrolled_users_page(client: MoodleClient, course_id: int, *, start: int, size: int,
+                        group_id: int | None = None) -> list[s.EnrolledUser]:
+    """core_enrol_get_enrolled_users, one page sorted by id: students and teachers, suspended enrolments included."""
+    options: list[dict[str, Any]] = [
+        {"name": "userfields", "value": USERFIELDS}, {"name": "limitfrom", "value": start},
+        {"name": "limitnumber", "value": size}, {"name": "sortby", "value": "id"},
+        {"name": "sortdirection", "value": "ASC"},
+    ]
+    if group_id is not None:
+        options.append({"name": "groupid", "value": group_id})
+    return parse(list[s.EnrolledUser], client.call("core_enrol_get_enrolled_users", courseid=course_id, options=options),
+                 "core_enrol_get_enrolled_users")
+
+
+def suspended_enrolments(client: MoodleClient, course_id: int, group_id: int | None = None) -> list[s.EnrolledUser]:
+    """core_enrol_get_enrolled_users with onlysuspended=1 (needs moodle/course:enrolreview).
+
+    Unpaged: suspended enrolments are few, and one call costs less than paging them.
+    """
+    options: list[dict[str, Any]] = [{"name": "onlysuspended", "value": 1},
+                                     {"name": "userfields", "value": SUSPENDED_USERFIELDS}]
+    if group_id is not None:
+        options.append({"name": "groupid", "value": group_id})
+    return parse(list[s.EnrolledUser], client.call("core_enrol_get_enrolled_users", courseid=course_id, options=options),
+                 "core_enrol_get_enrolled_users")
+
+
+def users_by_id(client: MoodleClient, ids: list[int]) -> list[s.UserByField]:
+    """core_user_get_users_by_field field=id, 200 ids a call; unknown ids are silently skipped by Moodle."""
+    users: list[s.UserByField] = []
+    for start in range(0, len(ids), USERS_BY_ID_CHUNK):
+        users += parse(list[s.UserByField], client.call("core_user_get_users_by_field", field="id",
+                                                        values=ids[start:start + USERS_BY_ID_CHUNK]),
+                       "core_user_get_users_by_field")
+    return users
+
+
+def attendance_sessions(client: MoodleClient, attendance_id: int) -> list[s.AttendanceSession]:
+    """mod_attendance_get_sessions(attendanceid=<instance id, not cmid>): sessions, statuses, log rows."""
+    return parse(list[s.AttendanceSession], client.call("mod_attendance_get_sessions", attendanceid=attendance_id),
+                 "mod_attendance_get_sessions")
+
+
+def assignments(client: MoodleClient, course_id: int) -> s.Assignments:
+    """mod_assign_get_assignments with includenotenrolledcourses=1: the service user is enrolled nowhere."""
+    return parse(s.Assignments, client.call("mod_assign_get_assignments", courseids=[course_id],
+                                            includenotenrolledcourses=1), "mod_assign_get_assignments")
+
+
+def grades(client: MoodleClient, assignment_id: int, since: int | None = None) -> s.Grades:
+    """mod_assign_get_grades; `since` returns only grades modified at or after it."""
+    params: dict[str, Any] = {"assignmentids": [assignment_id]}
+    if since is not None:
+        params["since"] = since
+    return parse(s.Grades, client.call("mod_assign_get_grades", **params), "mod_assign_get_grades")
+
+
+def submissions(client: MoodleClient, assignment_id: int) -> s.Submissions:
+    """mod_assign_get_submissions: every attempt's status; users who never submitted are absent."""
+    return parse(s.Submissions, client.call("mod_assign_get_submissions", assignmentids=[assignment_id]),
+                 "mod_assign_get_submissions")
