@@ -53,4 +53,8 @@ def open_connectors(settings: Settings) -> Iterator[list[Connector]]:
         if settings.moodle is not None and settings.cohorts:
             client = stack.enter_context(moodle_client(settings))
             connectors.append(MoodleConnector(settings, client))
+        if settings.forms:
+            from connectors.forms import FormsConnector
+
+            connectors.append(FormsConnector(settings))
         yield connectors
