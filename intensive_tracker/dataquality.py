@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from intensive_tracker import models as m
 from intensive_tracker.districts import Registry
-from intensive_tracker.formsync import PROBABLE, SOURCE
+from intensive_tracker.formsync import SOURCE
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,3 @@ def build_data_quality(engine: Engine, registry: Registry, *, form: str | None =
     return DataQuality(files=files, rejects=rejects, matches=matches, dropped=dropped,
                        unknown_districts=dict(sorted(unknown.items())))
 
-
-def probable_matches_only(report: DataQuality) -> list[MatchLine]:
-    """The links made by name and district alone (the ones to confirm)."""
-    return [x for x in report.matches if x.reason.startswith(PROBABLE)]

@@ -105,6 +105,7 @@ class FormsConnector:
         return CohortRef(key=c.key, program=c.program, title=c.title)
 
     def _refused(self, form: FormSettings, path: Path, message: str, data: bytes = b"") -> FormBatch:
+        log.warning("form %s: %s", form.name, message)
         return FormBatch(source=SOURCE, cohort=self._cohort_ref(form), form=form.name, kind=form.kind,
                          file_name=path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                          file_error=message, cohort_defined=self.cohorts[form.name].defined)
@@ -119,7 +120,7 @@ class FormsConnector:
                 data = path.read_bytes()
             table = read_table(path, label=label, max_bytes=limit, encoding=form.encoding,
                                delimiter=form.delimiter, sheet=form.sheet)
-            located = ColumnMap(dict(form.columns)).locate(table, label=label)
+            located = ColumnMap({str(k): v for k, v in form.columns.items()}).locate(table, label=label)
         except FileRejected as e:
             return self._refused(form, path, str(e), data)
         except OSError as e:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, create_model
@@ -30,7 +30,7 @@ MAX_TEXT = 300
 class Grading(NamedTuple):
     """A defense result read from a grade or outcome cell."""
 
-    outcome: str  # passed | failed
+    outcome: Literal["passed", "failed"]
     grade: float | None
 
 
