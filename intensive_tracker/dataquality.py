@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from intensive_tracker import models as m
 from intensive_tracker.districts import Registry
-from intensive_tracker.formsync import SOURCE
+from intensive_tracker.formsync import PROBABLE, SOURCE
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class DataQuality:
     matches: list[MatchLine] = field(default_factory=list)
     dropped: list[DroppedLine] = field(default_factory=list)
     unknown_districts: dict[str, int] = field(default_factory=dict)  # spelling → form accounts using it
+    links: dict[str, dict[str, int]] = field(default_factory=dict)  # form → how its people were joined
 
     def as_json(self) -> dict[str, Any]:
         """ISO datetimes; every key of the dataclasses above."""
@@ -121,12 +122,25 @@ def build_data_quality(engine: Engine, registry: Registry, *, form: str | None =
                        .where(m.FormEntry.missing_since.is_not(None), only(m.FormEntry.form))
                        .order_by(m.FormEntry.form, m.FormEntry.file_name, m.FormEntry.row))]
         unknown: dict[str, int] = {}
-        for ext, spelling in conn.execute(select(m.Account.external_id, m.Account.district_raw).where(
-                m.Account.source == SOURCE, m.Account.district_raw.is_not(None))):
-            if form is not None and ext.split(":", 1)[0] != form:
+        links: dict[str, dict[str, int]] = {}
+        for ext, spelling, reason in conn.execute(select(m.Account.external_id, m.Account.district_raw,
+                                                         m.Account.link_reason).where(m.Account.source == SOURCE)):
+            form_name = ext.split(":", 1)[0]
+            if form is not None and form_name != form:
                 continue
-            if registry.resolve(spelling).name is None:
+            how = links.setdefault(form_name, {"email": 0, "probable": 0, "ambiguous": 0, "new": 0})
+            how[link_kind(reason)] += 1
+            if spelling and registry.resolve(spelling).name is None:
                 unknown[spelling.strip()] = unknown.get(spelling.strip(), 0) + 1
     return DataQuality(files=files, rejects=rejects, matches=matches, dropped=dropped,
-                       unknown_districts=dict(sorted(unknown.items())))
+                       unknown_districts=dict(sorted(unknown.items())), links=dict(sorted(links.items())))
+
+
+def link_kind(reason: str) -> str:
+    """email | probable | ambiguous | new, from an account's link_reason (see formsync.match_person)."""
+    if reason.startswith(PROBABLE):
+        return "probable"
+    if reason.startswith("тот же e-mail"):
+        return "email"
+    return "ambiguous" if "проверьте" in reason else "new"
 

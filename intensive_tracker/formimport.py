@@ -76,6 +76,10 @@ def print_data_quality(report: DataQuality, tz: ZoneInfo) -> None:
     for r in report.rejects:
         if r.row:
             click.echo(f"  {r.form}: {reject_text(r)}")
+    click.echo("Как люди из форм связаны с участниками:")
+    for name, how in report.links.items():
+        click.echo(f"  {name}: по e-mail {how['email']}, вероятно по ФИО и округу {how['probable']}, "
+                   f"несколько кандидатов {how['ambiguous']}, новые {how['new']}")
     click.echo(f"Совпадения для проверки: {len(report.matches)}")
     for x in report.matches:
         click.echo(f"  {x.form}: {x.account} ({x.district or 'округ не указан'}) → участник #{x.participant_id} "

@@ -172,6 +172,8 @@ def test_sign_in_list_joins_people_by_email_or_probably_by_name_and_district(
     report = json.loads(run(config, "data-quality", "--json").stdout)
     assert [x["account"] for x in report["matches"]] == ["Семёнова Алёна Игоревна"]
     assert report["unknown_districts"] == {"го Красногорскк": 1}
+    assert report["links"] == {"reg-ku": {"email": 0, "probable": 0, "ambiguous": 0, "new": 5},
+                               "signin-ku": {"email": 2, "probable": 1, "ambiguous": 0, "new": 1}}
 
 
 def test_windows_1251_defense_protocol(engine: Engine, db_url: str, folder: Path) -> None:
@@ -315,19 +317,21 @@ def test_a_row_in_two_files_of_a_form_stays_while_one_still_has_it(engine: Engin
 # --- configuration, commands, other sources --------------------------------------------------------
 
 def test_a_form_never_seen_before_needs_only_config(engine: Engine, db_url: str, folder: Path) -> None:
-    """Other headers, another separator and date style: a new [[forms]] entry imports it without new code."""
+    """Other headers, separator and date styles, two sessions in one list: a new [[forms]] entry suffices."""
     (folder / "platform.csv").write_text(
         "Участник;Почта участника;Муниципалитет;Подключился\n"
         "Орлова Дарья Андреевна;ORLOVA@school.ru;г. о. Люберцы;2023-11-15T15:02:00\n"
-        "Белов Кирилл;;Коломна;15.11.2023 15:07\n", "utf-8")
+        "Белов Кирилл;;Коломна;15.11.2023 15:07\n"
+        "Орлова Дарья Андреевна;orlova@school.ru;Люберцы;22.11.2023 15:01\n", "utf-8")
     form = {"name": "webinar-nov", "kind": "attendance", "files": "platform.csv", "cohort": "KU-2023-H1",
             "program": "ku", "columns": {"full_name": "Участник", "email": "Почта участника",
                                          "district": "Муниципалитет", "timestamp": "Подключился"}}
     result = run(write_config(folder, db_url, form), "import-form", "webinar-nov")
     assert result.exit_code == 0, result.output
-    keys = [k for (k,) in rows(engine, select(m.Session.source_key))]
-    assert keys == ["form:webinar-nov:2023-11-15"]  # the session date came from each row's time
-    assert count(engine, m.Attendance, m.Attendance.present.is_(True)) == 2
+    keys = sorted(k for (k,) in rows(engine, select(m.Session.source_key)))
+    assert keys == ["form:webinar-nov:2023-11-15", "form:webinar-nov:2023-11-22"]  # each row's own date
+    assert count(engine, m.Attendance, m.Attendance.present.is_(True)) == 3  # Орлова at both sessions
+    assert count(engine, m.Participant) == 2
 
 
 def test_unknown_form_and_bad_cohort_are_configuration_errors(engine: Engine, db_url: str, folder: Path) -> None:
@@ -379,3 +383,40 @@ def test_moodle_batches_leave_form_sessions_and_form_rows_leave_moodle_defenses(
     (outcome, grade), = rows(engine, select(m.Defense.outcome, m.Defense.grade).join(m.Participant)
                              .where(m.Participant.full_name == "Волков Павел Игоревич"))
     assert (outcome, grade) == ("passed", 8.0)
+
+
+def test_several_namesakes_in_a_district_are_not_guessed(engine: Engine, db_url: str, folder: Path) -> None:
+    """Two known «Иванова Анна Петровна» in Балашиха (e.g. two Moodle users): a row without e-mail is a new, flagged person."""
+    from intensive_tracker.identity import name_key
+
+    with Session(engine) as session:
+        for email in ("a1@mail.ru", "a2@mail.ru"):
+            session.add(m.Participant(full_name="Иванова Анна Петровна", name_key=name_key("Иванова Анна Петровна"),
+                                      email_key=email, district_raw="Балашиха"))
+        session.commit()
+    (folder / "in.csv").write_text("ФИО;Почта;Округ\nИванова Анна Петровна;;г.о. Балашиха\n", "utf-8")
+    sign = {"name": "in", "kind": "attendance", "files": "in.csv", "cohort": "C", "program": "ku",
+            "session_date": "2023-09-20", "columns": {"full_name": "ФИО", "email": "Почта", "district": "Округ"}}
+    config = write_config(folder, db_url, sign)
+    assert run(config, "import-form", "in").exit_code == 0
+    assert count(engine, m.Participant) == 3
+    report = json.loads(run(config, "data-quality", "--json").stdout)
+    (match,) = report["matches"]
+    assert match["reason"].startswith("новый участник: несколько совпадений по ФИО и округу (#1, #2)")
+    assert report["links"]["in"] == {"email": 0, "probable": 0, "ambiguous": 1, "new": 0}
+
+
+def test_same_name_and_district_with_another_email_is_a_probable_match(engine: Engine, db_url: str,
+                                                                        folder: Path) -> None:
+    """A second registration with a different e-mail but the same name and district joins the first, for review."""
+    (folder / "reg.csv").write_text(
+        "ФИО,Почта,Округ\nИванова Анна Петровна,a1@mail.ru,Балашиха\nиванова  анна петровна,a2@mail.ru,го Балашиха\n",
+        "utf-8")
+    reg = {"name": "reg", "kind": "registration", "files": "reg.csv", "cohort": "C", "program": "ku",
+           "columns": {"full_name": "ФИО", "email": "Почта", "district": "Округ"}}
+    config = write_config(folder, db_url, reg)
+    run(config, "import-form", "reg")
+    assert count(engine, m.Participant) == 1 and count(engine, m.Registration) == 2
+    report = json.loads(run(config, "data-quality", "--json").stdout)
+    assert report["links"]["reg"] == {"email": 0, "probable": 1, "ambiguous": 0, "new": 1}
+    assert report["matches"][0]["email"] == "a2@mail.ru"

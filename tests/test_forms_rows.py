@@ -48,9 +48,13 @@ def reasons(values: dict[str, Any], **extra: Any) -> dict[str, str]:
     (45189.5, datetime(2023, 9, 20, 9, 0, tzinfo=timezone.utc)),
     (datetime(2023, 9, 20, 15, 0), datetime(2023, 9, 20, 12, 0, tzinfo=timezone.utc)),
     (date(2023, 9, 20), datetime(2023, 9, 19, 21, 0, tzinfo=timezone.utc)),
+    ("20.09.23", datetime(2023, 9, 19, 21, 0, tzinfo=timezone.utc)),
+    ("2023/09/20 3:03:12 PM GMT+3", datetime(2023, 9, 20, 12, 3, 12, tzinfo=timezone.utc)),
+    ("2023/09/20 12:10:00 AM GMT+3", datetime(2023, 9, 19, 21, 10, tzinfo=timezone.utc)),
+    ("2023/09/20 15:03:12", datetime(2023, 9, 20, 12, 3, 12, tzinfo=timezone.utc)),
 ])
 def test_dates_in_every_shape_forms_write_them(cell: Any, expected: datetime) -> None:
-    """dd.mm.yyyy, with a time, ISO, an Excel day number, an XLSX date: all in the lab's time zone, stored UTC."""
+    """dd.mm.yyyy (or yy), with a time, ISO, Google's «2023/09/20 3:03:12 PM GMT+3», Excel day numbers, XLSX dates → UTC."""
     assert ok({"full_name": "Иванова Анна", "timestamp": cell}).timestamp == expected
 
 
@@ -58,6 +62,7 @@ def test_dates_in_every_shape_forms_write_them(cell: Any, expected: datetime) ->
     ("31.02.2024", "no such date: 31.02.2024"),
     ("вчера", "not a date (expected dd.mm.yyyy, dd.mm.yyyy hh:mm:ss, ISO or an Excel date number)"),
     ("12.12.1812", "not a plausible date (year outside 2000–2100)"),
+    ("2023/09/20 13:03:12 PM GMT+3", "no such time: 2023/09/20 13:03:12 PM GMT+3"),
 ])
 def test_impossible_dates_are_rejected_with_the_reason(cell: str, reason: str) -> None:
     """31 February is not silently rolled over to March."""

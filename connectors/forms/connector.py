@@ -152,6 +152,9 @@ class FormsConnector:
                                                 value=shown[:MAX_VALUE], reason=error.reason))
                 continue
             key = row_key(result)
+            if form.kind == "attendance" and form.session_date is None:
+                # A list covering several sessions: one row per person *and* session.
+                key += f"@{_session_day(form, result, self.settings).isoformat()}"
             if key in by_key:
                 batch.warnings.append(SourceWarning(
                     source=SOURCE, item=batch.file_name, itemid=str(number), code="repeated",
@@ -162,7 +165,7 @@ class FormsConnector:
             self._entry(form, batch, key, number, row)
 
     def _entry(self, form: FormSettings, batch: FormBatch, key: str, number: int, row: FormRow) -> None:
-        external_id = f"{form.name}:{key}"
+        external_id = f"{form.name}:{row_key(row)}"  # the person, whatever session the row is for
         batch.people.append(PersonRecord(external_id=external_id, full_name=row.name, email=row.email,
                                          district_raw=row.district, school=row.school, position=row.position,
                                          category=row.category))
@@ -170,7 +173,7 @@ class FormsConnector:
         if form.kind == "registration":
             batch.registrations.append(RegistrationRecord(external_id=external_id, registered_at=row.timestamp))
         elif form.kind == "attendance":
-            day = form.session_date or _local_day(row.timestamp, self.settings)
+            day = _session_day(form, row, self.settings)
             session_key = f"form:{form.name}:{day.isoformat()}"
             assert batch.sessions is not None
             if all(s.source_key != session_key for s in batch.sessions):
@@ -192,6 +195,9 @@ class FormsConnector:
         batch.entries.append(EntryRef(row_key=key, row=number, external_id=external_id, session_key=session_key))
 
 
-def _local_day(moment: datetime | None, settings: Settings) -> date:
-    assert moment is not None  # the row model requires the timestamp when no session_date is set
-    return moment.astimezone(settings.tz).date()
+def _session_day(form: FormSettings, row: FormRow, settings: Settings) -> date:
+    """The configured session date, else the local date of the row's sign-in time."""
+    if form.session_date is not None:
+        return form.session_date
+    assert row.timestamp is not None  # the row model requires it when no session_date is set
+    return row.timestamp.astimezone(settings.tz).date()

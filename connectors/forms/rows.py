@@ -20,7 +20,10 @@ _SPACES = re.compile(r"\s+")
 _PLACEHOLDER = re.compile(r"^[-–—.\s/_]*$")
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]{2,}$")
 _LETTER = re.compile(r"[^\W\d_]")
-_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})(?:,?[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# Google Forms' own CSV download: «2023/09/20 3:03:12 PM GMT+3» (12-hour clock, the form's zone).
+_GOOGLE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2})(?: ?([AP]M))?"
+                     r"(?: ?(?:GMT|UTC)([+-]\d{1,2})(?::?(\d{2}))?)?$", re.IGNORECASE)
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
 PLAUSIBLE_YEARS = range(2000, 2101)
@@ -109,10 +112,14 @@ def _parse_text_date(text: str) -> datetime:
     match = _DOTTED.match(text)
     if match:
         day, month, year, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+        year += 2000 if year < 100 else 0  # «20.09.23»: Excel's short date
         try:
             return datetime(year, month, day, hour, minute, second)
         except ValueError:
             raise ValueError(f"no such date: {text}") from None
+    match = _GOOGLE.match(text)
+    if match:
+        return _google_time(match, text)
     if _NUMBER.match(text):
         return _excel_day(float(text.replace(",", ".")))
     try:
@@ -120,6 +127,24 @@ def _parse_text_date(text: str) -> datetime:
     except ValueError:
         pass
     raise ValueError("not a date (expected dd.mm.yyyy, dd.mm.yyyy hh:mm:ss, ISO or an Excel date number)")
+
+
+def _google_time(match: re.Match[str], text: str) -> datetime:
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    half, offset_h, offset_m = match.group(7), match.group(8), match.group(9)
+    if half:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"no such time: {text}")
+        hour = hour % 12 + (12 if half.upper() == "PM" else 0)
+    try:
+        moment = datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        raise ValueError(f"no such date: {text}") from None
+    if offset_h is not None:
+        sign = -1 if offset_h.startswith("-") else 1
+        delta = timedelta(hours=int(offset_h), minutes=sign * int(offset_m or 0))
+        moment = moment.replace(tzinfo=timezone(delta))
+    return moment
 
 
 def fold_value(text: str) -> str:
