@@ -195,8 +195,10 @@ def import_form(obj: Context, name: str, file: Path | None) -> None:
     engine = make_engine(settings.database_url)
     report = run_sync(engine, settings, obj.registry(), [connector], trigger="import-form")
     print_file_results(file_results(engine, connector.seen))
-    for w in report.warnings:
+    for w in report.warnings[:20]:
         click.echo(f"Предупреждение: {w.get('message')}", err=True)
+    if len(report.warnings) > 20:
+        click.echo(f"… и ещё предупреждений: {len(report.warnings) - 20} (все в журнале запуска)", err=True)
     for e in report.errors:
         click.echo(f"Ошибка: {e['message']}", err=True)
     sys.exit(_exit_code(report))

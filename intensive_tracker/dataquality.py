@@ -137,7 +137,7 @@ def build_data_quality(engine: Engine, registry: Registry, *, form: str | None =
 
 
 def link_kind(reason: str) -> str:
-    """email | probable | ambiguous | new, from an account's link_reason (see formsync.match_person)."""
+    """email | probable | ambiguous | new, from an account's link_reason (see formsync.PersonIndex.match)."""
     if reason.startswith(PROBABLE):
         return "probable"
     if reason.startswith("тот же e-mail"):
