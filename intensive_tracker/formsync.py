@@ -103,7 +103,7 @@ class _Known(NamedTuple):
 class PersonIndex:
     """Who is already known, loaded once per file: e-mails (of participants and of every account) and names.
 
-    A few queries per file instead of several per row: 5,000 new rows match in about a second.
+    A few queries per file instead of several per row (a 5,000-row file of new people: 34 s → 9 s in all).
     """
 
     def __init__(self, conn: Any, registry: Registry) -> None:
@@ -252,13 +252,16 @@ def _write_defenses(session: Session, batch: FormBatch, cohort_id: int, account_
         select(m.Defense.participant_id).join(m.Account, m.Account.id == m.Defense.account_id)
         .where(m.Defense.cohort_id == cohort_id, m.Account.source != SOURCE))}
     rank = {"passed": 3, "failed": 2, "pending": 1}
+    row_of = {e.external_id: e.row for e in batch.entries}
     rows: dict[int, dict[str, Any]] = {}
     for d in batch.defenses:
         pid = participant_ids[d.external_id]
         if pid in graded_elsewhere:
+            # Named by row, not by person: run warnings are stored and shown to the administrator.
             state.warnings.append({"source": SOURCE, "cohort": batch.cohort.key, "item": batch.file_name,
-                                   "message": f"{batch.file_name}: {d.external_id.split(':', 1)[1]} already has a "
-                                              f"defense from Moodle in {batch.cohort.key}; the protocol row is not used"})
+                                   "message": f"{batch.file_name}, row {row_of[d.external_id]}: this person already "
+                                              f"has a defense from Moodle in {batch.cohort.key}; the protocol row "
+                                              f"is not used"})
             continue
         row = {"cohort_id": cohort_id, "participant_id": pid, "account_id": account_ids[d.external_id],
                "outcome": d.outcome, "grade": d.grade, "graded_at": d.graded_at, "attempt": d.attempt}

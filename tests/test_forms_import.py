@@ -379,7 +379,8 @@ def test_moodle_batches_leave_form_sessions_and_form_rows_leave_moodle_defenses(
     run_sync(engine, settings, load_registry(), [FakeMoodle()])
     assert count(engine, m.Session, m.Session.missing_since.is_not(None)) == 0
     result = run(config, "import-form", "defense-ku")  # says Волков failed with 3
-    assert "already has a defense from Moodle in KU-2023-H1; the protocol row is not used" in result.stderr
+    assert ("excel_defense_1251.csv, row 6: this person already has a defense from Moodle in KU-2023-H1; "
+            "the protocol row is not used") in result.stderr
     (outcome, grade), = rows(engine, select(m.Defense.outcome, m.Defense.grade).join(m.Participant)
                              .where(m.Participant.full_name == "Волков Павел Игоревич"))
     assert (outcome, grade) == ("passed", 8.0)
@@ -420,3 +421,13 @@ def test_same_name_and_district_with_another_email_is_a_probable_match(engine: E
     report = json.loads(run(config, "data-quality", "--json").stdout)
     assert report["links"]["reg"] == {"email": 0, "probable": 1, "ambiguous": 0, "new": 1}
     assert report["matches"][0]["email"] == "a2@mail.ru"
+
+
+def test_sync_of_clean_forms_exits_0_and_a_rerun_reports_no_change(engine: Engine, db_url: str, folder: Path) -> None:
+    """`sync` imports the forms with the other sources; a clean file exits 0, and again writes nothing."""
+    config = write_config(folder, db_url, SIGNIN)
+    first = run(config, "sync")
+    assert first.exit_code == 0, first.output
+    assert "attendance: +4 новых" in first.stdout
+    second = run(config, "sync")
+    assert second.exit_code == 0 and "Изменений нет: база не менялась." in second.stdout
