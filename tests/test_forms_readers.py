@@ -148,3 +148,33 @@ def test_xlsx_written_by_a_script_reads_every_value(tmp_path: Path) -> None:
     path = tmp_path / "s.xlsx"
     book.save(path)
     assert read_xlsx(path, label="s.xlsx").rows[1] == (2, ["Иванова Анна", 45190.5])
+
+
+def test_an_empty_file_is_refused_as_such(tmp_path: Path) -> None:
+    """A 0-byte export (a failed download) is named as empty, not as missing columns."""
+    (tmp_path / "e.csv").write_bytes(b"")
+    table = read_table(tmp_path / "e.csv", label="e.csv", max_bytes=MB)
+    with pytest.raises(FileRejected, match=r"^e\.csv: the file is empty"):
+        ColumnMap({"full_name": "ФИО"}).locate(table, label="e.csv")
+
+
+def test_xlsx_with_a_wrong_dimension_tag_is_read_to_the_end(tmp_path: Path) -> None:
+    """A workbook claiming to span only A1 (as some exporters write) still yields every row."""
+    import zipfile
+
+    book = Workbook()
+    ws = book.active
+    for row in (["ФИО", "Почта"], ["Иванова Анна", "a@b.ru"], ["Петров Иван", "p@b.ru"]):
+        ws.append(row)
+    good = tmp_path / "good.xlsx"
+    book.save(good)
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<dimension ref="A1:B3" />', b'<dimension ref="A1" />')
+                assert b'<dimension ref="A1" />' in data
+            dst.writestr(item, data)
+    assert [r[1] for r in read_xlsx(bad, label="bad.xlsx").rows] == [
+        ["ФИО", "Почта"], ["Иванова Анна", "a@b.ru"], ["Петров Иван", "p@b.ru"]]

@@ -44,6 +44,8 @@ class ColumnMap:
 
     def locate(self, table: Table, *, label: str) -> Located:
         """The header row (the first of the top rows that holds every mapped header) and the column of each field."""
+        if not any(fold_header(c) for _, cells in table.rows for c in cells):
+            raise FileRejected(f"{label}: the file is empty; export the form's answers again")
         best: tuple[int, int, dict[str, int]] | None = None
         for number, cells in table.rows[:HEADER_SCAN_ROWS]:
             found = self._match(cells, label=label, row=number)

@@ -135,6 +135,8 @@ def read_xlsx(path: Path, *, label: str, sheet: str | None = None) -> Table:
             ws = book[sheet]
         else:
             ws = book.worksheets[0]
+        # Some exporters write a wrong <dimension> (e.g. "A1"); read-only mode would trust it and stop early.
+        ws.reset_dimensions()
         rows: list[tuple[int, list[Any]]] = []
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
             rows.append((number, list(values)))
