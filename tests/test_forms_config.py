@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.forms import FormsConnector, find_form, form_cohort
+from connectors.forms.mapping import FormCohort
 from intensive_tracker.config import parse_settings
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.sources import known_connectors
@@ -64,9 +65,10 @@ def test_cohorts_of_forms_only_and_of_moodle() -> None:
     """A [[cohorts]] key joins that cohort (its program); another key needs program and consistent titles."""
     moodle = {"moodle": {"standin": "demo"}, "cohorts": [{"key": "KU-1", "program": "ku", "course": "KU-1"}]}
     s = settings(form(cohort="KU-1", program=None), **moodle)
-    assert form_cohort(s, s.forms[0]) == form_cohort(s, s.forms[0]).__class__("KU-1", "ku", None, False)
+    assert form_cohort(s, s.forms[0]) == FormCohort(key="KU-1", program="ku", title=None, defined=False)
+    s = settings(form(cohort="KU-1", program="shn"), **moodle)
     with pytest.raises(ConfigError, match="program 'shn' differs from cohort 'KU-1'"):
-        form_cohort(s := settings(form(cohort="KU-1", program="shn"), **moodle), s.forms[0])
+        form_cohort(s, s.forms[0])
     s = settings(form(cohort="X", program=None))
     with pytest.raises(ConfigError, match=r"forms\[0\] \(reg\): cohort 'X' is not among \[\[cohorts\]\]"):
         FormsConnector(s)
