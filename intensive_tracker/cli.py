@@ -289,6 +289,59 @@ def check(obj: Context, as_json: bool) -> None:
         click.echo("Всё в порядке." if checklist.passed else f"Есть проблемы: код выхода {checklist.exit_code}.")
     sys.exit(checklist.exit_code)
 
+@cli.command("import-form")
+@click.argument("name")
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.pass_obj
+def import_form(obj: Context, name: str, file: Path | None) -> None:
+    """Import the files of form NAME now (or just FILE); list every rejected row; exit 65 if any."""
+    from connectors.forms import FormsConnector, find_form, form_files
+    from intensive_tracker.errors import InputError
+    from intensive_tracker.formimport import file_results, print_file_results
+    from intensive_tracker.sync import run_sync
+
+    settings = obj.settings
+    form = find_form(settings, name)
+    connector = FormsConnector(settings, only=name, file=file)
+    if file is None and not form_files(form):
+        raise InputError(f"form {name}: no file matches {form.files or form.inbox}; put the export there "
+                         f"or name it: intensive-tracker import-form {name} FILE")
+    engine = make_engine(settings.database_url)
+    report = run_sync(engine, settings, obj.registry(), [connector], trigger="import-form")
+    print_file_results(file_results(engine, connector.seen))
+    for w in report.warnings[:20]:
+        click.echo(f"Предупреждение: {w.get('message')}", err=True)
+    if len(report.warnings) > 20:
+        click.echo(f"… и ещё предупреждений: {len(report.warnings) - 20} (все в журнале запуска)", err=True)
+    for e in report.errors:
+        click.echo(f"Ошибка: {e['message']}", err=True)
+    sys.exit(_exit_code(report))
+
+
+@cli.command("data-quality")
+@click.option("--form", "form_name", help="Only this form.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (ISO dates).")
+@click.pass_obj
+def data_quality(obj: Context, form_name: str | None, as_json: bool) -> None:
+    """Form imports to review: files, rejected rows, probable matches, rows dropped by corrected files."""
+    import json
+
+    from intensive_tracker.dataquality import build_data_quality
+    from intensive_tracker.formimport import print_data_quality
+
+    settings = obj.settings
+    if form_name is not None:
+        from connectors.forms import find_form
+
+        find_form(settings, form_name)
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)
+    result = build_data_quality(engine, obj.registry(), form=form_name)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print_data_quality(result, settings.tz)
+
 
 def main() -> None:
     cli(prog_name="intensive-tracker")

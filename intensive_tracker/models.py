@@ -197,3 +197,73 @@ class Outbox(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None = None
+
+# --- form exports (connectors/forms) -------------------------------------------------------------
+
+class Registration(SQLModel, table=True):
+    """A person registered for a cohort through a form: the first step of registered → attended → defended."""
+
+    __tablename__ = "registration"
+    __table_args__ = (UniqueConstraint("cohort_id", "account_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohort.id", index=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    form: str
+    registered_at: datetime | None = None
+    missing_since: datetime | None = None  # the row left the corrected file
+
+
+class FormEntry(SQLModel, table=True):
+    """One row of a form file as last imported: which record it feeds; marked when a corrected file drops it."""
+
+    __tablename__ = "form_entry"
+    __table_args__ = (UniqueConstraint("form", "file_name", "row_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    form: str = Field(index=True)
+    file_name: str
+    row_key: str
+    row: int
+    kind: str  # registration | attendance | defense
+    account_id: int = Field(foreign_key="account.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    cohort_id: int = Field(foreign_key="cohort.id")
+    session_id: int | None = Field(default=None, foreign_key="session.id")
+    missing_since: datetime | None = None
+
+
+class ImportedFile(SQLModel, table=True):
+    """One version (by SHA-256) of a form file: what was read, imported and rejected, and when."""
+
+    __tablename__ = "imported_file"
+    __table_args__ = (UniqueConstraint("form", "file_name", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    form: str = Field(index=True)
+    file_name: str
+    sha256: str
+    size: int
+    status: str  # imported | rejected
+    message: str | None = None
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_rejected: int = 0
+    imported_at: datetime
+    superseded_at: datetime | None = None  # a later version of the same file name was imported
+
+
+class FormReject(SQLModel, table=True):
+    """A row (or, with row 0, a whole file) of a form export that was not imported, and why."""
+
+    __tablename__ = "form_reject"
+    __table_args__ = (UniqueConstraint("form", "file_name", "sha256", "row", "column"),)
+    id: int | None = Field(default=None, primary_key=True)
+    form: str = Field(index=True)
+    file_name: str
+    sha256: str
+    row: int
+    column: str = ""
+    value: str = ""
+    reason: str
+
+
+DATA_TABLES = DATA_TABLES + (Registration, FormEntry, ImportedFile, FormReject)

@@ -27,7 +27,8 @@ from intensive_tracker.periods import local
 
 EXAMPLES = 5  # people shown per unknown spelling
 LIMIT = 200  # rows shown per section; the counts are always complete
-REJECT_COLUMNS = ("source", "file", "row", "column", "value", "reason")
+REJECT_TABLE = "form_reject"
+REJECT_COLUMNS = ("form", "file_name", "row", "column", "value", "reason")
 
 
 @dataclass(frozen=True)
@@ -341,13 +342,13 @@ def _last_sync(conn: Connection, tz: Any) -> LastSync | None:
 
 
 def _rejects(engine: Engine) -> tuple[list[dict[str, Any]], int | None]:
-    """Rows the form readers rejected, when this database has their table (the forms connector adds it)."""
+    """Rows the form readers rejected (table form_reject of the forms connector)."""
     inspector = inspect(engine)
-    if not inspector.has_table("reject"):
+    if not inspector.has_table(REJECT_TABLE):
         return [], None
-    names = {c["name"] for c in inspector.get_columns("reject")}
+    names = {c["name"] for c in inspector.get_columns(REJECT_TABLE)}
     shown = [c for c in REJECT_COLUMNS if c in names]
-    rejects = table("reject", *(column(c) for c in [*shown, *(["id"] if "id" in names else [])]))
+    rejects = table(REJECT_TABLE, *(column(c) for c in [*shown, *(["id"] if "id" in names else [])]))
     with engine.connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(rejects)).scalar_one())
         query = select(*(rejects.c[c] for c in shown)).limit(LIMIT)

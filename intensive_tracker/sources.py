@@ -56,4 +56,8 @@ def open_connectors(settings: Settings) -> Iterator[list[Connector]]:
             # Token and service functions are proven before the sync writes anything (issue 3).
             moodle.preflight()
             connectors.append(moodle)
+        if settings.forms:
+            from connectors.forms import FormsConnector
+
+            connectors.append(FormsConnector(settings))
         yield connectors

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from connectors.base import Batch, BatchFailure, Connector
+from connectors.forms.records import FormBatch
 from intensive_tracker import models as m
 from intensive_tracker.config import Settings
 from intensive_tracker.db import Counts, ensure_schema, transaction, upsert
@@ -159,6 +160,11 @@ def _save_run_in(session: Session, run_id: int, state: _RunState, *, status: str
 
 def write_batch(session: Session, batch: Batch, *, settings: Settings, registry: Registry, state: _RunState) -> None:
     """Write one cohort's records; counts go to `state`."""
+    if isinstance(batch, FormBatch):  # a form file also carries rejects, a row ledger and its fingerprint
+        from intensive_tracker.formsync import write_form_batch
+
+        write_form_batch(session, batch, registry=registry, state=state, now=utcnow())
+        return
     conn = session.connection()
     now = utcnow()
     program_id = conn.execute(select(m.Program.id).where(m.Program.key == batch.cohort.program)).scalar_one_or_none()
@@ -191,7 +197,9 @@ def write_batch(session: Session, batch: Batch, *, settings: Settings, registry:
         state.counts["sessions"].add(result.counts)
         session_ids = {k[1]: v for k, v in result.ids.items()}
         listed_keys = set(session_ids)
+        # Sessions of sign-in lists («form:…») in the cohort belong to the forms source, not to this batch.
         state.marked_missing += _mark_missing(session, m.Session, and_(m.Session.cohort_id == cohort_id,
+                                              m.Session.source_key.not_like("form:%"),
                                               m.Session.source_key.not_in(listed_keys) if listed_keys else True), now)
     missing_sessions = {a.session_key for a in batch.attendance} - set(session_ids)
     if missing_sessions:
@@ -338,7 +346,9 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
     district_ids = {name: did for did, name in conn.execute(select(m.District.id, m.District.name))}
     rows = []
     for pid, accs in accounts.items():
-        best = max(accs, key=lambda a: (not a.suspended, bool(a.district_raw and a.district_raw.strip()), a.id))
+        # An account joined only by a *probable* name match (forms) never overrides the confirmed ones.
+        best = max(accs, key=lambda a: (not a.suspended, not a.link_reason.startswith("probable:"),
+                                        bool(a.district_raw and a.district_raw.strip()), a.id))
         resolution = registry.resolve(best.district_raw)
         rows.append({"id": pid, "full_name": best.full_name, "name_key": name_key(best.full_name),
                      "district_raw": best.district_raw, "district_id": district_ids.get(resolution.name or ""),

@@ -92,7 +92,7 @@ def test_moodle_sections(engine: Engine) -> None:
     assert stale.days == (NOW - stale.since).days > 30
     assert q.last_sync is not None and q.last_sync.run_id == 2
     assert [w["message"] for w in q.last_sync.warnings] == ["mod_assign_get_grades: нет права mod/assign:grade"]
-    assert q.rejects_total is None and q.rejects == []
+    assert q.rejects_total == 0 and q.rejects == []
 
 
 def test_stale_defense_days_from_config(engine: Engine) -> None:
@@ -123,7 +123,7 @@ def test_html_is_escaped_and_says_how_to_fix(engine: Engine, tmp_path: Path) -> 
     assert "[districts.aliases]" in html and "intensive-tracker report" in html
     assert "4 участника" in html
     assert 'href="index.html"' in html
-    assert "Отклонённые строки форм" not in html
+    assert "Отклонённые строки форм</a>: 0" in html
 
 
 def test_json_lists_items_by_kind(engine: Engine, tmp_path: Path) -> None:
@@ -142,19 +142,14 @@ def test_json_lists_items_by_kind(engine: Engine, tmp_path: Path) -> None:
     assert SCRIPT in json.dumps(data, ensure_ascii=False)
 
 
-@pytest.mark.parametrize("with_id", [True, False])
-def test_form_rejects_when_the_table_exists(engine: Engine, tmp_path: Path, with_id: bool) -> None:
-    """A `reject` table (added by the forms connector) is read by its known columns, values escaped."""
-    serial = "SERIAL" if engine.dialect.name == "postgresql" else "INTEGER"
-    ident = f"id {serial} PRIMARY KEY, " if with_id else ""
+def test_form_rejects_are_listed(engine: Engine, tmp_path: Path) -> None:
+    """Rejected form rows (table form_reject) are listed by file, row, column and reason, values escaped."""
     with engine.begin() as conn:
-        conn.execute(text(f'CREATE TABLE reject ({ident}source VARCHAR, file VARCHAR, "row" INTEGER, '
-                          f'"column" VARCHAR, value VARCHAR, reason VARCHAR, extra VARCHAR)'))
-        conn.execute(text('INSERT INTO reject (source, file, "row", "column", value, reason, extra) VALUES '
-                          "('forms', 'reg.csv', 14, 'Городской округ', '<i>x</i>', 'пустое ФИО', 'z')"))
+        conn.execute(text('INSERT INTO form_reject (form, file_name, sha256, "row", "column", value, reason) VALUES '
+                          "('reg', 'reg.csv', 'abc', 14, 'Городской округ', '<i>x</i>', 'пустое ФИО')"))
     q = _build(engine)
     assert q.rejects_total == 1
-    assert q.rejects == [{"source": "forms", "file": "reg.csv", "row": 14, "column": "Городской округ",
+    assert q.rejects == [{"form": "reg", "file_name": "reg.csv", "row": 14, "column": "Городской округ",
                           "value": "<i>x</i>", "reason": "пустое ФИО"}]
     html = render_quality(q, tmp_path).read_text("utf-8")
     assert "Отклонённые строки форм" in html and "&lt;i&gt;x&lt;/i&gt;" in html and "<i>x</i>" not in html

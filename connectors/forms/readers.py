@@ -1,0 +1,145 @@
+"""Reading form exports: CSV with its encoding and separator guessed, or the first (or a named) XLSX sheet.
+
+What comes out is a plain table: a list of (row number as a spreadsheet shows it, cells). Nothing here
+knows what the columns mean (that is `mapping`), and no cell is ever evaluated: an XLSX formula comes
+out as its text (`=HYPERLINK(...)`), which the row model then rejects.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from intensive_tracker.errors import InputError
+
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+SUFFIXES = CSV_SUFFIXES + XLSX_SUFFIXES
+SEPARATORS = (",", ";", "\t")
+# C0 controls other than tab/CR/LF never occur in a form export: their presence means a wrong guess
+# (UTF-16 without a BOM, a binary file renamed to .csv).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ENCODING_LABELS = {"utf-8-sig": "UTF-8 with BOM", "utf-8": "UTF-8", "cp1251": "Windows-1251",
+                    "utf-16": "UTF-16"}
+
+
+class FileRejected(InputError):
+    """A whole file refused: unreadable, too big, or without a mapped column. The message names the file."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """The cells of one file, rows numbered as a spreadsheet shows them (the first row is 1)."""
+
+    rows: list[tuple[int, list[Any]]]
+    encoding: str | None = None  # CSV only: the codec the text was decoded with
+    delimiter: str | None = None  # CSV only
+
+    @property
+    def described_encoding(self) -> str:
+        return _ENCODING_LABELS.get(self.encoding or "", self.encoding or "XLSX")
+
+
+def read_table(path: Path, *, label: str, max_bytes: int, encoding: str | None = None,
+               delimiter: str | None = None, sheet: str | None = None) -> Table:
+    """Every row of the file at `path`; `label` names it in errors."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise FileRejected(f"{label}: cannot read the file ({e.strerror or e})") from None
+    if size > max_bytes:
+        raise FileRejected(f"{label}: {size / 1e6:.1f} MB is over the limit of {max_bytes / 1e6:.1f} MB "
+                           f"(max_size_mb of the form); split the export or raise the limit")
+    suffix = path.suffix.lower()
+    if suffix in XLSX_SUFFIXES:
+        return read_xlsx(path, label=label, sheet=sheet)
+    if suffix in CSV_SUFFIXES:
+        return read_csv(path.read_bytes(), label=label, encoding=encoding, delimiter=delimiter)
+    if suffix == ".xls":
+        raise FileRejected(f"{label}: the old Excel format .xls is not read; save the file as .xlsx or .csv")
+    raise FileRejected(f"{label}: unknown file type {suffix or '(no extension)'}; expected .csv or .xlsx")
+
+
+def decode(data: bytes, *, label: str, encoding: str | None = None) -> tuple[str, str]:
+    """(text, codec): a BOM decides, else strict UTF-8, else Windows-1251 (Excel's «CSV» on a Russian Windows)."""
+    if encoding:
+        candidates = [encoding]
+    elif data.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "cp1251"]
+    for codec in candidates:
+        try:
+            text = data.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _CONTROLS.search(text):
+            continue
+        return text, codec
+    tried = ", ".join(_ENCODING_LABELS.get(c, c) for c in candidates)
+    raise FileRejected(f"{label}: cannot decode the text (tried {tried}); save it as CSV UTF-8 "
+                       f"or set encoding for the form")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The separator that splits the first lines into the most, equally wide, columns."""
+    sample = text[:64 * 1024].splitlines()[:20]
+    best, best_score = ",", (0, 0)
+    for sep in SEPARATORS:
+        widths = [len(r) for r in csv.reader(sample, delimiter=sep) if any(c.strip() for c in r)]
+        if not widths:
+            continue
+        header = max(widths[:5])
+        # A separator that only appears inside text (a comma in «Фамилия, имя») gives ragged rows.
+        consistent = sum(1 for w in widths if w == widths[-1] or w == header)
+        score = (header if header > 1 else 0, consistent)
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def read_csv(data: bytes, *, label: str, encoding: str | None = None, delimiter: str | None = None) -> Table:
+    """A CSV export: decoded, separator sniffed, one entry per record (a quoted cell may span lines)."""
+    text, codec = decode(data, label=label, encoding=encoding)
+    text = text.lstrip("\ufeff")  # a BOM left inside the first header by a second re-save
+    sep = delimiter or sniff_delimiter(text)
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    except csv.Error as e:
+        raise FileRejected(f"{label}: not a readable CSV ({e})") from None
+    return Table(rows=[(i, r) for i, r in enumerate(records, start=1)], encoding=codec, delimiter=sep)
+
+
+def read_xlsx(path: Path, *, label: str, sheet: str | None = None) -> Table:
+    """The first sheet (or `sheet`), read-only; formulas come out as their text, never evaluated."""
+    from openpyxl import load_workbook
+
+    try:
+        # data_only=False on purpose: a cached formula result may be stale or absent (files written by
+        # scripts have none), and a formula in a form export is a hand edit we report instead of trusting.
+        book = load_workbook(path, read_only=True, data_only=False)
+    except Exception as e:  # openpyxl raises zipfile, KeyError, InvalidFileException … for a broken file
+        raise FileRejected(f"{label}: not a readable XLSX workbook ({type(e).__name__}); "
+                           f"open it in Excel and save as .xlsx again") from None
+    try:
+        if sheet is not None:
+            if sheet not in book.sheetnames:
+                raise FileRejected(f"{label}: no sheet «{sheet}» (sheets: {', '.join(book.sheetnames)})")
+            ws = book[sheet]
+        else:
+            ws = book.worksheets[0]
+        # Some exporters write a wrong <dimension> (e.g. "A1"); read-only mode would trust it and stop early.
+        ws.reset_dimensions()
+        rows: list[tuple[int, list[Any]]] = []
+        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            rows.append((number, list(values)))
+    finally:
+        book.close()
+    return Table(rows=rows)

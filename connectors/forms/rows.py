@@ -1,0 +1,254 @@
+"""One row of a form export, validated: the pydantic model every row goes through.
+
+A row that fails is not imported; each failing field becomes a reject naming the column, the value
+and the reason. Formulas are refused rather than stored: a name like `=HYPERLINK("http://…";"Иванов")`
+is rejected with «a formula, not a value», so nothing a spreadsheet would execute reaches our tables.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated, Any, Literal, NamedTuple
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, create_model
+
+from intensive_tracker.config import FormSettings
+
+_SPACES = re.compile(r"\s+")
+_PLACEHOLDER = re.compile(r"^[-–—.\s/_]*$")
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]{2,}$")
+_LETTER = re.compile(r"[^\W\d_]")
+_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})(?:,?[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# Google Forms' own CSV download: «2023/09/20 3:03:12 PM GMT+3» (12-hour clock, the form's zone).
+_GOOGLE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2})(?: ?([AP]M))?"
+                     r"(?: ?(?:GMT|UTC)([+-]\d{1,2})(?::?(\d{2}))?)?$", re.IGNORECASE)
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
+PLAUSIBLE_YEARS = range(2000, 2101)
+MAX_TEXT = 300
+
+
+class Grading(NamedTuple):
+    """A defense result read from a grade or outcome cell."""
+
+    outcome: Literal["passed", "failed"]
+    grade: float | None
+
+
+def _text(value: Any) -> str | None:
+    """A cell as trimmed text; empty cells and placeholders («-», «—») are None."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 5.0 from a numeric XLSX cell means «5»
+    text = _SPACES.sub(" ", str(value).replace("\u00a0", " ")).strip()
+    if _PLACEHOLDER.match(text):
+        return None
+    # Leading = + - @ make a spreadsheet evaluate the cell; in a form export it is a hand edit or an attack.
+    if text[0] in "=+@" or (text[0] == "-" and len(text) > 1 and not text[1].isdigit()):
+        raise ValueError("a formula, not a value: type the value itself (a cell starting with = + - @ is refused)")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"longer than {MAX_TEXT} characters")
+    return text
+
+
+def _required(value: Any) -> str:
+    text = _text(value)
+    if text is None:
+        raise ValueError("empty")
+    return text
+
+
+def _name(value: Any) -> str:
+    text = _required(value)
+    if len(_LETTER.findall(text)) < 2:
+        raise ValueError("not a name")
+    return text
+
+
+def _optional_name(value: Any) -> str | None:
+    return None if _text(value) is None else _name(value)
+
+
+def _email(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    text = text.removeprefix("mailto:").strip().lower()  # a hyperlinked e-mail cell keeps the scheme
+    if not _EMAIL.match(text):
+        raise ValueError("not an e-mail address")
+    return text
+
+
+def _when(value: Any, info: ValidationInfo) -> datetime | None:
+    """dd.mm.yyyy [hh:mm[:ss]], ISO, an XLSX date or an Excel day number → aware UTC (local time of the lab)."""
+    tz: ZoneInfo = (info.context or {})["tz"]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time(0, 0))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = _excel_day(float(value))
+    else:
+        moment = _parse_text_date(str(value).strip())
+    if moment.year not in PLAUSIBLE_YEARS:
+        raise ValueError("not a plausible date (year outside 2000–2100)")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(timezone.utc)
+
+
+def _excel_day(number: float) -> datetime:
+    if not 1 <= number < 2958466:
+        raise ValueError("not a date")
+    return (EXCEL_EPOCH + timedelta(days=number)).replace(microsecond=0)
+
+
+def _parse_text_date(text: str) -> datetime:
+    match = _DOTTED.match(text)
+    if match:
+        day, month, year, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+        year += 2000 if year < 100 else 0  # «20.09.23»: Excel's short date
+        try:
+            return datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            raise ValueError(f"no such date: {text}") from None
+    match = _GOOGLE.match(text)
+    if match:
+        return _google_time(match, text)
+    if _NUMBER.match(text):
+        return _excel_day(float(text.replace(",", ".")))
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ValueError("not a date (expected dd.mm.yyyy, dd.mm.yyyy hh:mm:ss, ISO or an Excel date number)")
+
+
+def _google_time(match: re.Match[str], text: str) -> datetime:
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    half, offset_h, offset_m = match.group(7), match.group(8), match.group(9)
+    if half:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"no such time: {text}")
+        hour = hour % 12 + (12 if half.upper() == "PM" else 0)
+    try:
+        moment = datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        raise ValueError(f"no such date: {text}") from None
+    if offset_h is not None:
+        sign = -1 if offset_h.startswith("-") else 1
+        delta = timedelta(hours=int(offset_h), minutes=sign * int(offset_m or 0))
+        moment = moment.replace(tzinfo=timezone(delta))
+    return moment
+
+
+def fold_value(text: str) -> str:
+    """Grade words compare folded: case, ё/е, spacing."""
+    return _SPACES.sub(" ", text.lower().replace("ё", "е")).strip()
+
+
+def _grading(value: Any, info: ValidationInfo) -> Grading | None:
+    """A number (against pass_grade) or a word from the form's passing/failing lists."""
+    form: FormSettings = (info.context or {})["form"]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number: float | None = float(value)
+        text = str(value)
+    else:
+        text = _text(value) or ""
+        if not text:
+            return None
+        number = float(text.replace(",", ".")) if _NUMBER.match(text) else None
+    if number is not None:
+        if form.pass_grade is None:
+            raise ValueError(f"the grade {text} is a number but the form sets no pass_grade")
+        return Grading("passed" if number >= form.pass_grade else "failed", number)
+    folded = fold_value(text)
+    if folded in {fold_value(v) for v in form.passing}:
+        return Grading("passed", None)
+    if folded in {fold_value(v) for v in form.failing}:
+        return Grading("failed", None)
+    raise ValueError(f"neither a number nor a passing/failing value of the form "
+                     f"(passing: {', '.join(form.passing)}); add it to passing or failing in the config")
+
+
+Text = Annotated[str | None, BeforeValidator(_text)]
+Name = Annotated[str, BeforeValidator(_name)]
+OptionalName = Annotated[str | None, BeforeValidator(_optional_name)]
+Email = Annotated[str | None, BeforeValidator(_email)]
+When = Annotated[datetime | None, BeforeValidator(_when)]
+GradeCell = Annotated[Grading | None, BeforeValidator(_grading)]
+
+
+class FormRow(BaseModel):
+    """The fields every form may map; the per-form model makes its required ones required."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    full_name: OptionalName = None
+    last_name: OptionalName = None
+    first_name: OptionalName = None
+    middle_name: OptionalName = None
+    email: Email = None
+    district: Text = None
+    school: Text = None
+    position: Text = None
+    category: Text = None
+    timestamp: When = None
+    grade: GradeCell = None
+    outcome: GradeCell = None
+
+    @property
+    def name(self) -> str:
+        """ФИО, from one column or from three."""
+        if self.full_name:
+            return self.full_name
+        return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+
+
+def _required_when(value: Any, info: ValidationInfo) -> datetime:
+    moment = _when(value, info)
+    if moment is None:
+        raise ValueError("empty")
+    return moment
+
+
+def row_model(form: FormSettings) -> type[FormRow]:
+    """The model of this form's rows: the mapped name fields and, where no date is configured, the timestamp required."""
+    required: dict[str, Any] = {}
+    if "full_name" in form.columns:
+        required["full_name"] = (Name, ...)
+    else:
+        required["last_name"] = (Name, ...)
+        required["first_name"] = (Name, ...)
+    needs_date = (form.kind == "attendance" and form.session_date is None) or \
+                 (form.kind == "defense" and form.defense_date is None)
+    if needs_date:
+        required["timestamp"] = (Annotated[datetime, BeforeValidator(_required_when)], ...)
+    return create_model(f"FormRow_{form.name}", __base__=FormRow, **required)  # type: ignore[call-overload, no-any-return]
+
+
+class FieldError(NamedTuple):
+    field: str
+    value: Any
+    reason: str
+
+
+def validate_row(model: type[FormRow], values: dict[str, Any], *, form: FormSettings,
+                 tz: ZoneInfo) -> FormRow | list[FieldError]:
+    """The row, or every field that is wrong in it."""
+    try:
+        return model.model_validate(values, context={"form": form, "tz": tz})
+    except ValidationError as e:
+        errors = []
+        for item in e.errors():
+            field = str(item["loc"][0]) if item["loc"] else ""
+            reason = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "missing":
+                reason = "empty"
+            errors.append(FieldError(field, values.get(field), reason))
+        return errors
