@@ -137,7 +137,9 @@ def _report(obj: Context, out: Path | None) -> Path:
     tz = ZoneInfo(settings.timezone)
     summary = build_summary(engine, registry, tz=tz, now=datetime.now(tz), school_year=settings.report.school_year)
     out_dir = out or _relative_to_config(obj, Path(settings.report.out_dir))
-    return render_site(summary, out_dir)
+    from intensive_tracker.site import site_rosters
+
+    return render_site(summary, out_dir, rosters=site_rosters(engine, registry, summary))
 
 
 def _relative_to_config(obj: Context, path: Path) -> Path:
