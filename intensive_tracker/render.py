@@ -7,12 +7,15 @@ import os
 import tempfile
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from intensive_tracker.periods import half_year_label, ru_date, ru_date_long
 from intensive_tracker.reports import Summary, summary_json
+
+if TYPE_CHECKING:
+    from intensive_tracker.site import Rosters
 
 QUALITY_PAGE = "quality.html"
 
@@ -63,7 +66,7 @@ def _percent(part: float) -> str:
 
 
 def render_site(summary: Summary, out_dir: Path, *, context: dict[str, Any] | None = None,
-                rosters: Any = None) -> Path:
+                rosters: Rosters | None = None) -> Path:
     """Write the report folder; returns the path of index.html.
 
     index.html → one page per program and school year → one page per district (`rosters`, from
