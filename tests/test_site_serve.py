@@ -33,3 +33,15 @@ def test_serve_without_a_report_exits_78_and_says_what_to_do(tmp_path: Path) -> 
     result = CliRunner().invoke(cli, ["serve", "--dir", str(tmp_path), "--port", "0"])
     assert result.exit_code == 78
     assert str(tmp_path) in result.output and "intensive-tracker report" in result.output
+
+
+def test_serve_on_a_taken_port_exits_78_and_names_the_option(tmp_path: Path) -> None:
+    """A port already in use stops `serve` with exit 78 and points to --port."""
+    (tmp_path / "index.html").write_text("<p>x</p>", "utf-8")
+    taken = make_server(tmp_path, port=0)
+    try:
+        port = taken.server_address[1]
+        result = CliRunner().invoke(cli, ["serve", "--dir", str(tmp_path), "--port", str(port)])
+        assert result.exit_code == 78 and "--port" in result.output
+    finally:
+        taken.server_close()
