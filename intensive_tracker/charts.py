@@ -49,7 +49,7 @@ def bar_chart(title: str, bars: Sequence[Bar], *, chart_id: str) -> Markup:
             f'{" " + str(escape(bar.note)) if bar.note else ""}</text></g>'
         )
     if not bars:
-        parts.append(f'<text x="10" y="20" font-size="13">нет данных</text>')
+        parts.append('<text x="10" y="20" font-size="13">нет данных</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -78,8 +78,8 @@ def year_tables(p: ProgramSummary, y: YearSummary) -> list[Table]:
     with_speaker = any(s.speaker for s in y.held)
     session_headers = ["№ п/п", "Дата проведения", "Тема", *(["Спикер"] if with_speaker else []),
                        "Количество участников", "Запуск"]
-    sessions = [[s.number, s.day, s.topic, *([s.speaker or ""] if with_speaker else []), s.present, s.cohort]
-                for s in y.held]
+    sessions: list[list[Cell]] = [
+        [s.number, s.day, s.topic, *([s.speaker or ""] if with_speaker else []), s.present, s.cohort] for s in y.held]
     held = y.sessions_held
     return [
         Table(f"{prefix} занятия", f"{p.title}, {y.school_year}: занятия", session_headers, sessions),

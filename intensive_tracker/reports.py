@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, inspect, select
+from sqlalchemy import case, column, func, inspect, select, table
 from sqlalchemy.engine import Engine
 
 from intensive_tracker import models as m
 from intensive_tracker.districts import UNASSIGNED, Registry
-from intensive_tracker.periods import half_year_of, local, local_date, school_year_of, school_year_start
+from intensive_tracker.periods import (half_year_label, half_year_of, local, local_date, school_year_of,
+                                      school_year_start)
 
 # The methodist is warned when the newest successful sync is older than this.
 STALE_AFTER = timedelta(days=2)
@@ -281,11 +282,10 @@ def _outcome_table(counts: dict[str, Counter[str]]) -> dict[str, OutcomeCounts]:
     return {k: OutcomeCounts(**{o: c[o] for o in OUTCOMES}) for k, c in sorted(counts.items())}
 
 
-def participation_terms(by_calendar: Counter[str], by_half: Counter[str], data_end: date | None) -> list[tuple[str, int]]:
+def participation_terms(by_calendar: Counter[str], by_half: Counter[str],
+                        data_end: date | None) -> list[tuple[str, int]]:
     """Rows «Сроки участия в проекте / прошли защиту»: calendar years; the last one «(1 полугодие)» while
     the records of that year end before July (as the 2023/24 report writes «2024 (1 полугодие)»)."""
-    from intensive_tracker.periods import half_year_label
-
     rows = []
     for year in sorted(by_calendar):
         if data_end is not None and str(data_end.year) == year and data_end.month <= 6:
@@ -311,8 +311,6 @@ def _registered(conn, cohort_ids: list[int]) -> int | None:  # type: ignore[no-u
     if inspector.has_table("registration"):
         columns = {c["name"] for c in inspector.get_columns("registration")}
         if {"participant_id", "cohort_id"} <= columns:
-            from sqlalchemy import column, table
-
             reg = table("registration", column("participant_id"), column("cohort_id"))
             rows = conn.execute(select(reg.c.participant_id).where(reg.c.cohort_id.in_(cohort_ids),
                                                                     reg.c.participant_id.is_not(None))).scalars()
@@ -329,7 +327,8 @@ def _visits(per_person: Counter[int] | dict[int, int], sessions_held: int) -> di
 
 
 def _year(conn, year: str, sessions: list[SessionRow], session_ids: list[int],  # type: ignore[no-untyped-def]
-          passed: list[tuple[int, str | None]], registry: Registry, *, cohorts, cohort_ids: dict[str, int],
+          passed: list[tuple[int, str | None]], registry: Registry, *,
+          cohorts: dict[int, tuple[str, str | None, int | None, str | None]], cohort_ids: dict[str, int],
           outcomes: dict[str, dict[str, Counter[str]]]) -> YearSummary:
     on = date(school_year_start(year), 9, 1)
     attendance_by_person: Counter[int] = Counter()

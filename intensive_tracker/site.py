@@ -26,8 +26,8 @@ def defended_sentence(year: YearSummary) -> str:
     """«В этом учебном году защиту успешно прошли 316 педагогов из 39 го.»"""
     n, d = year.defenses_passed, year.districts_with_defenses
     verb = "прошёл" if plural(n, "1", "2", "5") == "1" else "прошли"
-    return (f"В {year.school_year} учебном году защиту успешно {verb} {n} {plural(n, 'педагог', 'педагога', 'педагогов')}"
-            f" из {d} го.")
+    teachers = plural(n, "педагог", "педагога", "педагогов")
+    return f"В {year.school_year} учебном году защиту успешно {verb} {n} {teachers} из {d} го."
 
 
 def absent_sentence(year: YearSummary) -> str:
@@ -171,7 +171,8 @@ def district_pages(summary: Summary, all_rosters: Rosters) -> list[DistrictPage]
     pages = []
     for link in district_links(all_rosters):
         sections = [
-            DistrictSection(p, y.school_year, year_page(p.key, y.school_year), all_rosters[(p.key, y.school_year)][link.name])
+            DistrictSection(p, y.school_year, year_page(p.key, y.school_year),
+                            all_rosters[(p.key, y.school_year)][link.name])
             for p in summary.programs for y in reversed(p.years)
             if link.name in all_rosters.get((p.key, y.school_year), {})
         ]
