@@ -83,11 +83,17 @@ def render_site(summary: Summary, out_dir: Path, *, context: dict[str, Any] | No
     write_atomic(out_dir / "summary.json",
                  json.dumps(summary_json(summary), ensure_ascii=False, indent=2, sort_keys=False) + "\n")
     exports.append(("summary.json", "summary.json — все цифры для программ"))
+    year_pages = set()
     for program in summary.programs:
         for year in program.years:
             page = site.year_page_context(summary, program, year, all_rosters)
-            write_atomic(out_dir / site_paths.year_page(program.key, year.school_year),
-                         env.get_template("report/year.html").render(page=page, summary=summary, **extra))
+            path = out_dir / site_paths.year_page(program.key, year.school_year)
+            write_atomic(path, env.get_template("report/year.html").render(page=page, summary=summary, **extra))
+            year_pages.add(path.name)
+    # A program-year page left from an earlier run (a program renamed or removed) would show stale figures.
+    for stale in out_dir.glob("*.html"):
+        if site_paths.is_year_page(stale.name) and stale.name not in year_pages:
+            stale.unlink()
     written = set()
     for district in site.district_pages(summary, all_rosters):
         path = out_dir / site_paths.district_page(district.district)

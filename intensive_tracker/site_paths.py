@@ -23,6 +23,11 @@ def year_page(program_key: str, school_year: str) -> str:
     return f"{slug(program_key)}-{school_year.replace('/', '-')}.html"
 
 
+def is_year_page(name: str) -> bool:
+    """Whether a file name has the shape `year_page` gives ("ku-2023-24.html")."""
+    return re.fullmatch(r"[a-z0-9-]+-\d{4}-\d{2}\.html", name) is not None
+
+
 def district_page(district: str) -> str:
     return f"districts/{slug(district)}.html"
 

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 
 from intensive_tracker import models as m
@@ -114,6 +114,19 @@ def test_funnel_counts_registered_enrolments(engine: Engine) -> None:
                                                 status="registered"))
     (ku,) = build_summary(engine, load_registry(), tz=MSK, now=NOW).programs
     assert ku.current is not None and ku.current.registered == 1
+
+
+def test_funnel_counts_a_registration_table_when_present(engine: Engine) -> None:
+    """A `registration` table (participant_id, cohort_id) from form imports is read when it exists."""
+    report_data.load(engine)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE registration (id INTEGER PRIMARY KEY, participant_id INTEGER, cohort_id INTEGER)"))
+        cohort = conn.execute(select(m.Cohort.id).where(m.Cohort.key == "KU-H2")).scalar_one()
+        people = conn.execute(select(m.Participant.id)).scalars().all()
+        for i, pid in enumerate([*people, None], start=1):  # a row not matched to a person is not counted
+            conn.execute(text("INSERT INTO registration VALUES (:i, :p, :c)"), {"i": i, "p": pid, "c": cohort})
+    (ku,) = build_summary(engine, load_registry(), tz=MSK, now=NOW).programs
+    assert ku.current is not None and ku.current.registered == len(people) == 4
 
 
 def test_freshness_warns_after_two_days_and_on_a_troubled_last_run() -> None:

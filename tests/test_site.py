@@ -130,13 +130,16 @@ def test_quality_page_of_another_step_is_kept(site: Path, engine: Engine) -> Non
 
 
 def test_stale_district_page_removed(site: Path, engine: Engine) -> None:
-    """A district page from an earlier run whose district has nobody now is deleted (personal data)."""
+    """Pages from an earlier run whose district or program-year has no data now are deleted."""
     stale = site / "districts" / "klin.html"
     stale.write_text("<p>old</p>", "utf-8")
+    old_year = site / "ku-2019-20.html"
+    old_year.write_text("<p>old</p>", "utf-8")
     registry = load_registry()
     summary = build_summary(engine, registry, tz=MSK, now=datetime(2024, 2, 1, 12, tzinfo=MSK))
     render_site(summary, site, rosters=site_rosters(engine, registry, summary))
-    assert not stale.exists()
+    assert not stale.exists() and not old_year.exists()
+    assert (site / "ku-2023-24.html").is_file() and (site / "quality.html").is_file()
 
 
 def test_freshness_warning_shown_when_sync_is_old(engine: Engine, tmp_path: Path) -> None:
