@@ -120,7 +120,8 @@ def test_funnel_counts_a_registration_table_when_present(engine: Engine) -> None
     """A `registration` table (participant_id, cohort_id) from form imports is read when it exists."""
     report_data.load(engine)
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE registration (id INTEGER PRIMARY KEY, participant_id INTEGER, cohort_id INTEGER)"))
+        conn.execute(text("CREATE TABLE registration "
+                          "(id INTEGER PRIMARY KEY, participant_id INTEGER, cohort_id INTEGER)"))
         cohort = conn.execute(select(m.Cohort.id).where(m.Cohort.key == "KU-H2")).scalar_one()
         people = conn.execute(select(m.Participant.id)).scalars().all()
         for i, pid in enumerate([*people, None], start=1):  # a row not matched to a person is not counted
