@@ -138,7 +138,9 @@ def _report(obj: Context, out: Path | None) -> Path:
     tz = ZoneInfo(settings.timezone)
     summary = build_summary(engine, registry, tz=tz, now=datetime.now(tz), school_year=settings.report.school_year)
     out_dir = out or _relative_to_config(obj, Path(settings.report.out_dir))
-    index = render_site(summary, out_dir)
+    from intensive_tracker.site import site_rosters
+
+    index = render_site(summary, out_dir, rosters=site_rosters(engine, registry, summary))
     write_quality(engine, registry, settings, summary.generated_at, out_dir)  # quality.html beside index.html
     return index
 
@@ -341,6 +343,32 @@ def data_quality(obj: Context, form_name: str | None, as_json: bool) -> None:
         click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
         print_data_quality(result, settings.tz)
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
+              help="Report folder to serve (default: report.out_dir of the config).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (0 picks a free one).")
+@click.pass_obj
+def serve(obj: Context, directory: Path | None, port: int) -> None:
+    """Serve the report folder on 127.0.0.1 for viewing in a browser; Ctrl+C stops."""
+    from intensive_tracker.serve import make_server
+
+    folder = directory or _relative_to_config(obj, Path(obj.settings.report.out_dir))
+    try:
+        server = make_server(folder, port=port)
+    except OSError as e:
+        from intensive_tracker.errors import ConfigError
+
+        raise ConfigError(f"port {port} on 127.0.0.1: {e.strerror}; choose another with --port") from None
+    host, bound = server.server_address[:2]
+    click.echo(f"http://{host}:{bound}/index.html")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def main() -> None:

@@ -1,0 +1,145 @@
+"""The demo's site reproduces seed 002's tables and sentences (2023/24), computed from the synced records."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from intensive_tracker.cli import cli
+from intensive_tracker.render import templates_dir
+from tests.html_pages import find_table, local_target, parse, visible_text
+
+# Seed 002, «Конструирование урока», 2023/24: (date, topic, participants). The report's first topic reads
+# «…современного урок.», a typo the demo data corrects to «урока.».
+KU_TOPICS = [
+    "Основы конструирования современного урока. Как создать урок, который вдохновляет и эффективен?",
+    "Методический конструктор урока: исследовательский подход к проектированию образовательных задач",
+    "Формирование универсальных учебных действий как механизм развития ключевых компетенций обучающихся",
+    "Методическая разработка урока: разработка структуры и последовательности урока, ориентированных на результат",
+    "Методические разборы: анализ фрагментов уроков с целью выявления лучших практик и возможностей для "
+    "совершенствования",
+    "Аспектный анализ урока: глубокая диагностика и оценка эффективности учебного материала и методов обучения",
+]
+KU_SEED = list(zip(
+    ["20.09.23", "23.09.23", "11.10.23", "18.10.23", "15.11.23", "25.11.23",
+     "24.01.24", "31.01.24", "21.02.24", "28.02.24", "20.03.24", "27.03.24"],
+    KU_TOPICS * 2,
+    ["355", "116", "226", "113", "159", "101", "288", "83", "140", "211", "106", "52"],
+    strict=True,
+))
+SHN_SEED = [
+    ("08.11.23", "Организация реверсивного наставничества в Подмосковье.", "99"),
+    ("17.11.23", "Региональный Фестиваль педагогического мастерства «Опыт лучших – молодым» 2023", "167"),
+    ("06.12.23", "Эффективные практики совместной работы педагогов: взаимопосещение уроков", "72"),
+    ("07.02.24", "Система (целевая модель) наставничества: структурные компоненты и условия, необходимые для "
+     "реализации наставнической деятельности педагогических работников. Итоги мониторинга 2023 года", "137"),
+    ("06.03.24", "Особенности обучения взрослых людей: самостоятельность и автономия; накопленный жизненный и "
+     "профессиональный опыт; ценность обучения; ориентация на проблемы", "75"),
+    ("03.04.24", "Актуальные формы методического сопровождения педагогов: коллегиальное наблюдение и рефлексия; "
+     "исследовательское сообщество; совместное планирование и обратная связь; профессиональные сообщества; "
+     "виртуальное обучение и обмен опытом", "51"),
+    ("02.05.24", "Проектирование ИОМ: обсуждение кейсов. Рекомендации: соответствие образовательных задач "
+     "обозначенным профессиональным дефицитам; конкретность формулировок образовательных задач; возможность "
+     "изменения деятельности/практики педагога через реализацию ИОМ", "196"),
+    ("05.06.24", "Лучшие региональные практики наставничества: по итогам всероссийского конкурса «Лучшие практики "
+     "наставничества. 2023». Описание практики наставничества: история успеха или формула успеха?", "137"),
+]
+TERMS_SEED = [["1", "2021", "34"], ["2", "2022", "75"], ["3", "2023", "286"], ["4", "2024 (1 полугодие)", "160"]]
+TERMS_HEADER = ["", "Сроки участия в проекте",
+                "Количество педагогов, прошедших защиту методической разработки на заключительном этапе"]
+ABSENT_SENTENCE = ("Не принимали участие педагоги из округов: Бронницы, Власиха, Восход, Дзержинский, Долгопрудный, "
+                   "Егорьевск, Истра, Клин, Красногорск, Лосино-Петровский, Лотошино, Луховицы, Лыткарино, Молодежный, "
+                   "Протвино, Реутов, Рузский, Ступино, Фрязино, Химки, Электросталь.")
+SESSIONS_HEADER = ["№ п/п", "Дата проведения", "Тема", "Количество участников"]
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`intensive-tracker demo` once per test session; the folder of its report."""
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(cli, ["--quiet", "demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / "report"
+
+
+def test_ku_sessions_table_is_the_seed_table(demo_site: Path) -> None:
+    """«Конструирование урока» 2023/24: № п/п, date, topic and participants of all 12 sessions, as in seed 002."""
+    rows = find_table(demo_site / "ku-2023-24.html", SESSIONS_HEADER)
+    assert rows == [[str(i), d, t, n] for i, (d, t, n) in enumerate(KU_SEED, start=1)]
+
+
+def test_shn_sessions_table_is_the_seed_table_with_speakers(demo_site: Path) -> None:
+    """«Школа наставничества» 2023/24: date, topic, speaker and participants of its 8 sessions."""
+    rows = find_table(demo_site / "shn-2023-24.html", ["№ п/п", "Дата проведения", "Тема", "Спикер",
+                                                         "Количество участников"])
+    assert [(r[1], r[2], r[4]) for r in rows] == SHN_SEED
+    assert rows[1][3] == "Бородина Е.П., Карпеева И.В." and rows[0][3] == "Карпеева И.В."
+
+
+def test_defenses_by_year_table_on_index_and_year_page(demo_site: Path) -> None:
+    """«Сроки участия в проекте»: 2021 34, 2022 75, 2023 286, «2024 (1 полугодие)» 160."""
+    assert find_table(demo_site / "index.html", TERMS_HEADER) == TERMS_SEED
+    assert find_table(demo_site / "ku-2023-24.html", TERMS_HEADER) == TERMS_SEED
+
+
+def test_report_sentences(demo_site: Path) -> None:
+    """«…защиту успешно прошли 316 педагогов из 39 го.», the 21 absent districts and the 1950 attendances."""
+    text = visible_text(demo_site / "ku-2023-24.html")
+    assert "защиту успешно прошли 316 педагогов из 39 го." in text
+    assert ABSENT_SENTENCE in text
+    assert "1950 посещений занятий" in text
+
+
+def test_workbook_opens_with_the_same_numbers(demo_site: Path) -> None:
+    """report.xlsx carries the seed's session counts and defenses by year as numbers."""
+    wb = load_workbook(demo_site / "report.xlsx")
+    sessions = list(wb["ku 2023-24 занятия"].iter_rows(min_row=2, values_only=True))
+    assert [(r[1].strftime("%d.%m.%y"), r[2], r[3]) for r in sessions] == [(d, t, int(n)) for d, t, n in KU_SEED]
+    terms = list(wb["ku сроки участия"].iter_rows(min_row=2, values_only=True))
+    assert terms == [(label, int(n)) for _, label, n in TERMS_SEED]
+    years = {r[0]: r for r in wb["ku годы"].iter_rows(min_row=2, values_only=True)}
+    assert years["2023/24"][2] == 1950 and years["2023/24"][4] == 316
+    absent = [r[0] for r in wb["ku 2023-24 не участвовали"].iter_rows(min_row=2, values_only=True)]
+    assert len(absent) == 21 and absent[-1] == "Электросталь"
+
+
+def test_every_page_within_two_clicks_and_no_broken_link(demo_site: Path) -> None:
+    """From index.html every page is at most two clicks away, and every link of every page resolves."""
+    index = (demo_site / "index.html").resolve()
+    depth = {index: 0}
+    queue = deque([index])
+    while queue:
+        page = queue.popleft()
+        for href in parse(page).links:
+            target = local_target(page, href)
+            if target is None:
+                continue
+            assert target.is_file(), f"{page.name}: broken link {href}"
+            if target.suffix == ".html" and target not in depth:
+                depth[target] = depth[page] + 1
+                queue.append(target)
+    pages = {p.resolve() for p in demo_site.rglob("*.html")}
+    assert pages <= set(depth), f"unreachable: {sorted(p.name for p in pages - set(depth))}"
+    assert max(depth.values()) <= 2
+
+
+def test_key_figures_one_click_from_index(demo_site: Path) -> None:
+    """The seed's headline figures sit on the index or on a page it links to directly."""
+    index = demo_site / "index.html"
+    near = visible_text(index) + " ".join(
+        visible_text(target) for href in parse(index).links
+        if (target := local_target(index, href)) is not None and target.suffix == ".html")
+    for figure in ("1950", "316", "2024 (1 полугодие)", "316 педагогов из 39 го", "Электросталь", "27.03.24"):
+        assert figure in near, figure
+
+
+def test_templates_carry_no_figures() -> None:
+    """No seed figure or district name is written into a template: the site computes them."""
+    for path in Path(templates_dir(), "report").glob("*.html"):
+        text = path.read_text("utf-8")
+        for carried in ("355", "1950", "316", "286", "Электросталь", "Бронницы", "Карпеева"):
+            assert carried not in text, f"{path.name} carries {carried}"
