@@ -1,0 +1,143 @@
+"""The daemon's jobs: the nightly sync + report, and the district emails. Plain importable functions.
+
+Each job records itself in job_run under the night it stands for, so a night runs once however many
+daemons are started and however late the run comes; each returns its outcome as a word and never
+raises a TrackerError into the scheduler (it is logged with the job's name instead).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from intensive_tracker.config import load_settings
+from intensive_tracker.db import ensure_schema, make_engine
+from intensive_tracker.errors import AlreadyRunning, TrackerError
+from intensive_tracker.faults import fault_point
+from intensive_tracker.locks import sync_lock
+from intensive_tracker.logs import set_job
+from jobs import ledger
+from jobs.scheduler import JOB_EMAILS, JOB_SYNC, logical_date
+
+log = logging.getLogger(__name__)
+
+
+def nightly_sync(config_path: str | Path, *, night: datetime | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> str:
+    """Sync every source and render the report, once per scheduled night.
+
+    Returns "ok", "problems", "failed", "interrupted", "busy" (another sync holds the lock) or
+    "done-already" (this night's run is in job_run).
+    """
+    from intensive_tracker.cli import Context, _report
+    from intensive_tracker.districts import load_registry
+    from intensive_tracker.sources import open_connectors
+    from intensive_tracker.sync import run_sync
+
+    set_job(JOB_SYNC)
+    path = Path(config_path)
+    settings = load_settings(path)
+    engine = make_engine(settings.database_url)
+    night = night or logical_date(settings, JOB_SYNC)
+    try:
+        with sync_lock(engine):
+            ensure_schema(engine)
+            # We hold the lock: a run still «running» belongs to a process that died.
+            ledger.mark_interrupted(engine, JOB_SYNC)
+            run_id = ledger.claim(engine, JOB_SYNC, night, takeover_running=True)
+            if run_id is None:
+                log.info("the run of %s is already done; nothing to do", night.isoformat())
+                return "done-already"
+            log.info("started (night of %s)", night.isoformat())
+            try:
+                with open_connectors(settings) as connectors:
+                    report = run_sync(engine, settings, load_registry(), connectors, trigger="schedule",
+                                      should_stop=should_stop)
+                fault_point("before_report")
+                message = _sync_summary(report)
+                if report.status != "interrupted":
+                    index = _report(Context(path, quiet=True), None)
+                    message += f"; отчёт {index}"
+            except BaseException as e:
+                ledger.finish(engine, run_id, "failed", message=f"{type(e).__name__}: {e}")
+                raise
+            ledger.finish(engine, run_id, report.status, message=message, sync_run_id=report.run_id)
+            log.info("finished: %s", message)
+            return report.status
+    except AlreadyRunning as e:
+        log.warning("%s", e)
+        return "busy"
+    except TrackerError as e:
+        log.error("%s", e)
+        return "failed"
+    finally:
+        engine.dispose()
+        set_job("daemon")
+
+
+def _sync_summary(report: Any) -> str:
+    written = sum(c["inserted"] + c["updated"] for c in report.counts.values())
+    return (f"sync #{report.run_id} {report.status}: cohorts {report.cohorts_ok} ok, {report.cohorts_failed} failed, "
+            f"{written} rows written, {len(report.warnings)} warnings")
+
+
+def district_emails(config_path: str | Path, *, night: datetime | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> str:
+    """Send the per-district emails through intensive_tracker.mail, once per scheduled date.
+
+    Returns "sent" (mail.send_all returned), "not-configured", "done-already", "running-elsewhere"
+    or "failed".
+    """
+    set_job(JOB_EMAILS)
+    try:
+        try:
+            from intensive_tracker import mail  # built by the email feature; absent in older builds
+        except ImportError:
+            log.error("district emails are scheduled ([schedule].emails) but this build has no mail module; "
+                      "remove the schedule or install a release with e-mail support")
+            return "not-configured"
+        send_all = getattr(mail, "send_all", None)
+        path = Path(config_path)
+        settings = load_settings(path)
+        if send_all is None or getattr(settings, "mail", None) is None:
+            log.error("district emails are scheduled but mail is not configured: add the [mail] section "
+                      "(see config.example.toml)")
+            return "not-configured"
+        engine = make_engine(settings.database_url)
+        try:
+            ensure_schema(engine)
+            night = night or logical_date(settings, JOB_EMAILS)
+            # No takeover: a send interrupted mid-batch may have delivered messages, and the outbox,
+            # not a blind re-run, decides what is resent (RELIABILITY.md §2).
+            run_id = ledger.claim(engine, JOB_EMAILS, night, takeover_running=False)
+            if run_id is None:
+                log.info("emails of %s are done or being sent by another process", night.isoformat())
+                return "done-already"
+            try:
+                result = send_all(**_accepted(send_all, settings=settings, engine=engine, config_path=path,
+                                              should_stop=should_stop))
+            except BaseException as e:
+                ledger.finish(engine, run_id, "failed", message=f"{type(e).__name__}: {e}")
+                raise
+            ledger.finish(engine, run_id, "ok", message=str(result)[:500] if result is not None else "")
+            log.info("finished: %s", result)
+            return "sent"
+        finally:
+            engine.dispose()
+    except TrackerError as e:
+        log.error("%s", e)
+        return "failed"
+    finally:
+        set_job("daemon")
+
+
+def _accepted(func: Callable[..., Any], **candidates: Any) -> dict[str, Any]:
+    """The keyword arguments `func` takes among those we can offer."""
+    parameters = inspect.signature(func).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return candidates
+    return {k: v for k, v in candidates.items() if k in parameters}
