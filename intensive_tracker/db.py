@@ -117,7 +117,10 @@ def upgrade(engine: Engine) -> list[str]:
     try:
         current, heads = schema_heads(engine)
     except OperationalError as e:
-        raise TrackerError(f"{database_label(engine)}: cannot open the database: {e.orig}") from None
+        from intensive_tracker.locks import database_busy
+
+        busy = database_busy(engine, e)  # another writer holds it: say so, not "cannot open"
+        raise busy or TrackerError(f"{database_label(engine)}: cannot open the database: {e.orig}") from None
     unknown = current - known
     if unknown:
         raise ConfigError(
