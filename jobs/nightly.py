@@ -56,7 +56,8 @@ def nightly_sync(config_path: str | Path, *, night: datetime | None = None,
             try:
                 with open_connectors(settings) as connectors:
                     report = run_sync(engine, settings, load_registry(), connectors, trigger="schedule",
-                                      should_stop=should_stop)
+                                      should_stop=should_stop,
+                                      on_batch=lambda source, key: log.info("%s: %s записан", source, key))
                 fault_point("before_report")
                 message = _sync_summary(report)
                 if report.status != "interrupted":
