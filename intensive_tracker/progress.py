@@ -15,7 +15,7 @@ class CohortProgress:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, unit="когорт", desc="Синхронизация", file=stream or sys.stderr,
-                             leave=False, dynamic_ncols=True)
+                             leave=False, dynamic_ncols=True, mininterval=0)  # few, slow steps: draw each
 
     @property
     def active(self) -> bool:
