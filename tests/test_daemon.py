@@ -253,3 +253,49 @@ def test_daemon_survives_sigterm_mid_run_and_a_restart_finishes_the_night(tmp_pa
     settings = load_settings(config)
     assert settings.schedule.sync.startswith(str(an_hour_ago.minute))
     assert (tmp_path / "report" / "index.html").is_file()
+
+
+def test_district_emails_without_mail_configured_logs_and_sends_nothing(tmp_path: Path, engine: Any, db_url: str,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """No mail module (or no [mail] section): the job says so in the log and records no night."""
+    from jobs.nightly import district_emails
+
+    config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url="http://127.0.0.1:9")
+    monkeypatch.setitem(__import__("sys").modules, "intensive_tracker.mail", None)  # import fails
+    assert district_emails(config) == "not-configured"
+    assert "no mail module" in caplog.text
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(m.JobRun)).scalar_one() == 0
+
+
+def test_district_emails_call_send_all_once_per_scheduled_date(tmp_path: Path, engine: Any, db_url: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """With mail configured, send_all gets the settings and engine it asks for, once per date; a failure is recorded."""
+    import types
+
+    from jobs import nightly
+
+    sent: list[dict[str, Any]] = []
+    fake = types.ModuleType("intensive_tracker.mail")
+
+    def send_all(settings: Any, engine: Any) -> str:
+        sent.append({"settings": settings, "engine": engine})
+        if len(sent) == 2:
+            raise RuntimeError("SMTP 421")
+        return "57 sent"
+
+    fake.send_all = send_all  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "intensive_tracker.mail", fake)
+    config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url="http://127.0.0.1:9")
+    real = load_settings(config)
+    monkeypatch.setattr(nightly, "load_settings", lambda path: types.SimpleNamespace(**dict(real), mail=object()))
+    first, second = datetime(2024, 2, 1, 6, 0, tzinfo=UTC), datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
+    assert nightly.district_emails(config, night=first) == "sent"
+    assert nightly.district_emails(config, night=first) == "done-already"
+    with pytest.raises(RuntimeError):
+        nightly.district_emails(config, night=second)
+    assert len(sent) == 2 and set(sent[0]) == {"settings", "engine"}
+    with engine.connect() as connection:
+        rows = connection.execute(select(m.JobRun.status, m.JobRun.message).order_by(m.JobRun.id)).all()
+    assert [tuple(r) for r in rows] == [("ok", "57 sent"), ("failed", "RuntimeError: SMTP 421")]
