@@ -11,11 +11,8 @@ import subprocess
 import termios
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from intensive_tracker.cli import cli
 from intensive_tracker.progress import CohortProgress, wants_progress
-from tests.synckit import ROOT, cli_args, cli_env, demo_world, standin, write_config
+from tests.synckit import ROOT, cli_args, cli_env, demo_world, run_cli, standin, write_config
 
 
 class _Terminal(io.StringIO):
@@ -45,7 +42,7 @@ def test_bar_counts_cohorts_and_a_disabled_bar_writes_nothing() -> None:
 
 
 def test_sync_on_a_terminal_draws_the_bar_and_in_a_pipe_logs_lines(tmp_path: Path) -> None:
-    """The real command: a pseudo-terminal shows the bar; captured output has log lines and no bar; -q is silent."""
+    """The real command: a pseudo-terminal shows the bar; a pipe gets log lines and no bar; -q is silent."""
     with standin(demo_world()) as moodle:
         config = write_config(tmp_path / "config.toml", db_url=f"sqlite:///{tmp_path}/t.db", moodle_url=moodle.url)
         master, slave = pty.openpty()
@@ -68,8 +65,8 @@ def test_sync_on_a_terminal_draws_the_bar_and_in_a_pipe_logs_lines(tmp_path: Pat
         assert "Синхронизация" in shown and "3/3" in shown
         assert "записан" not in shown  # the bar replaces the per-cohort log lines
 
-        piped = CliRunner().invoke(cli, ["--config", str(config), "sync"])
-        assert piped.exit_code == 0, piped.output
+        piped = run_cli(config, "sync")  # a pipe, as under systemd or cron
+        assert piped.returncode == 0, piped.stderr
         assert "KU-2021-H1 записан" in piped.stderr and "когорт/s" not in piped.stderr and "\r" not in piped.stderr
-        quiet = CliRunner().invoke(cli, ["--config", str(config), "-q", "sync"])
-        assert quiet.exit_code == 0 and quiet.stderr == ""
+        quiet = run_cli(config, "-q", "sync")
+        assert quiet.returncode == 0 and quiet.stderr == ""
