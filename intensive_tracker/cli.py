@@ -230,14 +230,14 @@ def db_current(obj: Context) -> None:
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many runs to list.")
 @click.pass_obj
 def status(obj: Context, as_json: bool, limit: int) -> None:
-    """The last runs, what failed last, the next scheduled times and the mail outbox."""
+    """The last runs, what failed last, the next scheduled times and the mail outbox (never writes)."""
     import json
 
     from intensive_tracker.status import collect_status, render_text
 
     settings = obj.settings
     engine = make_engine(settings.database_url)
-    ensure_schema(engine)
+    # Read-only: a monitor must not migrate the database; a schema behind is shown, not fixed.
     data = collect_status(engine, settings, limit=limit)
     engine.dispose()
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else render_text(data))

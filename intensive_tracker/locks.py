@@ -14,9 +14,10 @@ import fcntl
 import os
 import socket
 import threading
+import time
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from intensive_tracker.errors import AlreadyRunning, TrackerError
 # pg_try_advisory_lock takes a bigint; a fixed number derived from the name keeps it stable across releases.
 ADVISORY_KEY = zlib.crc32(b"intensive-tracker sync")
 APPLICATION_NAME = "intensive-tracker sync"
+
+_RETRY_S = 2.0  # how often a waiting nightly job tries the lock again
 
 _held: dict[tuple[str, int], int] = {}
 _held_guard = threading.Lock()
@@ -55,8 +58,38 @@ def _key(engine: Engine) -> str:
 
 
 @contextmanager
-def sync_lock(engine: Engine) -> Iterator[None]:
-    """Hold the sync lock for the block; raise AlreadyRunning when another process holds it."""
+def sync_lock(engine: Engine, *, wait_s: float = 0, should_stop: Callable[[], bool] | None = None,
+              record: bool = True) -> Iterator[None]:
+    """Hold the sync lock for the block; raise AlreadyRunning when another process holds it.
+
+    `wait_s` > 0 retries for that long first (the nightly job waits out a manual sync instead of
+    skipping the night; `should_stop` ends the wait). `record=False` leaves the holder line alone
+    (a probe by `status`).
+    """
+    deadline = time.monotonic() + wait_s
+    with ExitStack() as stack:
+        while True:
+            try:
+                stack.enter_context(_sync_lock(engine, record=record))
+                break
+            except AlreadyRunning:
+                if time.monotonic() >= deadline or (should_stop is not None and should_stop()):
+                    raise
+                time.sleep(min(_RETRY_S, max(deadline - time.monotonic(), 0.01)))
+        yield
+
+
+def held_elsewhere(engine: Engine) -> bool:
+    """Whether another process (or thread) holds the sync lock now; takes it for an instant to find out."""
+    try:
+        with sync_lock(engine, record=False):
+            return False
+    except AlreadyRunning:
+        return True
+
+
+@contextmanager
+def _sync_lock(engine: Engine, *, record: bool) -> Iterator[None]:
     key = (_key(engine), threading.get_ident())
     with _held_guard:
         if key in _held:
@@ -72,7 +105,7 @@ def sync_lock(engine: Engine) -> Iterator[None]:
                 _held[key] -= 1
         return
     acquire = _postgres_lock if engine.dialect.name == "postgresql" else _file_lock
-    with acquire(engine):
+    with acquire(engine, record=record):
         with _held_guard:
             _held[key] = 1
         try:
@@ -88,7 +121,7 @@ def _holder_line() -> str:
 
 
 @contextmanager
-def _file_lock(engine: Engine) -> Iterator[None]:
+def _file_lock(engine: Engine, *, record: bool) -> Iterator[None]:
     path = lock_path(engine)
     if path is None:  # an in-memory database lives in this process only
         yield
@@ -103,8 +136,9 @@ def _file_lock(engine: Engine) -> Iterator[None]:
         except BlockingIOError:
             holder = path.read_text("utf-8", errors="replace").strip() if path.exists() else ""
             raise AlreadyRunning(_busy_message(engine, holder)) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, _holder_line().encode(), 0)
+        if record:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, _holder_line().encode(), 0)
         try:
             yield
         finally:
@@ -114,7 +148,7 @@ def _file_lock(engine: Engine) -> Iterator[None]:
 
 
 @contextmanager
-def _postgres_lock(engine: Engine) -> Iterator[None]:
+def _postgres_lock(engine: Engine, *, record: bool) -> Iterator[None]:
     # A dedicated connection: the advisory lock belongs to the session and must outlive every
     # batch transaction of the sync; it is released when this connection closes (also on a crash).
     connection = engine.connect()
@@ -122,8 +156,9 @@ def _postgres_lock(engine: Engine) -> Iterator[None]:
         got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar()
         if not got:
             raise AlreadyRunning(_busy_message(engine, _postgres_holder(connection)))
-        name = f"{APPLICATION_NAME} pid {os.getpid()} on {socket.gethostname()}"[:63]
-        connection.execute(text("SELECT set_config('application_name', :n, false)"), {"n": name})
+        if record:
+            name = f"{APPLICATION_NAME} pid {os.getpid()} on {socket.gethostname()}"[:63]
+            connection.execute(text("SELECT set_config('application_name', :n, false)"), {"n": name})
         connection.commit()
         try:
             yield

@@ -16,8 +16,7 @@ from sqlalchemy.engine import Engine
 from intensive_tracker import models as m
 from intensive_tracker.config import Settings
 from intensive_tracker.db import database_label, schema_heads
-from intensive_tracker.errors import AlreadyRunning
-from intensive_tracker.locks import sync_lock
+from intensive_tracker.locks import held_elsewhere
 
 SCHEMA_VERSION = 1
 STATUS_LABELS = {
@@ -45,7 +44,7 @@ def collect_status(engine: Engine, settings: Settings, *, limit: int = 10, now: 
     now = now or datetime.now(timezone.utc)
     tz = settings.tz
     tables = set(inspect(engine).get_table_names())
-    current, heads = schema_heads(engine)
+    current, heads = schema_heads(engine)  # reads alembic_version only; an empty database has none
     running = _sync_running(engine)
     runs = _runs(engine, tz, limit, lock_free=not running) if "sync_run" in tables else []
     failure = _last_failure(engine, tz, lock_free=not running) if "sync_run" in tables else None
@@ -72,11 +71,7 @@ def collect_status(engine: Engine, settings: Settings, *, limit: int = 10, now: 
 
 def _sync_running(engine: Engine) -> bool:
     """Whether another process holds the sync lock right now."""
-    try:
-        with sync_lock(engine):
-            return False
-    except AlreadyRunning:
-        return True
+    return held_elsewhere(engine)
 
 
 def _run_status(stored: str, lock_free: bool) -> str:
@@ -110,16 +105,21 @@ def _run_dict(run: m.SyncRun, tz: ZoneInfo, lock_free: bool) -> dict[str, Any]:
     }
 
 
+# The sync_run columns of the first schema: status works on a database a release behind, too.
+_RUN_COLUMNS = [m.SyncRun.id, m.SyncRun.started_at, m.SyncRun.finished_at, m.SyncRun.status, m.SyncRun.trigger,
+                m.SyncRun.counts, m.SyncRun.warnings, m.SyncRun.errors]
+
+
 def _runs(engine: Engine, tz: ZoneInfo, limit: int, *, lock_free: bool) -> list[dict[str, Any]]:
     with engine.connect() as connection:
-        rows = connection.execute(select(m.SyncRun).order_by(m.SyncRun.id.desc()).limit(limit)).all()
+        rows = connection.execute(select(*_RUN_COLUMNS).order_by(m.SyncRun.id.desc()).limit(limit)).all()
     return [_run_dict(m.SyncRun.model_validate(dict(r._mapping)), tz, lock_free) for r in rows]
 
 
 def _last_failure(engine: Engine, tz: ZoneInfo, *, lock_free: bool) -> dict[str, Any] | None:
     bad = ["failed", "problems", "interrupted"] + (["running"] if lock_free else [])
     with engine.connect() as connection:
-        row = connection.execute(select(m.SyncRun).where(m.SyncRun.status.in_(bad))
+        row = connection.execute(select(*_RUN_COLUMNS).where(m.SyncRun.status.in_(bad))
                                  .order_by(m.SyncRun.id.desc()).limit(1)).first()
     if row is None:
         return None

@@ -27,11 +27,11 @@ log = logging.getLogger(__name__)
 
 
 def nightly_sync(config_path: str | Path, *, night: datetime | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> str:
+                 should_stop: Callable[[], bool] | None = None, lock_wait_s: float | None = None) -> str:
     """Sync every source and render the report, once per scheduled night.
 
-    Returns "ok", "problems", "failed", "interrupted", "busy" (another sync holds the lock) or
-    "done-already" (this night's run is in job_run).
+    Returns "ok", "problems", "failed", "interrupted", "busy" (another sync held the lock for all of
+    `lock_wait_s`, default the misfire grace) or "done-already" (this night's run is in job_run).
     """
     from intensive_tracker.cli import Context, _report
     from intensive_tracker.districts import load_registry
@@ -43,8 +43,11 @@ def nightly_sync(config_path: str | Path, *, night: datetime | None = None,
     settings = load_settings(path)
     engine = make_engine(settings.database_url)
     night = night or logical_date(settings, JOB_SYNC)
+    if lock_wait_s is None:
+        lock_wait_s = settings.schedule.misfire_grace_hours * 3600
     try:
-        with sync_lock(engine):
+        # Wait out a manual sync (then this night's run still happens, and writes only what changed).
+        with sync_lock(engine, wait_s=lock_wait_s, should_stop=should_stop):
             ensure_schema(engine)
             # We hold the lock: a run still «running» belongs to a process that died.
             ledger.mark_interrupted(engine, JOB_SYNC)

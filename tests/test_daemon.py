@@ -137,7 +137,7 @@ def test_nightly_job_runs_once_per_night_and_renders_the_report(tmp_path: Path, 
 
 
 def test_nightly_job_while_another_sync_runs_reports_busy(tmp_path: Path, engine: Any, db_url: str) -> None:
-    """Another process (here a thread) holds the sync lock: the job logs it and returns "busy", writing nothing."""
+    """Another process (here a thread) holds the sync lock past the wait: the job returns "busy", writing nothing."""
     from jobs.nightly import nightly_sync
 
     config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url="http://127.0.0.1:9")
@@ -152,7 +152,9 @@ def test_nightly_job_while_another_sync_runs_reports_busy(tmp_path: Path, engine
     holder.start()
     held.wait(5)
     try:
-        assert nightly_sync(config) == "busy"
+        started = time.monotonic()
+        assert nightly_sync(config, lock_wait_s=1.0) == "busy"
+        assert time.monotonic() - started >= 1.0  # it waited before giving up
     finally:
         release.set()
         holder.join()
@@ -299,3 +301,29 @@ def test_district_emails_call_send_all_once_per_scheduled_date(tmp_path: Path, e
     with engine.connect() as connection:
         rows = connection.execute(select(m.JobRun.status, m.JobRun.message).order_by(m.JobRun.id)).all()
     assert [tuple(r) for r in rows] == [("ok", "57 sent"), ("failed", "RuntimeError: SMTP 421")]
+
+
+def test_nightly_job_waits_out_a_manual_sync_then_runs(tmp_path: Path, engine: Any, db_url: str) -> None:
+    """A manual sync holding the lock at 02:30 delays the nightly run; it runs once the lock is free."""
+    from jobs.nightly import nightly_sync
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with sync_lock(engine):
+            held.set()
+            release.wait(10)
+
+    with standin(demo_world()) as moodle:
+        config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url)
+        holder = threading.Thread(target=hold)
+        holder.start()
+        held.wait(5)
+        threading.Timer(0.5, release.set).start()
+        try:
+            assert nightly_sync(config, lock_wait_s=30) == "ok"
+        finally:
+            release.set()
+            holder.join()
+    with engine.connect() as connection:
+        assert connection.execute(select(m.JobRun.status)).scalar_one() == "ok"

@@ -133,3 +133,24 @@ def test_status_command_prints_json_for_monitoring_and_text_for_people(tmp_path:
     data = json.loads(result.stdout)
     assert set(data) == TOP_KEYS and data["schema_version"] == 1 and len(data["runs"]) == 2
     assert data["schema"]["up_to_date"] is True and data["jobs"][0]["id"] == "nightly-sync"
+
+
+def test_status_reads_a_database_behind_without_upgrading_it(tmp_path: Path, db_url: str) -> None:
+    """On a first-release database, status shows the runs and says the schema is behind; it migrates nothing."""
+    from alembic import command
+
+    from intensive_tracker.db import _alembic_config, make_engine, schema_heads
+
+    engine = make_engine(db_url)
+    command.upgrade(_alembic_config(engine), "0001")
+    _history(engine)
+    config = tmp_path / "config.toml"
+    config.write_text(f'database_url = "{db_url}"\n', "utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["schema"]["up_to_date"] is False and data["schema"]["current"] == ["0001"]
+    assert len(data["runs"]) == 3 and data["jobs"][0]["last"] is None
+    assert schema_heads(engine)[0] == {"0001"}
+    assert "db upgrade" in render_text(data)
+    engine.dispose()
