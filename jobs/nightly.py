@@ -16,6 +16,7 @@ from typing import Any
 
 from intensive_tracker.config import load_settings
 from intensive_tracker.db import ensure_schema, make_engine
+from intensive_tracker.districts import load_registry
 from intensive_tracker.errors import AlreadyRunning, TrackerError
 from intensive_tracker.faults import fault_point
 from intensive_tracker.locks import sync_lock
@@ -34,7 +35,6 @@ def nightly_sync(config_path: str | Path, *, night: datetime | None = None,
     `lock_wait_s`, default the misfire grace) or "done-already" (this night's run is in job_run).
     """
     from intensive_tracker.cli import Context, _report
-    from intensive_tracker.districts import load_registry
     from intensive_tracker.sources import open_connectors
     from intensive_tracker.sync import run_sync
 
@@ -93,8 +93,8 @@ def district_emails(config_path: str | Path, *, night: datetime | None = None,
                     should_stop: Callable[[], bool] | None = None) -> str:
     """Send the per-district emails through intensive_tracker.mail, once per scheduled date.
 
-    Returns "sent" (mail.send_all returned), "not-configured", "done-already", "running-elsewhere"
-    or "failed".
+    Returns "sent" (mail.send_all returned; the night is "problems" in job_run when a message waits
+    for a retry or a person), "not-configured", "done-already" or "failed".
     """
     set_job(JOB_EMAILS)
     try:
@@ -122,13 +122,15 @@ def district_emails(config_path: str | Path, *, night: datetime | None = None,
                 log.info("emails of %s are done or being sent by another process", night.isoformat())
                 return "done-already"
             try:
-                result = send_all(**_accepted(send_all, settings=settings, engine=engine, config_path=path,
-                                              should_stop=should_stop))
+                result = send_all(**_accepted(send_all, settings=settings, engine=engine, registry=load_registry(),
+                                              config_path=path, should_stop=should_stop))
             except BaseException as e:
                 ledger.finish(engine, run_id, "failed", message=f"{type(e).__name__}: {e}")
                 raise
-            ledger.finish(engine, run_id, "ok", message=str(result)[:500] if result is not None else "")
-            log.info("finished: %s", result)
+            # mail.SendReport: exit_code 75 when a message waits for a retry or for a person (uncertain).
+            status = "ok" if getattr(result, "exit_code", 0) == 0 else "problems"
+            ledger.finish(engine, run_id, status, message=_mail_summary(result))
+            log.info("finished: %s", _mail_summary(result))
             return "sent"
         finally:
             engine.dispose()
@@ -137,6 +139,14 @@ def district_emails(config_path: str | Path, *, night: datetime | None = None,
         return "failed"
     finally:
         set_job("daemon")
+
+
+def _mail_summary(result: Any) -> str:
+    states = getattr(result, "states", None)
+    if states is not None:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(dict(states).items())) or "nothing due"
+        return f"delivered {getattr(result, 'delivered', '?')}; outbox states of this run: {counts}"
+    return str(result)[:500] if result is not None else ""
 
 
 def _accepted(func: Callable[..., Any], **candidates: Any) -> dict[str, Any]:

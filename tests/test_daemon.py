@@ -273,7 +273,7 @@ def test_district_emails_without_mail_configured_logs_and_sends_nothing(tmp_path
 
 def test_district_emails_call_send_all_once_per_scheduled_date(tmp_path: Path, engine: Any, db_url: str,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """With mail configured, send_all gets the settings and engine it asks for, once per date; a failure is recorded."""
+    """With mail configured, send_all gets what it asks for, once per date; held messages and failures are recorded."""
     import types
 
     from jobs import nightly
@@ -281,11 +281,11 @@ def test_district_emails_call_send_all_once_per_scheduled_date(tmp_path: Path, e
     sent: list[dict[str, Any]] = []
     fake = types.ModuleType("intensive_tracker.mail")
 
-    def send_all(settings: Any, engine: Any) -> str:
-        sent.append({"settings": settings, "engine": engine})
+    def send_all(settings: Any, engine: Any, registry: Any) -> Any:  # mail.sender.send_all's leading parameters
+        sent.append({"settings": settings, "engine": engine, "registry": registry})
         if len(sent) == 2:
             raise RuntimeError("SMTP 421")
-        return "57 sent"
+        return types.SimpleNamespace(delivered=57, states={"sent": 57, "uncertain": 1}, exit_code=75)
 
     fake.send_all = send_all  # type: ignore[attr-defined]
     monkeypatch.setitem(__import__("sys").modules, "intensive_tracker.mail", fake)
@@ -297,10 +297,12 @@ def test_district_emails_call_send_all_once_per_scheduled_date(tmp_path: Path, e
     assert nightly.district_emails(config, night=first) == "done-already"
     with pytest.raises(RuntimeError):
         nightly.district_emails(config, night=second)
-    assert len(sent) == 2 and set(sent[0]) == {"settings", "engine"}
+    assert len(sent) == 2 and set(sent[0]) == {"settings", "engine", "registry"}
     with engine.connect() as connection:
         rows = connection.execute(select(m.JobRun.status, m.JobRun.message).order_by(m.JobRun.id)).all()
-    assert [tuple(r) for r in rows] == [("ok", "57 sent"), ("failed", "RuntimeError: SMTP 421")]
+    assert [tuple(r) for r in rows] == [
+        ("problems", "delivered 57; outbox states of this run: sent 57, uncertain 1"),
+        ("failed", "RuntimeError: SMTP 421")]
 
 
 def test_nightly_job_waits_out_a_manual_sync_then_runs(tmp_path: Path, engine: Any, db_url: str) -> None:
