@@ -8,6 +8,7 @@ the next run picks up from the committed cursors.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -44,6 +45,9 @@ def stop_on_signals(flag: StopFlag, *, then: Callable[[], None] | None = None,
     def handle(signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if flag():
+            # Asked twice (a second Ctrl-C, systemd's final SIGTERM): stop now, as without a handler.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
             return
         log.warning("%s received: finishing the current batch, then stopping", name)
         flag.request(name)

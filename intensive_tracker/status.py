@@ -90,7 +90,9 @@ def _run_dict(run: m.SyncRun, tz: ZoneInfo, lock_free: bool) -> dict[str, Any]:
     rejected = counts.get("rejected")
     if isinstance(rejected, int):  # a run-level reject count, if a source records one
         totals["rejected"] += rejected
-    cohorts = counts.get("cohorts") if isinstance(counts.get("cohorts"), dict) else {}
+    cohorts = counts.get("cohorts")
+    if not isinstance(cohorts, dict):
+        cohorts = {}
     started, finished = _aware(run.started_at), _aware(run.finished_at)
     errors = list(run.errors or [])
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -42,7 +43,7 @@ def claim(engine: Engine, job: str, logical_date: datetime, *, takeover_running:
     killed process and is taken over (and recorded as such in `message`).
     """
     night = as_utc(logical_date)
-    values = {"status": "running", "pid": os.getpid(), "host": socket.gethostname(), "started_at": utcnow(),
+    values: dict[str, Any] = {"status": "running", "pid": os.getpid(), "host": socket.gethostname(), "started_at": utcnow(),
               "finished_at": None, "sync_run_id": None}
     try:
         with transaction(engine) as session:
