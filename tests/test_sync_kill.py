@@ -140,3 +140,28 @@ def test_sigterm_finishes_the_current_cohort_and_exits_75(tmp_path: Path, db_url
     engine = make_engine(db_url)
     assert canonical_snapshot(engine) == clean_run()[0]
     engine.dispose()
+
+
+def test_a_second_signal_stops_at_once_and_loses_nothing(tmp_path: Path) -> None:
+    """Ctrl-C twice: the process ends at once (killed by SIGINT), committed cohorts stay whole, a rerun converges."""
+    db_url = f"sqlite:///{tmp_path}/tracker.db"
+    with _slow_standin() as moodle:
+        config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url)
+        proc = subprocess.Popen(cli_args(config, "sync"), env=cli_env(), cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if f"{FIRST} записан" in line:
+                proc.send_signal(signal.SIGINT)
+                time.sleep(0.05)  # well before the cohort in flight is written
+                proc.send_signal(signal.SIGINT)
+                break
+        proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGINT
+        cohorts, cursors = _committed_cohorts(db_url)
+        assert FIRST in cohorts and cursors <= cohorts
+        assert run_cli(config, "sync").returncode == 0
+    engine = make_engine(db_url)
+    assert canonical_snapshot(engine) == clean_run()[0]
+    engine.dispose()
+    assert [r.status for r in _runs(db_url)] == ["interrupted", "ok"]
