@@ -116,7 +116,9 @@ def _sync_lock(engine: Engine, *, record: bool) -> Iterator[None]:
 
 
 def _holder_line() -> str:
-    started = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    from intensive_tracker.periods import local  # the lab's zone, with its offset: read by people
+
+    started = local(datetime.now(timezone.utc).replace(microsecond=0)).isoformat()
     return f"pid {os.getpid()} on {socket.gethostname()} since {started}\n"
 
 
