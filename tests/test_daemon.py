@@ -329,3 +329,21 @@ def test_nightly_job_waits_out_a_manual_sync_then_runs(tmp_path: Path, engine: A
             holder.join()
     with engine.connect() as connection:
         assert connection.execute(select(m.JobRun.status)).scalar_one() == "ok"
+
+
+def test_a_night_left_running_by_a_killed_daemon_is_taken_over(tmp_path: Path, engine: Any, db_url: str) -> None:
+    """job_run says «running» but nobody holds the lock (kill -9): the next run of that night takes it over."""
+    from jobs.nightly import nightly_sync
+
+    night = datetime(2024, 1, 1, 23, 30, tzinfo=UTC)
+    dead = ledger.claim(engine, JOB_SYNC, night, takeover_running=False)
+    assert dead is not None
+    assert missed_runs(engine, parse_settings({}, source="t"), datetime(2024, 1, 2, 1, 0, tzinfo=UTC)) == {JOB_SYNC: night}
+    with standin(demo_world()) as moodle:
+        config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url)
+        assert nightly_sync(config, night=night) == "ok"
+    with engine.connect() as connection:
+        row = connection.execute(select(m.JobRun)).one()
+    assert (row.id, row.status, row.sync_run_id) == (dead, "ok", 1)  # the same ledger row, not a second one
+    assert row.message.startswith("sync #1 ok")
+    assert canonical_snapshot(engine) == clean_run()[0]
