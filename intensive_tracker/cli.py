@@ -73,22 +73,29 @@ def cli(ctx: click.Context, config_path: Path | None, quiet: bool, verbose: bool
     ctx.obj = Context(config_path, quiet=quiet)
 
 
-def _sync(obj: Context, *, trigger: str = "manual") -> "Any":
+def _sync(obj: Context, *, trigger: str = "manual", should_stop: "Any" = None) -> "Any":
+    from intensive_tracker.progress import CohortProgress, wants_progress
     from intensive_tracker.sources import open_connectors
     from intensive_tracker.sync import run_sync
 
     settings = obj.settings
     engine = make_engine(settings.database_url)
     registry = obj.registry()
-    with open_connectors(settings) as connectors:
-        report = run_sync(engine, settings, registry, connectors, trigger=trigger,
-                          on_batch=lambda source, key: log.info("%s: %s записан", source, key))
+    with CohortProgress(len(settings.cohorts), enabled=wants_progress(quiet=obj.quiet)) as bar:
+        def written(source: str, key: str) -> None:
+            bar.advance(key) if bar.active else log.info("%s: %s записан", source, key)
+
+        with open_connectors(settings) as connectors:
+            report = run_sync(engine, settings, registry, connectors, trigger=trigger, on_batch=written,
+                              on_failure=lambda source, key: bar.advance(key, failed=True),
+                              should_stop=should_stop)
     return engine, report
 
 
 def _print_sync(report: Any) -> None:
     c = report.counts
-    label = {"ok": "успешно", "problems": "завершена с проблемами", "failed": "не выполнена"}[report.status]
+    label = {"ok": "успешно", "problems": "завершена с проблемами", "failed": "не выполнена",
+             "interrupted": "прервана"}[report.status]
     click.echo(f"Синхронизация #{report.run_id}: {label}. Когорт: {report.cohorts_ok} записано, "
                f"{report.cohorts_failed} с ошибкой.")
     for entity in ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses"):
@@ -108,14 +115,19 @@ def _print_sync(report: Any) -> None:
 def _exit_code(report: Any) -> int:
     if report.status == "ok":
         return 0
+    if report.status == "interrupted":
+        return 75  # EX_TEMPFAIL: stopped on request; run again to finish
     return int(report.errors[0].get("exit_code", 1)) if report.errors else 1
 
 
 @cli.command()
 @click.pass_obj
 def sync(obj: Context) -> None:
-    """Sync every configured source into the database."""
-    _, report = _sync(obj)
+    """Sync every configured source into the database (SIGTERM: stop after the current cohort, exit 75)."""
+    from intensive_tracker.shutdown import StopFlag, stop_on_signals
+
+    with stop_on_signals(StopFlag()) as stop:
+        _, report = _sync(obj, should_stop=stop)
     _print_sync(report)
     sys.exit(_exit_code(report))
 
@@ -369,6 +381,93 @@ def serve(obj: Context, directory: Path | None, port: int) -> None:
         pass
     finally:
         server.server_close()
+
+@cli.group()
+def db() -> None:
+    """Database schema: upgrade it, or show where it stands."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(obj: Context) -> None:
+    """Bring the schema to this release (never downgrades; sync, report and daemon do this too)."""
+    from intensive_tracker.db import upgrade
+    from intensive_tracker.locks import sync_lock
+
+    engine = make_engine(obj.settings.database_url)
+    with sync_lock(engine):  # never migrate under a running sync
+        applied = upgrade(engine)
+    if applied:
+        click.echo(f"{database_label(engine)}: схема обновлена до {', '.join(applied)}")
+    else:
+        click.echo(f"{database_label(engine)}: схема актуальна")
+    engine.dispose()
+
+
+@db.command("current")
+@click.pass_obj
+def db_current(obj: Context) -> None:
+    """Print the schema revisions of the database and those of this release; exit 1 if behind."""
+    from intensive_tracker.db import schema_heads
+
+    engine = make_engine(obj.settings.database_url)
+    current, heads = schema_heads(engine)
+    engine.dispose()
+    click.echo(f"база:     {', '.join(sorted(current)) or '(пусто)'}")
+    click.echo(f"релиз:    {', '.join(sorted(heads))}")
+    if current != heads:
+        click.echo("Схема отстаёт: выполните intensive-tracker db upgrade", err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output for monitoring.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many runs to list.")
+@click.pass_obj
+def status(obj: Context, as_json: bool, limit: int) -> None:
+    """The last runs, what failed last, the next scheduled times and the mail outbox (never writes)."""
+    import json
+
+    from intensive_tracker.status import collect_status, render_text
+
+    settings = obj.settings
+    engine = make_engine(settings.database_url)
+    # Read-only: a monitor must not migrate the database; a schema behind is shown, not fixed.
+    data = collect_status(engine, settings, limit=limit)
+    engine.dispose()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else render_text(data))
+
+
+@cli.command()
+@click.pass_obj
+def daemon(obj: Context) -> None:
+    """Run the schedule ([schedule] of the config) until SIGTERM; a missed night runs once on start."""
+    from datetime import timezone
+
+    from jobs.scheduler import build_scheduler, next_fire_times, schedule_zone
+    from intensive_tracker.logs import set_job
+    from intensive_tracker.shutdown import StopFlag, stop_on_signals
+
+    set_job("daemon")
+    settings = obj.settings
+    config_path = obj.config_path.resolve()
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)
+    stop = StopFlag()
+    scheduler = build_scheduler(settings, config_path, engine=engine, should_stop=stop)
+    engine.dispose()
+    for job, when in next_fire_times(settings, datetime.now(timezone.utc)).items():
+        log.info("%s: next run %s", job, when.isoformat() if when else "never")
+
+    def shut_down() -> None:
+        # wait=True: the running job sees the flag, commits its batch and returns first.
+        scheduler.shutdown(wait=True)
+
+    log.info("daemon started (pid %d, zone %s, config %s)", __import__("os").getpid(), schedule_zone(settings),
+             config_path)
+    with stop_on_signals(stop, then=shut_down):
+        scheduler.start()
+    log.info("daemon stopped (%s)", stop.reason or "scheduler ended")
 
 
 def main() -> None:

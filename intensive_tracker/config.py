@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import date
-from pathlib import Path
 from datetime import date, time
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -306,6 +305,37 @@ def _unique_form_names(forms: list[FormSettings]) -> list[FormSettings]:
     return forms
 
 
+class ScheduleSettings(_Section):
+    """When the daemon runs its jobs: crontab lines (minute hour day month weekday) in `timezone`."""
+
+    timezone: str | None = None  # default: the top-level timezone
+    sync: str = "30 2 * * *"  # sync + report every night at 02:30
+    emails: str = ""  # district emails, e.g. "0 9 1 * *" (9:00 on the 1st); empty = off
+    misfire_grace_hours: float = Field(6, gt=0, le=72)
+
+    @field_validator("sync", "emails")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        if value.strip():
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value, timezone="UTC")
+            except ValueError as e:
+                raise ValueError(f"{value!r} is not a crontab line (minute hour day month weekday): {e}") from None
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (for example Europe/Moscow)") from None
+        return value
+
+
 class Settings(_Section):
     database_url: str = "sqlite:///intensive_tracker.db"
     timezone: str = "Europe/Moscow"
@@ -320,6 +350,8 @@ class Settings(_Section):
     mail: MailSettings | None = None
 
     forms: Annotated[list[FormSettings], AfterValidator(_unique_form_names)] = Field(default_factory=list)
+
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,8 +22,12 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for SQLite (WAL, busy timeout, foreign keys) or PostgreSQL (psycopg 3)."""
+def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+    """An engine for SQLite (WAL, busy timeout, foreign keys) or PostgreSQL (psycopg 3).
+
+    `busy_timeout_ms` is how long a write waits for another writer's lock before failing: SQLite's
+    busy_timeout, PostgreSQL's lock_timeout (RELIABILITY.md F8).
+    """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite:///"):
@@ -30,23 +35,24 @@ def make_engine(url: str) -> Engine:
         if path and not path.startswith(":memory:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
-        engine = create_engine(url)
+        is_postgres = url.startswith("postgresql")
+        engine = create_engine(url, connect_args={"options": f"-c lock_timeout={busy_timeout_ms}"} if is_postgres else {})
     except Exception as e:  # unknown dialect, missing driver, malformed URL
         raise ConfigError(f"database_url: cannot use it: {type(e).__name__}: {e}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_timeout_ms=busy_timeout_ms))
         event.listen(engine, "begin", _sqlite_begin_immediate)
     elif engine.dialect.name != "postgresql":
         raise ConfigError(f"database_url: {engine.dialect.name} is not supported (use sqlite or postgresql)")
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     # Autocommit at the driver level so that `begin` below controls transactions itself.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -111,7 +117,10 @@ def upgrade(engine: Engine) -> list[str]:
     try:
         current, heads = schema_heads(engine)
     except OperationalError as e:
-        raise TrackerError(f"{database_label(engine)}: cannot open the database: {e.orig}") from None
+        from intensive_tracker.locks import database_busy
+
+        busy = database_busy(engine, e)  # another writer holds it: say so, not "cannot open"
+        raise busy or TrackerError(f"{database_label(engine)}: cannot open the database: {e.orig}") from None
     unknown = current - known
     if unknown:
         raise ConfigError(

@@ -157,7 +157,7 @@ class SyncRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     started_at: datetime
     finished_at: datetime | None = None
-    status: str = "running"  # running | ok | problems | failed
+    status: str = "running"  # running | ok | problems | failed | interrupted
     trigger: str = "manual"
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     warnings: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -267,3 +267,23 @@ class FormReject(SQLModel, table=True):
 
 
 DATA_TABLES = DATA_TABLES + (Registration, FormEntry, ImportedFile, FormReject)
+
+class JobRun(SQLModel, table=True):
+    """The daemon's ledger: one row per scheduled job and night, so a night runs once across processes.
+
+    `logical_date` is the fire time the run stands for (the night), not when it started: a missed
+    night run on the next start still counts as that night (RELIABILITY.md §0.3, F10, F11).
+    """
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job", "logical_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str
+    logical_date: datetime
+    status: str = "running"  # running | ok | problems | failed | interrupted
+    pid: int | None = None
+    host: str | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    sync_run_id: int | None = None
+    message: str = ""

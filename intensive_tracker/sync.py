@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from connectors.base import Batch, BatchFailure, Connector
@@ -25,7 +26,9 @@ from intensive_tracker.config import Settings
 from intensive_tracker.db import Counts, ensure_schema, transaction, upsert
 from intensive_tracker.districts import Registry
 from intensive_tracker.errors import TrackerError
+from intensive_tracker.faults import fault_point
 from intensive_tracker.identity import email_key, name_key
+from intensive_tracker.locks import database_busy, sync_lock
 from intensive_tracker.people_overrides import apply_people_overrides
 
 log = logging.getLogger(__name__)
@@ -91,9 +94,32 @@ def run_sync(
     *,
     trigger: str = "manual",
     on_batch: Callable[[str, str], None] | None = None,
+    on_failure: Callable[[str, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> SyncReport:
-    """Sync every connector; one failing cohort does not stop the others."""
+    """Sync every connector; one failing cohort does not stop the others.
+
+    Holds the sync lock (AlreadyRunning if another process syncs); `should_stop` is asked after each
+    batch, and a yes ends the run as «interrupted» with every committed batch kept.
+    """
+    with sync_lock(engine):
+        fault_point("locked")
+        try:
+            return _run_locked(engine, settings, registry, connectors, trigger=trigger, on_batch=on_batch,
+                               on_failure=on_failure, should_stop=should_stop)
+        except OperationalError as e:
+            busy = database_busy(engine, e)
+            if busy is None:
+                raise
+            raise busy from None
+
+
+def _run_locked(engine: Engine, settings: Settings, registry: Registry, connectors: Iterable[Connector], *,
+                trigger: str, on_batch: Callable[[str, str], None] | None,
+                on_failure: Callable[[str, str], None] | None, should_stop: Callable[[], bool] | None) -> SyncReport:
     ensure_schema(engine)
+    # We hold the lock, so a run still marked running was left by a process that died.
+    _mark_interrupted(engine)
     sync_reference_data(engine, settings, registry)
     with transaction(engine) as session:
         run = m.SyncRun(started_at=utcnow(), trigger=trigger)
@@ -101,7 +127,9 @@ def run_sync(
         session.flush()
         run_id = run.id
     assert run_id is not None
+    fault_point("run_started")
     state = _RunState()
+    stopped = False
     for connector in connectors:
         cursors = _load_cursors(engine, connector.name)
         try:
@@ -111,23 +139,48 @@ def run_sync(
                     state.errors.append(_error_entry(item.source, item.cohort_key, item.error))
                     log.error("%s %s: %s", item.source, item.cohort_key, item.error)
                     _save_run(engine, run_id, state)
-                    continue
-                with transaction(engine) as session:
-                    write_batch(session, item, settings=settings, registry=registry, state=state)
-                    _save_run_in(session, run_id, state)
-                state.cohorts_ok += 1
-                if on_batch:
-                    on_batch(item.source, item.cohort.key)
+                    if on_failure:
+                        on_failure(item.source, item.cohort_key)
+                else:
+                    with transaction(engine) as session:
+                        write_batch(session, item, settings=settings, registry=registry, state=state)
+                        _save_run_in(session, run_id, state)
+                        fault_point("before_commit", item.cohort.key)
+                    fault_point("after_commit", item.cohort.key)
+                    state.cohorts_ok += 1
+                    if on_batch:
+                        on_batch(item.source, item.cohort.key)
+                if should_stop is not None and should_stop():
+                    stopped = True
+                    break
         except TrackerError as e:
             state.errors.append(_error_entry(connector.name, None, e))
             log.error("%s: %s", connector.name, e)
-    status = "ok" if not state.errors else ("problems" if state.cohorts_ok else "failed")
+        if stopped:
+            break
+    fault_point("before_finish")
+    if stopped:
+        status = "interrupted"
+        state.errors.append({"source": None, "cohort": None, "type": "Interrupted", "exit_code": 75,
+                             "message": "остановлена по сигналу после записи текущей когорты; "
+                                        "следующий запуск продолжит с сохранённого места"})
+    else:
+        status = "ok" if not state.errors else ("problems" if state.cohorts_ok else "failed")
     _save_run(engine, run_id, state, status=status, finished=True)
     return SyncReport(
         run_id=run_id, status=status, counts={e: c.as_dict() for e, c in state.counts.items()},
         marked_missing=state.marked_missing, warnings=state.warnings, errors=state.errors,
         cohorts_ok=state.cohorts_ok, cohorts_failed=state.cohorts_failed,
     )
+
+
+def _mark_interrupted(engine: Engine) -> None:
+    with transaction(engine) as session:
+        result = session.connection().execute(
+            update(m.SyncRun).where(m.SyncRun.status == "running").values(status="interrupted"))
+    if result.rowcount:
+        log.warning("%d earlier run(s) ended without finishing (process killed); marked as interrupted",
+                    result.rowcount)
 
 
 def _error_entry(source: str, cohort: str | None, error: Exception) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from intensive_tracker import models as m
-from intensive_tracker.cli import Context, cli
+from intensive_tracker.cli import cli
 from intensive_tracker.db import transaction
 from intensive_tracker.districts import DistrictEntry, load_registry
 from intensive_tracker.mail import HeaderInjection, preview_all, send_all

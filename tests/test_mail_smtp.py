@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email.header
-import email.utils
 from collections import Counter
 from pathlib import Path
 

@@ -104,10 +104,16 @@ class MoodleConnector:
 
     def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure]:
         self.preflight()
-        with ThreadPoolExecutor(max_workers=self.moodle.max_in_flight, thread_name_prefix="moodle") as pool:
-            futures = [pool.submit(self._cohort_or_failure, c, cursors) for c in self.settings.cohorts]
+        cohorts = self.settings.cohorts
+        pool = ThreadPoolExecutor(max_workers=self.moodle.max_in_flight, thread_name_prefix="moodle")
+        try:
+            futures = [pool.submit(self._cohort_or_failure, c, cursors) for c in cohorts]
             for future in futures:
                 yield future.result()
+        finally:
+            # A sync stopped early (SIGTERM) closes this generator: drop the cohorts not yet started
+            # instead of fetching them all before the process may exit.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     # -- one cohort ---------------------------------------------------------------------------
 

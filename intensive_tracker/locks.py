@@ -1,0 +1,224 @@
+"""One sync at a time across processes: a file lock beside a SQLite file, an advisory lock on PostgreSQL.
+
+APScheduler cannot keep two processes from running the same job (its FAQ: "You can't"), and an
+administrator may start `sync` by hand during the nightly one; both take this lock, and the one
+that comes second is told who holds it and exits with 75 (EX_TEMPFAIL: try again later).
+
+The lock is re-entrant within one thread, so the nightly job can hold it around sync + report
+while `run_sync` takes it again inside.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from intensive_tracker.errors import AlreadyRunning, TrackerError
+
+# pg_try_advisory_lock takes a bigint; a fixed number derived from the name keeps it stable across releases.
+ADVISORY_KEY = zlib.crc32(b"intensive-tracker sync")
+APPLICATION_NAME = "intensive-tracker sync"
+
+_RETRY_S = 2.0  # how often a waiting nightly job tries the lock again
+
+_held: dict[tuple[str, int], int] = {}
+_held_guard = threading.Lock()
+
+
+class DatabaseBusy(TrackerError):
+    """Another writer kept the database locked longer than the busy timeout."""
+
+    exit_code = os.EX_TEMPFAIL
+
+
+def lock_path(engine: Engine) -> Path | None:
+    """`<db>.lock` beside a SQLite file; None for PostgreSQL and in-memory SQLite."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(database + ".lock")
+
+
+def _key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def sync_lock(engine: Engine, *, wait_s: float = 0, should_stop: Callable[[], bool] | None = None,
+              record: bool = True) -> Iterator[None]:
+    """Hold the sync lock for the block; raise AlreadyRunning when another process holds it.
+
+    `wait_s` > 0 retries for that long first (the nightly job waits out a manual sync instead of
+    skipping the night; `should_stop` ends the wait). `record=False` leaves the holder line alone
+    (a probe by `status`).
+    """
+    deadline = time.monotonic() + wait_s
+    with ExitStack() as stack:
+        while True:
+            try:
+                stack.enter_context(_sync_lock(engine, record=record))
+                break
+            except AlreadyRunning:
+                if time.monotonic() >= deadline or (should_stop is not None and should_stop()):
+                    raise
+                time.sleep(min(_RETRY_S, max(deadline - time.monotonic(), 0.01)))
+        yield
+
+
+def held_elsewhere(engine: Engine) -> bool:
+    """Whether another process (or thread) holds the sync lock now; takes it for an instant to find out."""
+    try:
+        with sync_lock(engine, record=False):
+            return False
+    except AlreadyRunning:
+        return True
+
+
+@contextmanager
+def _sync_lock(engine: Engine, *, record: bool) -> Iterator[None]:
+    key = (_key(engine), threading.get_ident())
+    with _held_guard:
+        if key in _held:
+            _held[key] += 1
+            nested = True
+        else:
+            nested = False
+    if nested:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[key] -= 1
+        return
+    acquire = _postgres_lock if engine.dialect.name == "postgresql" else _file_lock
+    with acquire(engine, record=record):
+        with _held_guard:
+            _held[key] = 1
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held.pop(key, None)
+
+
+def _holder_line() -> str:
+    from intensive_tracker.periods import local  # the lab's zone, with its offset: read by people
+
+    started = local(datetime.now(timezone.utc).replace(microsecond=0)).isoformat()
+    return f"pid {os.getpid()} on {socket.gethostname()} since {started}\n"
+
+
+@contextmanager
+def _file_lock(engine: Engine, *, record: bool) -> Iterator[None]:
+    path = lock_path(engine)
+    if path is None:  # an in-memory database lives in this process only
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The lock file is never deleted: unlinking it would let a third process lock a new inode
+    # while the second still holds the old one. The kernel drops the lock when the process dies.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = path.read_text("utf-8", errors="replace").strip() if path.exists() else ""
+            raise AlreadyRunning(_busy_message(engine, holder)) from None
+        if record:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, _holder_line().encode(), 0)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _postgres_lock(engine: Engine, *, record: bool) -> Iterator[None]:
+    # A dedicated connection: the advisory lock belongs to the session and must outlive every
+    # batch transaction of the sync; it is released when this connection closes (also on a crash).
+    connection = engine.connect()
+    try:
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar()
+        if not got:
+            raise AlreadyRunning(_busy_message(engine, _postgres_holder(connection)))
+        if record:
+            name = f"{APPLICATION_NAME} pid {os.getpid()} on {socket.gethostname()}"[:63]
+            connection.execute(text("SELECT set_config('application_name', :n, false)"), {"n": name})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+            connection.commit()
+    finally:
+        connection.close()
+
+
+def _postgres_holder(connection: Connection) -> str:
+    row = connection.execute(text(
+        "SELECT a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = :k AND l.classid = 0"),
+        {"k": ADVISORY_KEY}).first()
+    connection.rollback()
+    if row is None:
+        return ""
+    return str(row[0]).removeprefix(APPLICATION_NAME).strip()
+
+
+def _busy_message(engine: Engine, holder: str) -> str:
+    from intensive_tracker.db import database_label
+
+    started = _running_since(engine)
+    who = f" ({holder})" if holder else ""
+    since = f"; текущий запуск #{started[0]} начат {started[1]}" if started else ""
+    return (f"синхронизация уже выполняется{who}{since}. {database_label(engine)}: дождитесь её окончания "
+            "(intensive-tracker status покажет итог) и при необходимости запустите снова")
+
+
+def _running_since(engine: Engine) -> tuple[int, str] | None:
+    """The sync_run the holder is writing, if it has started one."""
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(text(
+                "SELECT id, started_at FROM sync_run WHERE status = 'running' ORDER BY id DESC LIMIT 1")).first()
+    except DBAPIError:  # no sync_run table yet: the holder is still creating the schema
+        return None
+    if row is None:
+        return None
+    from intensive_tracker.periods import local
+
+    started = row[1]
+    if isinstance(started, str):
+        started = datetime.fromisoformat(started)
+    return int(row[0]), local(started).strftime("%d.%m.%y %H:%M (МСК)")
+
+
+def database_busy(engine: Engine, error: DBAPIError) -> DatabaseBusy | None:
+    """The clear error for «another writer held the database too long», or None for any other error."""
+    from intensive_tracker.db import database_label
+
+    text_ = str(getattr(error, "orig", error)).lower()
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if not ("database is locked" in text_ or "database table is locked" in text_ or sqlstate == "55P03"):
+        return None
+    return DatabaseBusy(
+        f"{database_label(engine)}: another program kept the database locked for writing longer than the wait "
+        "allowed (SQLite busy_timeout / PostgreSQL lock_timeout); nothing of the batch in flight was written. "
+        "Find the program holding it (a backup, a manual sqlite3 or psql session) and run the sync again")

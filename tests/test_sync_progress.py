@@ -1,0 +1,72 @@
+"""Progress: a bar over cohorts on a terminal's stderr; nothing of it in pipes, journals or with --quiet."""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+import pty
+import struct
+import subprocess
+import termios
+from pathlib import Path
+
+from intensive_tracker.progress import CohortProgress, wants_progress
+from tests.synckit import ROOT, cli_args, cli_env, demo_world, run_cli, standin, write_config
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_bar_only_for_a_terminal_and_never_with_quiet() -> None:
+    """A pipe or --quiet gets no bar; a terminal does."""
+    assert wants_progress(quiet=False, stream=_Terminal()) is True
+    assert wants_progress(quiet=True, stream=_Terminal()) is False
+    assert wants_progress(quiet=False, stream=io.StringIO()) is False
+
+
+def test_bar_counts_cohorts_and_a_disabled_bar_writes_nothing() -> None:
+    """Enabled, the bar reaches n/n with the last cohort's name; disabled, the stream stays empty."""
+    screen = _Terminal()
+    with CohortProgress(3, enabled=True, stream=screen) as bar:
+        for key in ("KU-2021-H2", "KU-2021-H1"):
+            bar.advance(key)
+        bar.advance("SHN-2022-23", failed=True)
+        assert "3/3" in screen.getvalue() and "SHN-2022-23 — ошибка" in screen.getvalue()
+    quiet = _Terminal()
+    with CohortProgress(3, enabled=False, stream=quiet) as bar:
+        bar.advance("KU-2021-H2")
+    assert quiet.getvalue() == ""
+
+
+def test_sync_on_a_terminal_draws_the_bar_and_in_a_pipe_logs_lines(tmp_path: Path) -> None:
+    """The real command: a pseudo-terminal shows the bar; a pipe gets log lines and no bar; -q is silent."""
+    with standin(demo_world()) as moodle:
+        config = write_config(tmp_path / "config.toml", db_url=f"sqlite:///{tmp_path}/t.db", moodle_url=moodle.url)
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a fresh pty is 0×0
+        proc = subprocess.Popen(cli_args(config, "sync"), env=cli_env(), cwd=ROOT, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=slave)
+        os.close(slave)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        os.close(master)
+        assert proc.wait(timeout=60) == 0
+        shown = screen.decode("utf-8", errors="replace")
+        assert "Синхронизация" in shown and "3/3" in shown
+        assert "записан" not in shown  # the bar replaces the per-cohort log lines
+
+        piped = run_cli(config, "sync")  # a pipe, as under systemd or cron
+        assert piped.returncode == 0, piped.stderr
+        assert "KU-2021-H1 записан" in piped.stderr and "когорт/s" not in piped.stderr and "\r" not in piped.stderr
+        quiet = run_cli(config, "-q", "sync")
+        assert quiet.returncode == 0 and quiet.stderr == ""
