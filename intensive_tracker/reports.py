@@ -196,7 +196,8 @@ def _program(conn, program, registry: Registry, tz: ZoneInfo, wanted_year: str |
                func.coalesce(present, 0))
         .join(m.Cohort, m.Cohort.id == m.Session.cohort_id)
         .outerjoin(m.Attendance, m.Attendance.session_id == m.Session.id)
-        .where(m.Cohort.program_id == program.id, m.Session.missing_since.is_(None))
+        # Sessions Moodle no longer lists stay in: past periods must not drift (issue 6, history is kept).
+        .where(m.Cohort.program_id == program.id)
         .group_by(m.Session.id, m.Cohort.key)
         .order_by(m.Session.starts_at, m.Session.id)
     ).all()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from intensive_tracker import models as m
+from intensive_tracker.districts import load_registry
+from intensive_tracker.periods import MOSCOW
+from intensive_tracker.reports import build_summary
 from tests.synckit import course_id, demo_world, standin, sync_in_process, write_config
 
 
@@ -22,6 +26,7 @@ def test_deleted_session_and_unenrolled_person_are_marked_not_erased(tmp_path: P
         assert sync_in_process(config).status == "ok"
         with engine.connect() as connection:
             attendance_before = connection.execute(select(func.count()).select_from(m.Attendance)).scalar_one()
+        figures_before = _year_2020_21(engine)
         deleted = course.attendances[0].sessions.pop()
         leaver = course.students[0]  # has marks in other sessions: they stay, under a marked enrolment
         course.students.remove(leaver)
@@ -37,6 +42,7 @@ def test_deleted_session_and_unenrolled_person_are_marked_not_erased(tmp_path: P
             attendance_after = connection.execute(select(func.count()).select_from(m.Attendance)).scalar_one()
         assert gone.missing_since is not None and left.missing_since is not None
         assert attendance_after == attendance_before  # the deleted session's marks are kept
+        assert _year_2020_21(engine) == figures_before  # the past period's report does not drift
 
         again = sync_in_process(config)
         assert again.status == "ok" and again.marked_missing == 0 and again.rows_written == 0
@@ -51,3 +57,11 @@ def test_deleted_session_and_unenrolled_person_are_marked_not_erased(tmp_path: P
             missing += connection.execute(select(func.count()).select_from(m.Enrolment)
                                           .where(m.Enrolment.missing_since.is_not(None))).scalar_one()
         assert missing == 0
+
+
+def _year_2020_21(engine: Any) -> tuple[int, int, int]:
+    """Sessions, attendances and unique participants the report shows for 2020/21."""
+    ku = next(p for p in build_summary(engine, load_registry(), tz=MOSCOW, now=datetime.now(MOSCOW)).programs
+              if p.key == "ku")
+    year = next(y for y in ku.years if y.school_year == "2020/21")
+    return len(year.sessions), year.attendances, year.unique_participants
