@@ -9,6 +9,7 @@ Cohorts are fetched concurrently up to `max_in_flight` while earlier ones are be
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from intensive_tracker.errors import InputError, MoodleError, MoodleNotFound, Tr
 from intensive_tracker.periods import from_unix, local_date, school_year_of, term_of
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 USERFIELDS = "id,username,fullname,firstname,lastname,email,suspended,customfields,roles,groups"
 _TAGS = re.compile(r"<[^>]+>")
 _SPEAKER = re.compile(r"(?:спикер|ведущий|speaker)\s*[:—-]\s*(.+)$", re.IGNORECASE | re.MULTILINE)
@@ -82,10 +84,30 @@ class MoodleConnector:
     def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure]:
         self.site_info()
         cohorts = self.settings.cohorts
+        self._prefetch_courses(cohorts)
         with ThreadPoolExecutor(max_workers=self.moodle.max_in_flight, thread_name_prefix="moodle") as pool:
             futures = [pool.submit(self._cohort_or_failure, c, cursors) for c in cohorts]
             for future in futures:
                 yield future.result()
+
+    def _prefetch_courses(self, cohorts: list[CohortSettings]) -> None:
+        """core_course_get_courses_by_field(field=ids): one lookup for every cohort named by course id.
+
+        Issue 9: a lookup per cohort is a request the region-scale sync does not need. Whatever
+        this misses (an unknown id, a failed call) each cohort looks up itself and reports alone.
+        """
+        ids = sorted({int(c.course) for c in cohorts if str(c.course).isdigit()} - {int(k) for k in self._courses if k.isdigit()})
+        if not ids:
+            return
+        try:
+            answer = parse(s.CoursesByField, self.client.call("core_course_get_courses_by_field", field="ids",
+                                                              value=",".join(map(str, ids))),
+                           "core_course_get_courses_by_field")
+        except TrackerError as e:
+            log.warning("batched course lookup failed, each cohort looks up its course: %s", e)
+            return
+        for course in answer.courses:
+            self._courses[str(course.id)] = course
 
     # -- one cohort ---------------------------------------------------------------------------
 
