@@ -85,7 +85,10 @@ class MoodleConnector:
         self.site_info()
         cohorts = self.settings.cohorts
         self._prefetch_courses(cohorts)
-        with ThreadPoolExecutor(max_workers=self.moodle.max_in_flight, thread_name_prefix="moodle") as pool:
+        # Twice as many cohorts in progress as requests allowed in flight (the client caps those):
+        # while one cohort parses a page or waits on its next call, another keeps Moodle busy, and
+        # the last cohorts finish together instead of one trailing alone (issue 9, fetch floor).
+        with ThreadPoolExecutor(max_workers=2 * self.moodle.max_in_flight, thread_name_prefix="moodle") as pool:
             futures = [pool.submit(self._cohort_or_failure, c, cursors) for c in cohorts]
             for future in futures:
                 yield future.result()
