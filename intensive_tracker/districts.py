@@ -10,6 +10,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from importlib import resources
 
 from intensive_tracker.errors import ConfigError
@@ -36,6 +37,9 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# A region repeats a few hundred spellings over tens of thousands of people; the report resolves
+# each person's district, so the key is computed once per spelling (issue 9).
+@lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """The comparison key of a district spelling: `fold` plus every «г.о.»-like word removed."""
     folded = fold(text)
