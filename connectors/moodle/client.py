@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from connectors.moodle.slots import FairSlots
 from intensive_tracker.errors import (
     MoodleAuthError,
     MoodleBadRequest,
@@ -70,7 +71,7 @@ class MoodleClient:
         self._timeout = (connect_timeout, read_timeout)
         self._retries = retries
         self._backoff = backoff
-        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._slots = FairSlots(max_in_flight)  # first come, first served (issue 9)
         self._session = session or requests.Session()
         self._session.headers["User-Agent"] = "intensive-tracker"
         self.token_hint = token_hint
