@@ -164,6 +164,7 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
             where = f"factor {factor:g} {db.name}"
             settings, config_path = bench_settings(region, db, server.url, opts, work / db.name)
             sync_s, noop_s, requests_made, noop_requests, noop_rows = [], [], [], [], []
+            load_before = os.getloadavg()[0]
             for rep in range(reps):
                 db.reset()
                 ensure_schema(db.engine)
@@ -197,6 +198,8 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
                 "requests_bound_terms": truth.bound_terms,
                 "noop_rows_written": max(noop_rows), "noop_requests": max(noop_requests), "noop_s": median(noop_s),
                 "forms": [str(p.name) for p in forms],
+                # The machine may be shared: a load above its CPU count slows the sync (CPU) more than its floor.
+                "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             }))
             f_s, f_note = forms_import(forms, db)
             runs[-1].update({"forms_import_s": f_s, "forms_note": f_note})
