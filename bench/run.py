@@ -341,6 +341,14 @@ def _progress_to_stderr() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _exit_on_sigterm() -> None:
+    # A stopped run still drops its throw-away PostgreSQL database (the `finally` blocks run).
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 if __name__ == "__main__":
     _progress_to_stderr()
+    _exit_on_sigterm()
     sys.exit(main())
