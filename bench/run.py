@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import click
 import requests
 
 from bench.checks import compare_figures, data_digest, report_figures, sync_counts_problems
@@ -260,13 +261,13 @@ def run(opts: Options) -> int:
         runs += bench_factor(factor, reps, opts, failures)
         write_results(opts, runs, failures, started, partial=factor != opts.factors[-1])
     document = write_results(opts, runs, failures, started, partial=False)
-    print(markdown(document))
+    click.echo(markdown(document))
     if failures:
-        print(f"\n{len(failures)} check(s) failed:", file=sys.stderr)
+        click.echo(f"\n{len(failures)} check(s) failed:", err=True)
         for line in failures[:50]:
-            print(f"  {line}", file=sys.stderr)
+            click.echo(f"  {line}", err=True)
         return 1
-    print(f"\nAll checks passed. Results: {results / 'latest.json'}, {results / 'latest.md'}", file=sys.stderr)
+    click.echo(f"\nAll checks passed. Results: {results / 'latest.json'}, {results / 'latest.md'}", err=True)
     return 0
 
 
