@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ARRAY, and_, any_, bindparam, event, func, inspect, select, tuple_
+from sqlalchemy import ARRAY, and_, any_, bindparam, event, func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -233,12 +233,16 @@ def upsert(
 
 def _key_filter(key_cols: list[Any], chunk: list[tuple[Any, ...]], dialect: str) -> Any:
     """WHERE clause finding the stored rows of `chunk`'s natural keys."""
+    # One condition per key column. For a composite key this finds every combination, a superset
+    # of the chunk; rows outside it are never looked up. SQLite answers a row-value
+    # `(a, b) IN (VALUES …)` by scanning the whole index (EXPLAIN: SCAN … COVERING INDEX), which made
+    # every chunk cost as much as the table and the sync super-linear (issue 9); `a IN … AND b IN …`
+    # is a SEARCH on the unique index.
     if dialect == "postgresql":
-        # One array parameter per key column (see the write path). For a composite key this finds
-        # every combination, a superset of the chunk; rows outside it are never looked up.
+        # One array parameter per column (see the write path): short statement text for psycopg.
         return and_(*(c == any_(bindparam(None, sorted({k[i] for k in chunk}, key=repr), type_=ARRAY(c.type)))
                       for i, c in enumerate(key_cols)))
-    return key_cols[0].in_([k[0] for k in chunk]) if len(key_cols) == 1 else tuple_(*key_cols).in_(chunk)
+    return and_(*(c.in_(sorted({k[i] for k in chunk}, key=repr)) for i, c in enumerate(key_cols)))
 
 
 def _any_distinct(table: Any, stmt: Any, columns: Iterable[str]) -> Any:
