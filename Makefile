@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean bench bench-small
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ demo: $(STAMP)
 ## Run the whole test suite (PostgreSQL too when CI=true or INTENSIVE_TRACKER_TEST_PG is set).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+## Region-scale benchmark (README «Производительность»): factors 0.25, 1 and 4 on SQLite and
+## PostgreSQL (when reachable); writes bench/results/latest.json and latest.md, exits 1 if a check fails.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## The same at factor 0.05, SQLite and PostgreSQL, one run each: about a minute.
+bench-small: $(STAMP)
+	$(BIN)/python -m bench.run --factors 0.05 --reps 1 --report-reps 1 --results out/bench-small $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -312,29 +312,39 @@ def _write_people(session: Session, batch: Batch, state: _RunState) -> tuple[dic
                     m.Participant.email_key.in_(email_list[start:start + 500]))):
                 by_email[key] = pid
     links: dict[str, tuple[int, str]] = {ext: (known[ext][1], "") for ext in known}
+    # New people are written in bulk (issue 9: one statement per person dominated a large sync);
+    # the first new account with an email creates the participant, later ones join it.
+    keyed: dict[str, dict[str, Any]] = {}
+    unkeyed: list[tuple[str, dict[str, Any]]] = []
     for p in new:
         key = email_key(p.email)
         if key and key in by_email:
             links[p.external_id] = (by_email[key], f"тот же e-mail ({key})")
             continue
-        result = upsert(session, m.Participant, [{
-            "email_key": key, "full_name": p.full_name, "name_key": name_key(p.full_name),
-            "district_raw": p.district_raw, "school": p.school, "position": p.position, "category": p.category,
-        }], key=["email_key"]) if key else None
-        if result is not None:
-            pid = result.ids[(key,)]
-            state.counts["participants"].add(result.counts)
-            by_email[key] = pid  # type: ignore[index]
-        else:
-            participant = m.Participant(full_name=p.full_name, name_key=name_key(p.full_name),
-                                        district_raw=p.district_raw, school=p.school, position=p.position,
-                                        category=p.category)
-            session.add(participant)
-            session.flush()
-            assert participant.id is not None
-            pid = participant.id
-            state.counts["participants"].inserted += 1
-        links[p.external_id] = (pid, "новый участник")
+        values = {"full_name": p.full_name, "name_key": name_key(p.full_name), "district_raw": p.district_raw,
+                  "school": p.school, "position": p.position, "category": p.category}
+        if key and key not in keyed:
+            keyed[key] = {"email_key": key, **values}
+        elif not key:
+            unkeyed.append((p.external_id, values))
+    if keyed:
+        result = upsert(session, m.Participant, list(keyed.values()), key=["email_key"])
+        state.counts["participants"].add(result.counts)
+        by_email.update({k[0]: pid for k, pid in result.ids.items()})
+    if unkeyed:
+        stmt = insert(m.Participant).returning(m.Participant.id, sort_by_parameter_order=True)
+        created = conn.execute(stmt, [values for _, values in unkeyed]).scalars().all()
+        state.counts["participants"].inserted += len(created)
+        for (ext, _), pid in zip(unkeyed, created, strict=True):
+            links[ext] = (pid, "новый участник")
+    first_with_key: set[str] = set()
+    for p in new:
+        key = email_key(p.email)
+        if p.external_id in links or not key:
+            continue
+        reason = "новый участник" if key not in first_with_key else f"тот же e-mail ({key})"
+        first_with_key.add(key)
+        links[p.external_id] = (by_email[key], reason)
     rows = []
     for ext, p in people.items():
         pid, reason = links[ext]
@@ -406,13 +416,18 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
         rows.append({"id": pid, "full_name": best.full_name, "name_key": name_key(best.full_name),
                      "district_raw": best.district_raw, "district_id": district_ids.get(resolution.name or ""),
                      "school": best.school, "position": best.position, "category": best.category})
-    changed = 0
-    existing = {r.id: r for r in conn.execute(select(m.Participant).where(m.Participant.id.in_(list(accounts))))}
-    for row in rows:
-        before = existing[row["id"]]
-        if any(getattr(before, k) != v for k, v in row.items()):
-            conn.execute(update(m.Participant).where(m.Participant.id == row["id"]).values(**row))
-            changed += 1
+    existing: dict[int, Any] = {}
+    ids = list(accounts)
+    for start in range(0, len(ids), 500):
+        existing.update({r.id: r for r in conn.execute(select(m.Participant).where(m.Participant.id.in_(ids[start:start + 500])))})
+    changed_rows = [row for row in rows if any(getattr(existing[row["id"]], k) != v for k, v in row.items())]
+    if changed_rows:
+        # One executemany instead of a statement per person (issue 9).
+        columns = [k for k in changed_rows[0] if k != "id"]
+        stmt = update(m.Participant).where(m.Participant.id == bindparam("pid")).values(
+            {c: bindparam("new_" + c) for c in columns})
+        conn.execute(stmt, [{"pid": row["id"], **{"new_" + c: row[c] for c in columns}} for row in changed_rows])
+    changed = len(changed_rows)
     if state is not None:
         state.counts["participants"].updated += changed
     return changed

@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from connectors.moodle import errors as e
 from connectors.moodle.classify import classify
+from connectors.moodle.slots import FairSlots
 from intensive_tracker.redact import register_secret
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class MoodleClient:
         self._timeout = (connect_timeout, read_timeout)
         self._retries = retries
         self._backoff = backoff
-        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._slots = FairSlots(max_in_flight)  # first come, first served: no cohort starves (issue 9)
         self._session = session or requests.Session()
         # Our own retry loop decides what is retried; urllib3 must not retry behind its back.
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_in_flight, max_retries=0)

@@ -105,7 +105,11 @@ class MoodleConnector:
     def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure]:
         self.preflight()
         cohorts = self.settings.cohorts
-        pool = ThreadPoolExecutor(max_workers=self.moodle.max_in_flight, thread_name_prefix="moodle")
+        self._prefetch_courses(cohorts)
+        # Twice as many cohorts in progress as requests allowed in flight (the client caps those):
+        # while one cohort parses a page or waits on its next call, another keeps Moodle busy, and
+        # the last cohorts finish together instead of one trailing alone (issue 9, fetch floor).
+        pool = ThreadPoolExecutor(max_workers=2 * self.moodle.max_in_flight, thread_name_prefix="moodle")
         try:
             futures = [pool.submit(self._cohort_or_failure, c, cursors) for c in cohorts]
             for future in futures:
@@ -114,6 +118,24 @@ class MoodleConnector:
             # A sync stopped early (SIGTERM) closes this generator: drop the cohorts not yet started
             # instead of fetching them all before the process may exit.
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _prefetch_courses(self, cohorts: list[CohortSettings]) -> None:
+        """core_course_get_courses_by_field(field=ids): one lookup for every cohort named by course id.
+
+        Issue 9: a lookup per cohort is a request the region-scale sync does not need. Whatever
+        this misses (an unknown id, a failed call) each cohort looks up itself and reports alone.
+        """
+        ids = sorted({int(c.course) for c in cohorts if str(c.course).strip().isdigit()}
+                     - {int(k) for k in self._courses if k.isdigit()})
+        if not ids:
+            return
+        try:
+            answer = fn.courses_by_field(self.client, "ids", ",".join(map(str, ids)))
+        except TrackerError as error:
+            log.warning("batched course lookup failed, each cohort looks up its course: %s", error)
+            return
+        for course in answer.courses:
+            self._courses[str(course.id)] = course
 
     # -- one cohort ---------------------------------------------------------------------------
 
