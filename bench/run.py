@@ -82,6 +82,11 @@ def bench_settings(region: Region, db: Database, server_url: str, opts: Options,
         "report": {"out_dir": str(work / "report")},
         "programs": [{"key": "ku", "title": "Конструирование урока"}, {"key": "shn", "title": "Школа наставничества"}],
         "cohorts": region.cohorts,
+        # The email preview builds every district's message; nothing is sent, so no server is needed.
+        "mail": {"smtp_host": "127.0.0.1", "security": "none", "from_address": "lab@bench.invalid",
+                 "lab_address": "lab@bench.invalid"},
+        "districts": {"recipients": {name: [f"umc{n}@bench.invalid"]
+                                     for n, name in enumerate(load_registry().territorial())}},
     }
     path = work / "config.toml"
     work.mkdir(parents=True, exist_ok=True)
@@ -96,7 +101,10 @@ def _toml(data: dict[str, Any]) -> str:
     lines = [f"{k} = {value(v)}" for k, v in data.items() if not isinstance(v, (dict, list))]
     for k, v in data.items():
         if isinstance(v, dict):
-            lines += ["", f"[{k}]", *(f"{kk} = {value(vv)}" for kk, vv in v.items())]
+            lines += ["", f"[{k}]", *(f"{kk} = {value(vv)}" for kk, vv in v.items() if not isinstance(vv, dict))]
+            for kk, vv in v.items():
+                if isinstance(vv, dict):
+                    lines += ["", f"[{k}.{kk}]", *(f"{value(name)} = {value(x)}" for name, x in vv.items())]
     for k, v in data.items():
         if isinstance(v, list):
             for item in v:
@@ -114,38 +122,38 @@ def one_sync(settings: Settings, server: StandinProcess, db: Database, session: 
 
 
 def email_preview(settings: Settings, db: Database, out: Path) -> tuple[float | None, str | None]:
-    """intensive_tracker.mail.preview_all for every district, when that module exists on this branch."""
-    try:
-        from intensive_tracker import mail  # type: ignore[attr-defined]
-    except ImportError:
-        return None, "intensive_tracker.mail is not on this branch yet: the email preview is not measured"
-    preview_all = getattr(mail, "preview_all", None)
-    if preview_all is None:
-        return None, "intensive_tracker.mail has no preview_all: the email preview is not measured"
-    import inspect
-    from zoneinfo import ZoneInfo
+    """`email --preview` for every district of every program: each message built as .eml, nothing sent."""
+    from intensive_tracker.mail import preview_all
 
-    tz = ZoneInfo(settings.timezone)
-    available = {"engine": db.engine, "settings": settings, "registry": load_registry(), "out_dir": out, "out": out,
-                 "tz": tz, "now": datetime.now(tz)}
-    wanted = inspect.signature(preview_all).parameters
-    try:
-        seconds, _ = timed(lambda: preview_all(**{k: v for k, v in available.items() if k in wanted}))
-    except Exception as e:  # an API this bench does not know yet is a note, not a wrong figure
-        return None, f"mail.preview_all could not be called: {type(e).__name__}: {e}"
+    seconds, preview = timed(lambda: preview_all(settings, db.engine, load_registry(), out_dir=out))
+    if not preview.items:
+        return None, "the email preview built no message: not measured"
     return round(seconds, 3), None
 
 
-def forms_import(paths: list[Path], db: Database) -> tuple[float | None, str]:
-    """Import of the two form exports: the forms connector (issue 4) is not on this branch yet.
+def forms_import(paths: list[Path], db: Database, settings: Settings) -> tuple[float | None, str]:
+    """The two form exports imported through the forms connector, as `sync` imports them."""
+    from connectors.forms import FormsConnector
+    from intensive_tracker.config import FormSettings
 
-    When it is, its one call goes here, timed like the sync; the files are already generated.
-    """
-    try:
-        import connectors.forms  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        return None, f"forms connector not on this branch: {len(paths)} exports generated, their import not measured"
-    return None, "connectors.forms exists but the bench does not call it yet: import not measured"
+    registration, signins = paths
+    forms = [
+        FormSettings.model_validate({
+            "name": "bench-registrations", "kind": "registration", "files": str(registration),
+            "cohort": "FORMS-REG", "program": "ku", "columns": {
+                "timestamp": "Отметка времени", "full_name": "ФИО", "email": "Электронная почта",
+                "district": "Городской округ", "school": "Образовательная организация"}}),
+        FormSettings.model_validate({
+            "name": "bench-signins", "kind": "attendance", "files": str(signins), "cohort": "FORMS-WEBINAR",
+            "program": "ku", "session_date": "2023-10-11", "session_time": "15:00:00",
+            "session_topic": "Вебинар (список входа)", "columns": {"full_name": "Имя участника", "email": "Email"}}),
+    ]
+    with_forms = settings.model_copy(update={"forms": forms})
+    seconds, report = timed(lambda: run_sync(db.engine, with_forms, load_registry(), [FormsConnector(with_forms)],
+                                             trigger="import-form"))
+    if report.status != "ok":
+        return None, f"the forms import ended «{report.status}»: {report.errors[:1]}"
+    return round(seconds, 3), ""
 
 
 def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -> list[dict[str, Any]]:
@@ -202,7 +210,7 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
                 # The machine may be shared: a load above its CPU count slows the sync (CPU) more than its floor.
                 "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             }))
-            f_s, f_note = forms_import(forms, db)
+            f_s, f_note = forms_import(forms, db, settings)
             runs[-1].update({"forms_import_s": f_s, "forms_note": f_note})
         assert recorded is not None
         floor_s = []

@@ -50,15 +50,15 @@ def markdown(doc: dict[str, Any]) -> str:
         + (" (PARTIAL: the run did not finish)" if doc.get("partial") else "") + ".",
         "",
         "| factor | db | full sync s | fetch floor s | sync ÷ floor | requests / bound | no-op rows | no-op requests "
-        "| no-op sync s | report s | query floor s | report ÷ floor | report peak MB | email preview s | load 1m |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| no-op sync s | report s | query floor s | report ÷ floor | report peak MB | email preview s | forms import s | load 1m |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in doc["runs"]:
         lines.append(
             f"| {r['factor']:g} | {r['db']} | {_n(r['sync_s'], 1)} | {_n(r['fetch_floor_s'], 1)} | "
             f"{_n(r['sync_vs_fetch_floor'], 3)} | {r['requests']} / {r['requests_bound']} | {r['noop_rows_written']} | "
             f"{r['noop_requests']} | {_n(r['noop_s'], 1)} | {_n(r['report_s'])} | {_n(r['query_floor_s'])} | "
-            f"{_n(r['report_vs_query_floor'])} | {_n(r['report_peak_mb'], 1)} | {_n(r['email_preview_s'])} | "
+            f"{_n(r['report_vs_query_floor'])} | {_n(r['report_peak_mb'], 1)} | {_n(r['email_preview_s'])} | {_n(r.get('forms_import_s'))} | "
             + "→".join(f"{x:.1f}" for x in r.get("load_avg_1m", [])) + " |")
     if doc["growth"]:
         lines += ["", "Growth: k in figure ∝ factor^k between consecutive factors (1 = a straight line; "
