@@ -138,15 +138,15 @@ def _report(obj: Context, out: Path | None) -> Path:
     from intensive_tracker.quality import write_quality
     from intensive_tracker.render import render_site
     from intensive_tracker.reports import build_summary
-    from intensive_tracker.sync import refresh_participants
     from intensive_tracker.db import transaction
+    from intensive_tracker.sync import refresh_districts
 
     settings = obj.settings
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
     registry = obj.registry()
     with transaction(engine) as session:
-        refresh_participants(session, registry, participant_ids=None)
+        refresh_districts(session, registry)
     tz = ZoneInfo(settings.timezone)
     summary = build_summary(engine, registry, tz=tz, now=datetime.now(tz), school_year=settings.report.school_year)
     out_dir = out or _relative_to_config(obj, Path(settings.report.out_dir))

@@ -389,6 +389,26 @@ def _write_defenses(session: Session, batch: Batch, cohort_id: int, account_ids:
                                         key=["cohort_id", "participant_id"]).counts)
 
 
+def refresh_districts(session: Session, registry: Registry) -> int:
+    """participant.district_id from its stored spelling, so a new alias applies without a re-sync.
+
+    What `report` runs: the attributes themselves are kept current by every sync, only the
+    registry (config aliases, districts) may have changed since.
+    """
+    conn = session.connection()
+    district_ids = {name: did for did, name in conn.execute(select(m.District.id, m.District.name))}
+    changed = []
+    for pid, raw, before in conn.execute(select(m.Participant.id, m.Participant.district_raw,
+                                                m.Participant.district_id)):
+        after = district_ids.get(registry.resolve(raw).name or "")
+        if after != before:
+            changed.append({"pid": pid, "new_district_id": after})
+    if changed:
+        conn.execute(update(m.Participant).where(m.Participant.id == bindparam("pid"))
+                     .values(district_id=bindparam("new_district_id")), changed)
+    return len(changed)
+
+
 def refresh_participants(session: Session, registry: Registry, *, participant_ids: set[int] | None,
                          state: _RunState | None = None) -> int:
     """Participant attributes from their accounts, and the district resolved from its spelling.
