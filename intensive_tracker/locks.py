@@ -122,6 +122,16 @@ def _holder_line() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()} since {started}\n"
 
 
+def _read_holder(path: Path, *, wait_s: float = 1.0) -> str:
+    """The holder's line; the holder writes it just after taking the lock, so an empty file is waited for."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        holder = path.read_text("utf-8", errors="replace").strip() if path.exists() else ""
+        if holder or time.monotonic() >= deadline:
+            return holder
+        time.sleep(0.02)
+
+
 @contextmanager
 def _file_lock(engine: Engine, *, record: bool) -> Iterator[None]:
     path = lock_path(engine)
@@ -136,8 +146,7 @@ def _file_lock(engine: Engine, *, record: bool) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = path.read_text("utf-8", errors="replace").strip() if path.exists() else ""
-            raise AlreadyRunning(_busy_message(engine, holder)) from None
+            raise AlreadyRunning(_busy_message(engine, _read_holder(path))) from None
         if record:
             os.ftruncate(fd, 0)
             os.pwrite(fd, _holder_line().encode(), 0)
