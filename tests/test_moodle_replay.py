@@ -116,18 +116,7 @@ def client(**kwargs: Any) -> MoodleClient:
 
 # --- every recording ----------------------------------------------------------------------------
 
-READERS = {
-    "core_webservice_get_site_info": s.SiteInfo,
-    "core_course_get_courses_by_field": s.CoursesByField,
-    "core_course_get_contents": list[s.Section],
-    "core_group_get_course_groups": list[s.CourseGroup],
-    "core_enrol_get_enrolled_users": list[s.EnrolledUser],
-    "core_user_get_users_by_field": list[s.UserByField],
-    "mod_attendance_get_sessions": list[s.AttendanceSession],
-    "mod_assign_get_assignments": s.Assignments,
-    "mod_assign_get_grades": s.Grades,
-    "mod_assign_get_submissions": s.Submissions,
-}
+READERS = s.RESPONSES
 
 # Error recordings → (exception class, words of the message, exit code).
 ERRORS: dict[str, tuple[type[Exception], str, int]] = {

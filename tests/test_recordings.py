@@ -12,18 +12,7 @@ from connectors.moodle.client import MoodleClient
 from connectors.moodle.connector import parse
 from tests.conftest import RECORDINGS, recording
 
-MODELS = {
-    "core_webservice_get_site_info": s.SiteInfo,
-    "core_course_get_courses_by_field": s.CoursesByField,
-    "core_course_get_contents": list[s.Section],
-    "core_group_get_course_groups": list[s.CourseGroup],
-    "core_enrol_get_enrolled_users": list[s.EnrolledUser],
-    "core_user_get_users_by_field": list[s.UserByField],
-    "mod_attendance_get_sessions": list[s.AttendanceSession],
-    "mod_assign_get_assignments": s.Assignments,
-    "mod_assign_get_grades": s.Grades,
-    "mod_assign_get_submissions": s.Submissions,
-}
+MODELS = s.RESPONSES
 
 
 def _successful_recordings() -> list[Path]:

@@ -6,6 +6,8 @@ the sync needs fails validation, which the connector reports as bad data for tha
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
@@ -225,3 +227,18 @@ class Submissions(_Answer):
 
     assignments: list[AssignmentSubmissions]
     warnings: list[Warning] = Field(default_factory=list)
+
+
+# The answer model of every function the connector calls: the stand-in and the recordings are held to these.
+RESPONSES: dict[str, Any] = {
+    "core_webservice_get_site_info": SiteInfo,
+    "core_course_get_courses_by_field": CoursesByField,
+    "core_course_get_contents": list[Section],
+    "core_group_get_course_groups": list[CourseGroup],
+    "core_enrol_get_enrolled_users": list[EnrolledUser],
+    "core_user_get_users_by_field": list[UserByField],
+    "mod_attendance_get_sessions": list[AttendanceSession],
+    "mod_assign_get_assignments": Assignments,
+    "mod_assign_get_grades": Grades,
+    "mod_assign_get_submissions": Submissions,
+}
