@@ -9,10 +9,13 @@ hold the same facts.
 from __future__ import annotations
 
 import functools
+import threading
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from connectors.demo.world import World
 from intensive_tracker.config import load_settings
 from intensive_tracker.db import make_engine
 from intensive_tracker.districts import load_registry
+from intensive_tracker.locks import sync_lock
 from intensive_tracker.models import DATA_TABLES
 from intensive_tracker.sources import open_connectors
 from intensive_tracker.sync import SyncReport, run_sync
@@ -152,3 +156,23 @@ def clean_run() -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, dict[str, i
         snapshot = canonical_snapshot(engine)
         engine.dispose()
     return snapshot, report.counts
+
+
+@contextmanager
+def lock_held_elsewhere(engine: Engine) -> Iterator[None]:
+    """The sync lock held by another thread (standing in for another process) for the block's duration."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with sync_lock(engine):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join()

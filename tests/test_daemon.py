@@ -24,7 +24,9 @@ from intensive_tracker.db import make_engine
 from intensive_tracker.locks import sync_lock
 from jobs import ledger
 from jobs.scheduler import JOB_EMAILS, JOB_SYNC, build_scheduler, logical_date, missed_runs
-from tests.synckit import ROOT, canonical_snapshot, clean_run, cli_args, cli_env, demo_world, standin, write_config
+from tests.synckit import (
+    ROOT, canonical_snapshot, clean_run, cli_args, cli_env, demo_world, lock_held_elsewhere, standin, write_config,
+)
 
 UTC = timezone.utc
 MSK = ZoneInfo("Europe/Moscow")
@@ -141,23 +143,10 @@ def test_nightly_job_while_another_sync_runs_reports_busy(tmp_path: Path, engine
     from jobs.nightly import nightly_sync
 
     config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url="http://127.0.0.1:9")
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with sync_lock(engine):
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait(5)
-    try:
+    with lock_held_elsewhere(engine):
         started = time.monotonic()
         assert nightly_sync(config, lock_wait_s=1.0) == "busy"
         assert time.monotonic() - started >= 1.0  # it waited before giving up
-    finally:
-        release.set()
-        holder.join()
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(m.JobRun)).scalar_one() == 0
 

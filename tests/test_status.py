@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from intensive_tracker import models as m
 from intensive_tracker.cli import cli
 from intensive_tracker.config import parse_settings
 from intensive_tracker.db import transaction
-from intensive_tracker.locks import sync_lock
+from tests.synckit import lock_held_elsewhere
 from intensive_tracker.status import collect_status, render_text
 from jobs import ledger
 
@@ -89,21 +88,8 @@ def test_status_names_what_failed_last_and_when_jobs_run_next(engine: Any, db_ur
 def test_status_says_a_sync_is_running_while_another_process_holds_the_lock(engine: Any, db_url: str) -> None:
     """With the lock held elsewhere, the running run stays «running» and sync_running is true."""
     _history(engine)
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with sync_lock(engine):
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait(5)
-    try:
+    with lock_held_elsewhere(engine):
         status = collect_status(engine, _settings(db_url))
-    finally:
-        release.set()
-        holder.join()
     assert status["sync_running"] is True and status["runs"][0]["status"] == "running"
     assert status["last_failure"]["id"] == 2
     assert "Синхронизация выполняется сейчас." in render_text(status)
