@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install clean bench bench-small
+.PHONY: demo test lint install clean bench bench-small
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 ## Run the whole test suite (PostgreSQL too when CI=true or INTENSIVE_TRACKER_TEST_PG is set).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+## The layer contracts (import-linter): each layer imports only the layers below it.
+lint: $(STAMP)
+	$(BIN)/lint-imports
 
 ## Region-scale benchmark (README «Производительность»): factors 0.25, 1 and 4 on SQLite and
 ## PostgreSQL (when reachable); writes bench/results/latest.json and latest.md, exits 1 if a check fails.

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from bench.generator import Truth
-from intensive_tracker.models import DATA_TABLES
+from intensive_tracker.store.models import DATA_TABLES
 
 
 def report_figures(summary: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.db import make_engine
+from intensive_tracker.store.engine import make_engine
 
 
 @dataclass

@@ -34,7 +34,7 @@ from connectors.demo.world import (
     World,
     _messy,
 )
-from intensive_tracker.districts import UNASSIGNED, load_registry
+from intensive_tracker.people.districts import UNASSIGNED, load_registry
 from intensive_tracker.periods import half_year_of, school_year_of
 
 PARTICIPANTS = 20_000

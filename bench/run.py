@@ -35,11 +35,12 @@ from bench.server import StandinProcess
 from bench.table import growth, markdown
 from connectors.demo.standin import CostModel
 from connectors.moodle import MoodleClient, MoodleConnector
-from intensive_tracker.cli import Context, _report
+from intensive_tracker.app import App
 from intensive_tracker.config import Settings, parse_settings
-from intensive_tracker.db import ensure_schema
-from intensive_tracker.districts import load_registry
-from intensive_tracker.sync import SyncReport, run_sync
+from intensive_tracker.store.schema import ensure_schema
+from intensive_tracker.people.districts import load_registry
+from intensive_tracker.sync.engine import run_sync
+from intensive_tracker.sync.state import SyncReport
 
 log = logging.getLogger("bench")
 ROOT = Path(__file__).resolve().parent
@@ -233,13 +234,13 @@ def measure_outputs(region: Region, db: Database, settings: Settings, config_pat
                     failures: list[str], run: dict[str, Any]) -> dict[str, Any]:
     """Report (CLI path) vs query floor, peak memory, email preview; figures checked against truth."""
     where = f"factor {run['factor']:g} {db.name}"
-    ctx = Context(config_path, quiet=True)
     out = work / "report"
-    report_s = [timed(lambda: _report(ctx, out))[0] for _ in range(opts.report_reps)]
-    tracemalloc.start()
-    _report(ctx, out)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    with App.from_config(config_path) as app:
+        report_s = [timed(lambda: app.publish_report(out))[0] for _ in range(opts.report_reps)]
+        tracemalloc.start()
+        app.publish_report(out)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
     summary = json.loads((out / "summary.json").read_text("utf-8"))
     failures.extend(f"{where}: {p}" for p in compare_figures("report", report_figures(summary), region.truth.figures))
     floor_s, figures = [], None

@@ -8,9 +8,10 @@ ahead of its data.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,9 +99,14 @@ class CohortRef(_Record):
 class Batch:
     """One cohort of one source, written atomically.
 
+    `kind` picks the engine's writer: "cohort" (people, enrolments, sessions, marks, defenses) for
+    any source of course data; a plugin yields plain `Batch`es and needs nothing else.
+
     `enrolments`/`sessions` set to None mean "not fetched this time": nothing is marked missing.
     `defenses_complete` is False for an incremental (`since`) pull.
     """
+
+    kind: ClassVar[str] = "cohort"
 
     source: str
     cohort: CohortRef
@@ -115,6 +121,52 @@ class Batch:
     rejects: list[Reject] = field(default_factory=list)
 
 
+class RegistrationRecord(BaseModel):
+    """A person registered for the cohort (the first step of registered → attended → defended)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    external_id: str
+    registered_at: datetime | None = None
+
+
+class EntryRef(BaseModel):
+    """One imported row: its identity within the file, where it was, and whose account it feeds.
+
+    `row_key` is the normalized e-mail, else the normalized name with the district: a corrected file
+    whose row keeps its key updates that row in place; a key that vanishes is marked removed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    row_key: str
+    row: int
+    external_id: str
+    session_key: str | None = None
+
+
+@dataclass
+class FormBatch(Batch):
+    """One file of one form, written atomically with its rejects and its fingerprint (writer "form-file").
+
+    `file_error` set means the whole file was refused: only the fingerprint and the error are written.
+    `cohort_defined` says the form defines its cohort (written from the config) rather than joining a
+    [[cohorts]] one (never overwritten by a form).
+    """
+
+    kind: ClassVar[str] = "form-file"
+
+    form: str = ""
+    form_kind: Literal["registration", "attendance", "defense", ""] = ""
+    file_name: str = ""
+    sha256: str = ""
+    size: int = 0
+    rows_read: int = 0
+    registrations: list[RegistrationRecord] = field(default_factory=list)
+    entries: list[EntryRef] = field(default_factory=list)
+    file_error: str | None = None
+    cohort_defined: bool = True
+
+
 @dataclass(frozen=True)
 class BatchFailure:
     """A cohort the source could not read; the others still sync."""
@@ -125,7 +177,19 @@ class BatchFailure:
 
 
 class Connector(Protocol):
+    """A source plugin, registered under the entry-point group ``intensive_tracker.connectors``.
+
+    `from_settings` builds it from the config (None when the config does not use it), entering
+    whatever it must keep open into `stack`; `order` says which sources sync first (lower first).
+    """
+
     name: str
+    order: ClassVar[int]
+
+    @classmethod
+    def from_settings(cls, settings: Any, stack: ExitStack) -> Connector | None:
+        """The configured connector, or None."""
+        ...
 
     def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure]:
         """Yield one batch per cohort; a failed cohort yields a BatchFailure instead of raising."""

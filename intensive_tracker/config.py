@@ -130,18 +130,6 @@ class DistrictSettings(_Section):
                 raise ValueError(f"«{district}»: give a list of e-mail addresses (not valid: {', '.join(bad) or 'empty list'})")
         return value
 
-    @model_validator(mode="after")
-    def _against_registry(self) -> "DistrictSettings":
-        # Checked at load, so a typo in a district name fails the command before any work.
-        from intensive_tracker.districts import check_recipients, registry_from_section
-
-        try:
-            registry = registry_from_section(self)
-            check_recipients(self.recipients, registry)
-        except ConfigError as e:
-            raise ValueError(str(e)) from None
-        return self
-
 
 class JoinOverride(_Section):
     """These accounts are one person: `accounts` as "source:external id", `emails` match account e-mails."""
@@ -337,7 +325,7 @@ class ScheduleSettings(_Section):
 
 
 class Settings(_Section):
-    database_url: str = "sqlite:///intensive_tracker.db"
+    database_url: str = "sqlite:///intensive_tracker.store.engine"
     timezone: str = "Europe/Moscow"
     moodle: MoodleSettings | None = None
     programs: list[ProgramSettings] = Field(default_factory=list)

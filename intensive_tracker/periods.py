@@ -18,17 +18,23 @@ def from_unix(seconds: int | float) -> datetime:
 
 
 def to_unix(value: datetime) -> int:
-    return int(_aware(value).timestamp())
+    return int(aware_utc(value).timestamp())
 
 
-def _aware(value: datetime) -> datetime:
+def utcnow() -> datetime:
+    """Now, aware UTC, to the second: the form every timestamp is stored in."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def aware_utc(value: datetime) -> datetime:
+    """A stored datetime as aware UTC."""
     # SQLite hands back what it was given; a naive value here is UTC by our convention.
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def local(value: datetime, tz: ZoneInfo = MOSCOW) -> datetime:
     """A stored UTC datetime in the lab's zone."""
-    return _aware(value).astimezone(tz)
+    return aware_utc(value).astimezone(tz)
 
 
 def local_date(value: datetime, tz: ZoneInfo = MOSCOW) -> date:

@@ -11,21 +11,17 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from intensive_tracker.db import transaction
-from intensive_tracker.models import JobRun
+from intensive_tracker.store.engine import transaction
+from intensive_tracker.periods import aware_utc, utcnow
+from intensive_tracker.store.models import JobRun
 
 # A night whose run ended like this is done; failed or interrupted nights run again when due.
 DONE = ("ok", "problems")
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
-
 def as_utc(value: datetime) -> datetime:
     """Aware UTC without microseconds: the form logical dates are stored and compared in."""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)  # SQLite gives naive UTC back
-    return aware.astimezone(timezone.utc).replace(microsecond=0)
+    return aware_utc(value).astimezone(timezone.utc).replace(microsecond=0)
 
 
 def is_done(engine: Engine, job: str, logical_date: datetime) -> bool:

@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.db import ensure_schema, make_engine
+from intensive_tracker.store.engine import make_engine
+
+from intensive_tracker.store.schema import ensure_schema
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORDINGS = FIXTURES / "moodle"

@@ -22,9 +22,9 @@ from aiosmtpd.smtp import AuthResult
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
-from intensive_tracker import models as m
+from intensive_tracker.store import models as m
 from intensive_tracker.config import Settings, parse_settings
-from intensive_tracker.db import transaction
+from intensive_tracker.store.engine import transaction
 
 LAB = "lab@test.invalid"
 SESSION_DAYS = [datetime(2023, 10, d, 12, tzinfo=timezone.utc) for d in (2, 9, 16)]

@@ -21,8 +21,9 @@ from connectors.base import (
     SourceWarning,
 )
 from intensive_tracker.config import Settings, parse_settings
-from intensive_tracker.districts import registry_from_settings
-from intensive_tracker.sync import SyncReport, run_sync
+from intensive_tracker.people.districts import registry_from_settings
+from intensive_tracker.sync.engine import run_sync
+from intensive_tracker.sync.state import SyncReport
 
 BASE_CONFIG = '''
 [[programs]]

@@ -16,8 +16,9 @@ from sqlalchemy.engine import Engine
 from connectors.base import (AttendanceRecord, Batch, CohortRef, DefenseRecord, EnrolmentRecord, PersonRecord,
                              SessionRecord)
 from intensive_tracker.config import ProgramSettings, Settings
-from intensive_tracker.districts import load_registry
-from intensive_tracker.sync import SyncReport, run_sync
+from intensive_tracker.people.districts import load_registry
+from intensive_tracker.sync.engine import run_sync
+from intensive_tracker.sync.state import SyncReport
 
 UTC = timezone.utc
 TRICKY_TOPIC = "=1+2 <b>жирный</b>"

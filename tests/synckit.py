@@ -26,12 +26,13 @@ from sqlalchemy.engine import Engine
 from connectors.demo import StandinMoodle, generate_demo_world
 from connectors.demo.world import World
 from intensive_tracker.config import load_settings
-from intensive_tracker.db import make_engine
-from intensive_tracker.districts import load_registry
-from intensive_tracker.locks import sync_lock
-from intensive_tracker.models import DATA_TABLES
-from intensive_tracker.sources import open_connectors
-from intensive_tracker.sync import SyncReport, run_sync
+from intensive_tracker.store.engine import make_engine
+from intensive_tracker.people.districts import load_registry
+from intensive_tracker.store.locks import sync_lock
+from intensive_tracker.store.models import DATA_TABLES
+from intensive_tracker.app import open_connectors
+from intensive_tracker.sync.engine import run_sync
+from intensive_tracker.sync.state import SyncReport
 
 TOKEN_ENV = "IT_FAULT_SUITE_TOKEN"
 TOKEN = "f" * 32

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from intensive_tracker.serve import make_server
+from intensive_tracker.ops.serve import make_server
 from tests.test_site_demo import demo_site  # noqa: F401 - the session fixture, shared
 
 ARTIFACTS = Path(__file__).parent / "artifacts"

@@ -176,7 +176,7 @@ def test_missing_token_variable_is_a_red_configuration_line(monkeypatch: pytest.
 
 def test_check_passes_on_the_demo_playground(tmp_path: Path) -> None:
     """The demo config's stand-in Moodle passes every item."""
-    from intensive_tracker.demo import write_demo_config
+    from connectors.demo.playground import write_demo_config
 
     config = write_demo_config(tmp_path)
     result = CliRunner().invoke(cli, ["--config", str(config), "check"])

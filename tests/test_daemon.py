@@ -18,10 +18,10 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
-from intensive_tracker import models as m
+from intensive_tracker.store import models as m
 from intensive_tracker.config import load_settings, parse_settings
-from intensive_tracker.db import make_engine
-from intensive_tracker.locks import sync_lock
+from intensive_tracker.store.engine import make_engine
+from intensive_tracker.store.locks import sync_lock
 from jobs import ledger
 from jobs.scheduler import JOB_EMAILS, JOB_SYNC, build_scheduler, logical_date, missed_runs
 from tests.synckit import (
@@ -84,37 +84,55 @@ def test_missed_night_is_found_within_the_grace_and_only_if_not_done(engine: Any
     assert ledger.claim(engine, JOB_SYNC, night, takeover_running=True) is None
 
 
-def test_a_missed_night_runs_once_when_the_scheduler_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missed_night_runs_once_when_the_scheduler_starts() -> None:
     """The scheduler started an hour after the sync time runs the job once, then waits for the next night."""
     calls: list[tuple[str, Any]] = []
-    monkeypatch.setattr("jobs.nightly.nightly_sync", lambda path, **kw: calls.append((path, kw)))
+    ran = threading.Event()
+
+    def sync(path: str, **kw: Any) -> None:
+        calls.append((path, kw))
+        ran.set()
+
     an_hour_ago = datetime.now(MSK) - timedelta(hours=1)
     settings = parse_settings({"schedule": {"sync": f"{an_hour_ago.minute} {an_hour_ago.hour} * * *"}}, source="t")
-    scheduler = build_scheduler(settings, "/etc/tracker.toml", scheduler_cls=BackgroundScheduler)
+    scheduler = build_scheduler(settings, "/etc/tracker.toml", scheduler_cls=BackgroundScheduler,
+                                jobs={JOB_SYNC: sync})
     scheduler.start()
     try:
-        deadline = time.monotonic() + 5
-        while not calls and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
-        job = scheduler.get_job(JOB_SYNC)
-        assert job.next_run_time > datetime.now(MSK) + timedelta(hours=22)
+        assert ran.wait(10), "the missed night did not run"
     finally:
         scheduler.shutdown(wait=True)
     assert len(calls) == 1 and calls[0][0] == "/etc/tracker.toml"
 
 
-def test_a_night_past_the_grace_is_not_run_on_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Started 8 hours after the sync time (grace 6 h), the scheduler waits for the next night."""
-    calls: list[Any] = []
-    monkeypatch.setattr("jobs.nightly.nightly_sync", lambda path, **kw: calls.append(path))
-    long_ago = datetime.now(MSK) - timedelta(hours=8)
+def _never_run(path: str, **kw: Any) -> None:
+    raise AssertionError("a paused scheduler ran a job")
+
+
+def test_a_missed_night_is_scheduled_now_and_then_the_next_night() -> None:
+    """Before it starts, the missed night's job is due at the night it missed; the cron takes over after."""
+    an_hour_ago = (datetime.now(MSK) - timedelta(hours=1)).replace(second=0, microsecond=0)
+    settings = parse_settings({"schedule": {"sync": f"{an_hour_ago.minute} {an_hour_ago.hour} * * *"}}, source="t")
+    scheduler = build_scheduler(settings, "c.toml", scheduler_cls=BackgroundScheduler, jobs={JOB_SYNC: _never_run})
+    scheduler.start(paused=True)
+    try:
+        job = scheduler.get_job(JOB_SYNC)
+        assert job.next_run_time == an_hour_ago
+        assert job.trigger.get_next_fire_time(None, datetime.now(MSK)) == an_hour_ago + timedelta(days=1)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_a_night_past_the_grace_is_not_run_on_start() -> None:
+    """Started 8 hours after the sync time (grace 6 h), the scheduler's next run is the next night."""
+    long_ago = (datetime.now(MSK) - timedelta(hours=8)).replace(second=0, microsecond=0)
     settings = parse_settings({"schedule": {"sync": f"{long_ago.minute} {long_ago.hour} * * *"}}, source="t")
-    scheduler = build_scheduler(settings, "c.toml", scheduler_cls=BackgroundScheduler)
-    scheduler.start()
-    time.sleep(0.5)
-    scheduler.shutdown(wait=True)
-    assert calls == []
+    scheduler = build_scheduler(settings, "c.toml", scheduler_cls=BackgroundScheduler, jobs={JOB_SYNC: _never_run})
+    scheduler.start(paused=True)
+    try:
+        assert scheduler.get_job(JOB_SYNC).next_run_time == long_ago + timedelta(days=1)
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def test_nightly_job_runs_once_per_night_and_renders_the_report(tmp_path: Path, db_url: str) -> None:
@@ -259,33 +277,32 @@ def test_district_emails_without_mail_configured_logs_and_sends_nothing(tmp_path
         assert connection.execute(select(func.count()).select_from(m.JobRun)).scalar_one() == 0
 
 
-def test_district_emails_call_send_all_once_per_scheduled_date(tmp_path: Path, engine: Any, db_url: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """With mail configured, send_all gets what it asks for, once per date; held messages and failures are recorded."""
-    import types
+def test_district_emails_call_send_all_once_per_scheduled_date(tmp_path: Path, engine: Any, db_url: str) -> None:
+    """With mail configured, the send runs once per date; held messages and failures are recorded."""
+    from intensive_tracker.app import App
+    from intensive_tracker.mail import MessageResult, SendReport
+    from jobs.nightly import district_emails
 
-    from jobs import nightly
+    sent: list[App] = []
 
-    sent: list[dict[str, Any]] = []
-    fake = types.ModuleType("intensive_tracker.mail")
-
-    def send_all(settings: Any, engine: Any, registry: Any) -> Any:  # mail.sender.send_all's leading parameters
-        sent.append({"settings": settings, "engine": engine, "registry": registry})
+    def send(app: App) -> SendReport:
+        sent.append(app)
         if len(sent) == 2:
             raise RuntimeError("SMTP 421")
-        return types.SimpleNamespace(delivered=57, states={"sent": 57, "uncertain": 1}, exit_code=75)
+        held = MessageResult(outbox_id=58, district="Коломна", program_key="ku", period="2023/24",
+                             state="uncertain", action="held")
+        delivered = [MessageResult(outbox_id=i, district=f"округ {i}", program_key="ku", period="2023/24",
+                                   state="sent", action="sent-now") for i in range(57)]
+        return SendReport(results=[*delivered, held])
 
-    fake.send_all = send_all  # type: ignore[attr-defined]
-    monkeypatch.setitem(__import__("sys").modules, "intensive_tracker.mail", fake)
-    config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url="http://127.0.0.1:9")
-    real = load_settings(config)
-    monkeypatch.setattr(nightly, "load_settings", lambda path: types.SimpleNamespace(**{**dict(real), "mail": object()}))
+    mail = '[mail]\nsmtp_host = "127.0.0.1"\nfrom_address = "lab@test.invalid"\n'
+    config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url="http://127.0.0.1:9", extra=mail)
     first, second = datetime(2024, 2, 1, 6, 0, tzinfo=UTC), datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
-    assert nightly.district_emails(config, night=first) == "sent"
-    assert nightly.district_emails(config, night=first) == "done-already"
+    assert district_emails(config, night=first, send=send) == "sent"
+    assert district_emails(config, night=first, send=send) == "done-already"
     with pytest.raises(RuntimeError):
-        nightly.district_emails(config, night=second)
-    assert len(sent) == 2 and set(sent[0]) == {"settings", "engine", "registry"}
+        district_emails(config, night=second, send=send)
+    assert len(sent) == 2 and sent[0].settings.mail is not None
     with engine.connect() as connection:
         rows = connection.execute(select(m.JobRun.status, m.JobRun.message).order_by(m.JobRun.id)).all()
     assert [tuple(r) for r in rows] == [

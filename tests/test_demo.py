@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from intensive_tracker.cli import cli
-from intensive_tracker.db import make_engine, table_snapshot
-from intensive_tracker.models import DATA_TABLES
+from intensive_tracker.store.engine import make_engine, table_snapshot
+from intensive_tracker.store.models import DATA_TABLES
 
 KU_2023_24 = [355, 116, 226, 113, 159, 101, 288, 83, 140, 211, 106, 52]
 SHN_2023_24 = [99, 167, 72, 137, 75, 51, 196, 137]
@@ -21,7 +21,7 @@ ABSENT = ["Бронницы", "Власиха", "Восход", "Дзержин�
 
 def _playground(tmp_path: Path, db_url: str) -> Path:
     """The demo's config, pointed at the database under test."""
-    from intensive_tracker.demo import write_demo_config
+    from connectors.demo.playground import write_demo_config
 
     config = write_demo_config(tmp_path)
     text = config.read_text("utf-8").replace('database_url = "sqlite:///tracker.db"', f'database_url = "{db_url}"')

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from intensive_tracker.config import parse_settings
-from intensive_tracker.districts import (
+from intensive_tracker.app import parse_settings
+from intensive_tracker.people.districts import (
     district_recipients,
     load_registry,
     normalize,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intensive_tracker.districts import load_registry, normalize, word_order_key
+from intensive_tracker.people.districts import load_registry, normalize, word_order_key
 
 REGISTRY = load_registry()
 # (spelling, the district it means today): every shipped name, alias and full name.

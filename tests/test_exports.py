@@ -12,9 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.districts import load_registry
-from intensive_tracker.exports import Table, csv_text, neutralize, workbook_bytes, write_exports
-from intensive_tracker.reports import build_summary
+from intensive_tracker.people.districts import load_registry
+from intensive_tracker.site.exports import Table, csv_text, neutralize, workbook_bytes, write_exports
+from intensive_tracker.reports.figures import build_summary
 from tests import report_data
 
 MSK = ZoneInfo("Europe/Moscow")

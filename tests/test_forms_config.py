@@ -12,7 +12,7 @@ from connectors.forms import FormsConnector, find_form, form_cohort
 from connectors.forms.mapping import FormCohort
 from intensive_tracker.config import parse_settings
 from intensive_tracker.errors import ConfigError
-from intensive_tracker.sources import known_connectors
+from intensive_tracker.app import known_connectors
 
 PROGRAMS = [{"key": "ku", "title": "КУ"}, {"key": "shn", "title": "ШН"}]
 

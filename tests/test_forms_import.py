@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from intensive_tracker import models as m
+from intensive_tracker.store import models as m
 from intensive_tracker.cli import cli
-from intensive_tracker.db import table_snapshot
-from intensive_tracker.districts import load_registry
-from intensive_tracker.reports import build_summary
+from intensive_tracker.store.engine import table_snapshot
+from intensive_tracker.people.districts import load_registry
+from intensive_tracker.reports.figures import build_summary
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 MSK = ZoneInfo("Europe/Moscow")
@@ -358,7 +358,7 @@ def test_moodle_batches_leave_form_sessions_and_form_rows_leave_moodle_defenses(
     """A cohort fed by Moodle and forms: neither source marks or overwrites what the other wrote."""
     from connectors.base import Batch, CohortRef, DefenseRecord, PersonRecord, SessionRecord
     from intensive_tracker.config import load_settings
-    from intensive_tracker.sync import run_sync
+    from intensive_tracker.sync.engine import run_sync
 
     config = write_config(folder, db_url, SIGNIN, PROTOCOL)
     run(config, "import-form", "signin-ku")
@@ -388,7 +388,7 @@ def test_moodle_batches_leave_form_sessions_and_form_rows_leave_moodle_defenses(
 
 def test_several_namesakes_in_a_district_are_not_guessed(engine: Engine, db_url: str, folder: Path) -> None:
     """Two known «Иванова Анна Петровна» in Балашиха (e.g. two Moodle users): a row without e-mail is a new, flagged person."""
-    from intensive_tracker.identity import name_key
+    from intensive_tracker.people.identity import name_key
 
     with Session(engine) as session:
         for email in ("a1@mail.ru", "a2@mail.ru"):

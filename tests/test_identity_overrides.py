@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from intensive_tracker import models as m
-from intensive_tracker.db import table_snapshot
+from intensive_tracker.store import models as m
+from intensive_tracker.store.engine import table_snapshot
 from intensive_tracker.errors import ConfigError
-from intensive_tracker.models import DATA_TABLES
+from intensive_tracker.store.models import DATA_TABLES
 from tests.people_factories import batch, person, settings, sync
 
 SESSIONS = [("s1", "2023-09-20 12:00", True), ("s2", "2023-10-11 12:00", True)]

@@ -12,16 +12,16 @@ from click.testing import CliRunner
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from intensive_tracker import models as m
+from intensive_tracker.store import models as m
 from intensive_tracker.cli import cli
-from intensive_tracker.db import transaction
-from intensive_tracker.districts import DistrictEntry, load_registry
+from intensive_tracker.store.engine import transaction
+from intensive_tracker.people.districts import DistrictEntry, load_registry
 from intensive_tracker.mail import HeaderInjection, preview_all, send_all
 from intensive_tracker.mail import outbox as ob
 from intensive_tracker.mail.message import build_message, wire_bytes
 from intensive_tracker.mail.plan import DistrictMail, RegionTotals, plan_mails
 from intensive_tracker.mail.workbook import neutralize
-from intensive_tracker.roster import RosterRow
+from intensive_tracker.reports.roster import RosterRow
 from tests.mail_support import (LAB, Person, ScriptedHandler, attachment, free_port, html_rows, populate,
                                 settings_for, smtp_server, xlsx_cells, xlsx_rows)
 

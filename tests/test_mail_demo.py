@@ -13,12 +13,12 @@ from click.testing import CliRunner
 
 from intensive_tracker.cli import cli
 from intensive_tracker.config import load_settings
-from intensive_tracker.db import make_engine
-from intensive_tracker.districts import UNASSIGNED, load_registry
+from intensive_tracker.store.engine import make_engine
+from intensive_tracker.people.districts import UNASSIGNED, load_registry
 from intensive_tracker.mail import send_all
 from intensive_tracker.mail import outbox as ob
 from intensive_tracker.mail.smtp import Transport
-from intensive_tracker.roster import rosters
+from intensive_tracker.reports.roster import rosters
 from tests.mail_support import ScriptedHandler, html_rows, smtp_server
 
 pytestmark = pytest.mark.slow  # one demo sync (the stand-in Moodle) for the module

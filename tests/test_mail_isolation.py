@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
-from intensive_tracker import models as m
-from intensive_tracker.db import transaction
-from intensive_tracker.districts import UNASSIGNED, load_registry
+from intensive_tracker.store import models as m
+from intensive_tracker.store.engine import transaction
+from intensive_tracker.people.districts import UNASSIGNED, load_registry
 from intensive_tracker.mail.message import build_message, wire_bytes
 from intensive_tracker.mail.plan import RowsFor, district_rows, plan_mails
-from intensive_tracker.roster import OUTCOME_LABELS, Roster, RosterRow
+from intensive_tracker.reports.roster import OUTCOME_LABELS, Roster, RosterRow
 from tests.mail_support import LAB, Person, attachment, html_rows, populate, settings_for, text_rows, xlsx_rows
 
 REGISTRY = load_registry()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.districts import load_registry
+from intensive_tracker.people.districts import load_registry
 from intensive_tracker.mail import MailAuthError, MailUnavailable, resend, send_all
 from intensive_tracker.mail import outbox as ob
 from intensive_tracker.mail.smtp import Transport
@@ -200,7 +200,7 @@ def test_run_keeps_a_polite_rate(world: Engine, db_url: str) -> None:
 def test_a_second_run_during_a_send_waits_and_touches_nothing(world: Engine, db_url: str) -> None:
     """F10: while one run holds the sending lock, another exits AlreadyRunning (75) and leaves 'sending' rows alone."""
     from intensive_tracker.errors import AlreadyRunning
-    from intensive_tracker.mail.lock import sending_lock
+    from intensive_tracker.store.locks import sending_lock
 
     handler = ScriptedHandler()
     with smtp_server(handler) as port:

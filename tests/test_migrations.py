@@ -14,9 +14,11 @@ from click.testing import CliRunner
 from sqlalchemy import MetaData, select, text
 from sqlmodel import SQLModel
 
-from intensive_tracker import models as m  # noqa: F401  (registers every table)
+from intensive_tracker.store import models as m  # noqa: F401  (registers every table)
 from intensive_tracker.cli import cli
-from intensive_tracker.db import _alembic_config, ensure_schema, make_engine, schema_heads
+from intensive_tracker.store.engine import make_engine
+from intensive_tracker.store.schema import _alembic_config
+from intensive_tracker.store.schema import ensure_schema, schema_heads
 from intensive_tracker.errors import ConfigError
 
 NOW = datetime(2024, 1, 24, 12, 0, tzinfo=timezone.utc)

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 
 from intensive_tracker import logs
 from intensive_tracker.cli import cli
-from intensive_tracker.db import make_engine, table_snapshot
-from intensive_tracker.models import DATA_TABLES, SyncRun
+from intensive_tracker.store.engine import make_engine, table_snapshot
+from intensive_tracker.store.models import DATA_TABLES, SyncRun
 from tests.conftest import recording
 from tests.test_moodle_replay import Replay
 from tests.test_moodle_sync import SYNC_RECORDINGS, TOKEN_ENV, write_config

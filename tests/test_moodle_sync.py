@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from intensive_tracker import models as m
+from intensive_tracker.store import models as m
 from intensive_tracker.cli import cli
-from intensive_tracker.db import make_engine, table_snapshot
+from intensive_tracker.store.engine import make_engine, table_snapshot
 from intensive_tracker.periods import MOSCOW, local
 from tests.conftest import FIXTURES, _reset_postgres, recording
 from tests.test_moodle_replay import BASE_URL, TOKEN, Replay
@@ -253,7 +253,7 @@ def test_pages_are_read_once_and_no_empty_page_is_asked_for(synced: tuple[Engine
 def test_second_run_writes_nothing_and_uses_the_since_cursor(synced: tuple[Engine, Replay, Path]) -> None:
     """A re-sync asks for grades `since` the newest one stored and changes no data row."""
     engine, replay, config = synced
-    from intensive_tracker.models import DATA_TABLES
+    from intensive_tracker.store.models import DATA_TABLES
 
     before = table_snapshot(engine, DATA_TABLES)
     with engine.connect() as conn:

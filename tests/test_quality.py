@@ -11,8 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings
-from intensive_tracker.districts import registry_from_settings
-from intensive_tracker.quality import QualityReport, build_quality, render_quality
+from intensive_tracker.people.districts import registry_from_settings
+from intensive_tracker.reports.quality import QualityReport, build_quality
+from intensive_tracker.site.quality_page import render_quality
 from tests.people_factories import batch, person, settings, sync
 
 MOSCOW = ZoneInfo("Europe/Moscow")

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from intensive_tracker import models as m
-from intensive_tracker.districts import UNASSIGNED, load_registry
-from intensive_tracker.reports import OutcomeCounts, ProgramSummary, Summary, build_summary, freshness_warnings
+from intensive_tracker.store import models as m
+from intensive_tracker.people.districts import UNASSIGNED, load_registry
+from intensive_tracker.reports.figures import OutcomeCounts, ProgramSummary, Summary, build_summary, freshness_warnings
 from tests import report_data
 
 MSK = ZoneInfo("Europe/Moscow")

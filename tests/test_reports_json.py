@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.districts import load_registry
-from intensive_tracker.reports import build_summary, summary_json
+from intensive_tracker.people.districts import load_registry
+from intensive_tracker.reports.figures import build_summary
+from intensive_tracker.reports.summary import summary_json
 from tests import report_data
 
 MSK = ZoneInfo("Europe/Moscow")

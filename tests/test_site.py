@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.districts import UNASSIGNED, load_registry
-from intensive_tracker.render import plural, render_site
-from intensive_tracker.reports import build_summary
-from intensive_tracker.site import site_rosters
-from intensive_tracker.site_paths import district_page, slug
+from intensive_tracker.people.districts import UNASSIGNED, load_registry
+from intensive_tracker.site.render import render_site
+from intensive_tracker.text import plural
+from intensive_tracker.reports.figures import build_summary
+from intensive_tracker.site.pages import site_rosters
+from intensive_tracker.reports.paths import district_page
+from intensive_tracker.text import slug
 from tests import report_data
 from tests.html_pages import find_table, local_target, parse, visible_text
 

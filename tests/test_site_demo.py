@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from intensive_tracker.cli import cli
-from intensive_tracker.render import templates_dir
+from intensive_tracker.templating import templates_dir
 from tests.html_pages import find_table, local_target, parse, visible_text
 
 # Seed 002, «Конструирование урока», 2023/24: (date, topic, participants). The report's first topic reads

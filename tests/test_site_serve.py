@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from intensive_tracker.cli import cli
-from intensive_tracker.serve import make_server
+from intensive_tracker.ops.serve import make_server
 
 
 def test_server_binds_loopback_and_serves_the_folder(tmp_path: Path) -> None:

@@ -10,12 +10,12 @@ from typing import Any
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from intensive_tracker import models as m
+from intensive_tracker.store import models as m
 from intensive_tracker.cli import cli
 from intensive_tracker.config import parse_settings
-from intensive_tracker.db import transaction
+from intensive_tracker.store.engine import transaction
 from tests.synckit import lock_held_elsewhere
-from intensive_tracker.status import collect_status, render_text
+from intensive_tracker.ops.status import collect_status, render_text
 from jobs import ledger
 
 T0 = datetime(2026, 11, 20, 23, 30, tzinfo=timezone.utc)  # 21.11.26 02:30 in Moscow
@@ -101,7 +101,7 @@ def test_status_counts_the_outbox_by_state(engine: Any, db_url: str) -> None:
 
     from sqlalchemy import insert
 
-    from intensive_tracker.models import Outbox
+    from intensive_tracker.store.models import Outbox
 
     assert collect_status(engine, _settings(db_url))["outbox"] == {}
     now = datetime.now(timezone.utc)
@@ -135,7 +135,8 @@ def test_status_reads_a_database_behind_without_upgrading_it(tmp_path: Path, db_
     """On a first-release database, status shows the runs and says the schema is behind; it migrates nothing."""
     from alembic import command
 
-    from intensive_tracker.db import _alembic_config, make_engine, schema_heads
+    from intensive_tracker.store.engine import make_engine
+    from intensive_tracker.store.schema import _alembic_config, schema_heads
 
     engine = make_engine(db_url)
     command.upgrade(_alembic_config(engine), "0001")

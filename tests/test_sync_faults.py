@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 
-from intensive_tracker import models as m
+from intensive_tracker.store import models as m
 from intensive_tracker.cli import cli
-from intensive_tracker.db import make_engine
-from intensive_tracker.locks import DatabaseBusy
+from intensive_tracker.store.engine import make_engine
+from intensive_tracker.store.locks import DatabaseBusy
 from tests.synckit import (
     canonical_snapshot,
     clean_run,

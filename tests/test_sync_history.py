@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from intensive_tracker import models as m
-from intensive_tracker.districts import load_registry
+from intensive_tracker.store import models as m
+from intensive_tracker.people.districts import load_registry
 from intensive_tracker.periods import MOSCOW
-from intensive_tracker.reports import build_summary
+from intensive_tracker.reports.figures import build_summary
 from tests.synckit import course_id, demo_world, standin, sync_in_process, write_config
 
 

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import select
 
 from connectors.demo.standin import CostModel
-from intensive_tracker import models as m
-from intensive_tracker.db import make_engine
-from intensive_tracker.status import collect_status
+from intensive_tracker.store import models as m
+from intensive_tracker.store.engine import make_engine
+from intensive_tracker.ops.status import collect_status
 from intensive_tracker.config import load_settings
 from tests.synckit import (
     ROOT,

@@ -11,7 +11,7 @@ import subprocess
 import termios
 from pathlib import Path
 
-from intensive_tracker.progress import CohortProgress, wants_progress
+from intensive_tracker.ops.progress import CohortProgress, wants_progress
 from tests.synckit import ROOT, cli_args, cli_env, demo_world, run_cli, standin, write_config
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from intensive_tracker.districts import load_registry
+from intensive_tracker.people.districts import load_registry
+from intensive_tracker.text import transliterate
 
 MSK = ZoneInfo("Europe/Moscow")
 RU_STATUSES = [("П", "Присутствовал", 2), ("О", "Опоздал", 1), ("У", "Уважительная причина", 1), ("Н", "Не был", 0)]
@@ -196,15 +197,6 @@ _POSITIONS = ["учитель начальных классов", "учител�
               "учитель английского языка", "учитель истории", "учитель биологии", "педагог-психолог",
               "учитель физики", "учитель информатики", "социальный педагог"]
 _DOMAINS = ["mail.ru", "yandex.ru", "gmail.com", "inbox.ru", "bk.ru", "rambler.ru", "ya.ru"]
-_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
-                      "t", "u", "f", "kh", "ts", "ch", "sh", "sch", "", "y", "", "e", "yu", "ya"]))
-
-
-def _latin(text: str) -> str:
-    return "".join(_TRANSLIT.get(ch, ch) for ch in text.lower())
-
-
 def _messy(rng: random.Random, name: str) -> str:
     """A real-world spelling of a district name (PRODUCT.md: «г.о. Балашиха», «балашиха » …)."""
     forms = [f"г.о. {name}", f"{name} г.о.", f"го {name}", f"Городской округ {name}", f"{name.lower()} ",
@@ -230,12 +222,12 @@ class _People:
         middle = rng.choice(_MIDDLE_F if female else _MIDDLE_M)
         uid = self.next_id
         self.next_id += 1
-        base = f"{_latin(last)}.{_latin(first[0])}{_latin(middle[0])}"
+        base = f"{transliterate(last)}.{transliterate(first[0])}{transliterate(middle[0])}"
         email = f"{base}{uid}@{rng.choice(_DOMAINS)}"
         spelling = None
         if district is not None:
             spelling = _messy(rng, district) if rng.random() < 0.1 else district
-        user = User(id=uid, username=f"{_latin(last)}_{_latin(first[0])}{_latin(middle[0])}{uid}", lastname=last,
+        user = User(id=uid, username=f"{transliterate(last)}_{transliterate(first[0])}{transliterate(middle[0])}{uid}", lastname=last,
                     firstname=first, middlename=middle, email=email, district=spelling,
                     school=f"МБОУ СОШ № {rng.randint(1, 40)}" + (f" г.о. {district}" if district and rng.random() < 0.3 else ""),
                     position=rng.choice(_POSITIONS), category=category)

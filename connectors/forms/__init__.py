@@ -2,6 +2,6 @@
 
 from connectors.forms.connector import FormsConnector, form_files
 from connectors.forms.mapping import find_form, form_cohort
-from connectors.forms.records import FormBatch
+from connectors.base import FormBatch
 
 __all__ = ["FormBatch", "FormsConnector", "find_form", "form_cohort", "form_files"]

@@ -13,7 +13,8 @@ import logging
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from contextlib import ExitStack
+from typing import Any, ClassVar
 
 from connectors.base import (
     AttendanceRecord,
@@ -27,12 +28,12 @@ from connectors.base import (
 )
 from connectors.forms.mapping import ColumnMap, Located, form_cohort
 from connectors.forms.readers import SUFFIXES, FileRejected, read_table
-from connectors.forms.records import EntryRef, FormBatch, RegistrationRecord
+from connectors.base import EntryRef, FormBatch, RegistrationRecord
 from connectors.forms.rows import FormRow, row_model, validate_row
 from intensive_tracker.config import FormSettings, Settings
-from intensive_tracker.districts import normalize
+from intensive_tracker.people.districts import normalize
 from intensive_tracker.errors import InputError
-from intensive_tracker.identity import name_key
+from intensive_tracker.people.identity import name_key
 
 log = logging.getLogger(__name__)
 SOURCE = "forms"
@@ -71,6 +72,12 @@ class FormsConnector:
     """Yields one FormBatch per file of each configured form (or of one form, for `import-form`)."""
 
     name = SOURCE
+    order: ClassVar[int] = 20
+
+    @classmethod
+    def from_settings(cls, settings: Settings, stack: ExitStack) -> FormsConnector | None:
+        """The connector for the configured `[[forms]]`; None when there are none."""
+        return cls(settings) if settings.forms else None
 
     def __init__(self, settings: Settings, *, only: str | None = None, file: Path | None = None) -> None:
         self.settings = settings
@@ -106,7 +113,7 @@ class FormsConnector:
 
     def _refused(self, form: FormSettings, path: Path, message: str, data: bytes = b"") -> FormBatch:
         log.warning("form %s: %s", form.name, message)
-        return FormBatch(source=SOURCE, cohort=self._cohort_ref(form), form=form.name, kind=form.kind,
+        return FormBatch(source=SOURCE, cohort=self._cohort_ref(form), form=form.name, form_kind=form.kind,
                          file_name=path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                          file_error=message, cohort_defined=self.cohorts[form.name].defined)
 
@@ -125,7 +132,7 @@ class FormsConnector:
             return self._refused(form, path, str(e), data)
         except OSError as e:
             return self._refused(form, path, f"{label}: cannot read the file ({e.strerror or e})", data)
-        batch = FormBatch(source=SOURCE, cohort=self._cohort_ref(form), form=form.name, kind=form.kind,
+        batch = FormBatch(source=SOURCE, cohort=self._cohort_ref(form), form=form.name, form_kind=form.kind,
                           file_name=path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                           enrolments=None, sessions=[] if form.kind == "attendance" else None,
                           cohort_defined=self.cohorts[form.name].defined)

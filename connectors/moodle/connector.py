@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from typing import ClassVar
 from connectors.base import (
     AttendanceRecord,
     Batch,
@@ -67,6 +69,19 @@ class MoodleConnector:
     """Yields one Batch per configured cohort, or a BatchFailure naming why that cohort could not be read."""
 
     name = "moodle"
+    order: ClassVar[int] = 10  # first: forms join its people by e-mail
+
+    @classmethod
+    def from_settings(cls, settings: Settings, stack: ExitStack) -> MoodleConnector | None:
+        """The connector for `[moodle]` with cohorts, its token and functions proven; None when not configured."""
+        if settings.moodle is None or not settings.cohorts:
+            return None
+        from connectors.moodle.factory import moodle_client
+
+        connector = cls(settings, stack.enter_context(moodle_client(settings)))
+        # Token and service functions are proven before the sync writes anything (issue 3).
+        connector.preflight()
+        return connector
 
     def __init__(self, settings: Settings, client: MoodleClient) -> None:
         if settings.moodle is None:

@@ -19,7 +19,7 @@ from intensive_tracker.config import MailSettings
 from intensive_tracker.mail.errors import HeaderInjection
 from intensive_tracker.mail.plan import DistrictMail
 from intensive_tracker.mail.workbook import participants_workbook
-from intensive_tracker.render import environment
+from intensive_tracker.templating import environment
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

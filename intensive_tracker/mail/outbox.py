@@ -20,10 +20,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from intensive_tracker.db import transaction
+from intensive_tracker.store.engine import transaction
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.periods import utcnow
 from intensive_tracker.mail.plan import DistrictMail
-from intensive_tracker.models import Outbox
+from intensive_tracker.store.models import Outbox
 
 PENDING, SENDING, SENT = "pending", "sending", "sent"
 FAILED_TEMPORARY, FAILED_PERMANENT, UNCERTAIN = "failed_temporary", "failed_permanent", "uncertain"
@@ -32,10 +33,6 @@ RESENDABLE = (SENT, FAILED_PERMANENT, UNCERTAIN)
 STATE_LABELS = {PENDING: "ожидает отправки", SENDING: "отправляется", SENT: "отправлено",
                 FAILED_TEMPORARY: "временная ошибка, повтор при следующем запуске",
                 FAILED_PERMANENT: "отказ сервера, нужно решение", UNCERTAIN: "неизвестно, дошло ли; нужно решение"}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def recover_interrupted(engine: Engine, *, now: datetime | None = None) -> int:

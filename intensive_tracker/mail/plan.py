@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from intensive_tracker import models as m
+from intensive_tracker.store import models as m
 from intensive_tracker.config import MailSettings, Settings
-from intensive_tracker.districts import UNASSIGNED, Registry
+from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.periods import local_date, school_year_of
-from intensive_tracker.roster import Roster, RosterRow, rosters
+from intensive_tracker.reports.roster import Roster, RosterRow, rosters
 
 KIND = "participants-results"
 UNASSIGNED_LABEL = "не распределены"
@@ -116,7 +116,7 @@ def mail_settings(settings: Settings) -> MailSettings:
 
 def district_recipients(settings: Settings, registry: Registry) -> dict[str, list[str]]:
     """[districts.recipients] checked against the registry: every key a canonical district name."""
-    from intensive_tracker.districts import check_recipients
+    from intensive_tracker.people.districts import check_recipients
 
     checked = check_recipients(settings.districts.recipients, registry)
     return {name: list(dict.fromkeys(addresses)) for name, addresses in checked.items()}
@@ -196,16 +196,3 @@ def _addresses(district: str, recipients: Mapping[str, list[str]], mail: MailSet
     to = recipients.get(district, [])
     cc = [mail.lab_address] if to and mail.copy_to_lab and mail.lab_address and mail.lab_address not in to else []
     return list(to), cc
-
-
-def slug(text: str) -> str:
-    """ASCII file/address-safe form of a Russian name: «Сергиев Посад» → sergiev-posad."""
-    out = "".join(_TRANSLIT.get(ch, ch) for ch in text.lower())
-    return re.sub(r"[^a-z0-9]+", "-", out).strip("-") or "x"
-
-
-_TRANSLIT = dict(zip(
-    "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-    ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u",
-     "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"],
-))

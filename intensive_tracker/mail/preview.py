@@ -13,13 +13,15 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings
-from intensive_tracker.db import ensure_schema
-from intensive_tracker.districts import Registry
+from intensive_tracker.store.schema import ensure_schema
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.mail import outbox
 from intensive_tracker.mail.message import build_message, wire_bytes
-from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails, slug
-from intensive_tracker.periods import local, ru_date
-from intensive_tracker.render import environment, write_atomic
+from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails
+from intensive_tracker.text import slug
+from intensive_tracker.periods import local, ru_date, utcnow
+from intensive_tracker.files import write_atomic
+from intensive_tracker.templating import environment
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def _describe(mail: DistrictMail, row: outbox.Outbox | None, settings: Settings)
 
 def preview_all(settings: Settings, engine: Engine, registry: Registry, *, out_dir: Path,
                 program: str | None = None, period: str | None = None, district: str | None = None,
-                rows_for: RowsFor = district_rows, now: Callable[[], datetime] = outbox.utcnow) -> PreviewReport:
+                rows_for: RowsFor = district_rows, now: Callable[[], datetime] = utcnow) -> PreviewReport:
     """Write NNN_<program>_<district>.eml per message and index.html; returns what was written."""
     mail_conf = mail_settings(settings)
     ensure_schema(engine)

@@ -18,12 +18,13 @@ from email.message import EmailMessage
 
 from sqlalchemy.engine import Engine
 
+from intensive_tracker.periods import utcnow
 from intensive_tracker.config import Settings
-from intensive_tracker.db import ensure_schema
-from intensive_tracker.districts import Registry
+from intensive_tracker.store.schema import ensure_schema
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.mail import outbox
-from intensive_tracker.mail.lock import sending_lock
+from intensive_tracker.store.locks import sending_lock
 from intensive_tracker.mail.message import build_message, new_message_id
 from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails
 from intensive_tracker.mail.smtp import Delivery, Transport
@@ -89,7 +90,7 @@ class _Pacer:
 def send_all(settings: Settings, engine: Engine, registry: Registry, *, program: str | None = None,
              period: str | None = None, district: str | None = None, transport: TransportFactory = Transport,
              sleep: Callable[[float], None] = time.sleep, rows_for: RowsFor = district_rows,
-             now: Callable[[], datetime] = outbox.utcnow) -> SendReport:
+             now: Callable[[], datetime] = utcnow) -> SendReport:
     """Send every due message of the selection once; returns what happened to each."""
     mail_settings(settings)  # no [mail]: a config error before touching the database
     ensure_schema(engine)
@@ -127,7 +128,7 @@ def _send_due(settings: Settings, engine: Engine, registry: Registry, *, program
 
 
 def resend(settings: Settings, engine: Engine, registry: Registry, outbox_id: int, *,
-           transport: TransportFactory = Transport, now: Callable[[], datetime] = outbox.utcnow) -> SendReport:
+           transport: TransportFactory = Transport, now: Callable[[], datetime] = utcnow) -> SendReport:
     """A person decided: send outbox #ID again with today's rows.
 
     The Message-ID is kept when the content is unchanged (the uncertain case: a recipient's client

@@ -1,0 +1,174 @@
+"""The composition root: settings, one engine, the district registry and the connectors, built once.
+
+The command line and the scheduled jobs both go through `App`: `sync_sources`, `publish_report` and
+`send_emails` are the only ways they do work, so a night and a manual run cannot differ. Nothing is
+built at import time; each command or job makes its `App` from the config and closes it (the
+engine is disposed) when done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime
+from functools import cached_property
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from connectors.base import Connector
+from intensive_tracker import config
+from intensive_tracker.config import Settings
+from intensive_tracker.errors import ConfigError
+from intensive_tracker.mail import SendReport, resend, send_all
+from intensive_tracker.people.districts import Registry, registry_from_settings, validate_districts
+from intensive_tracker.people.refresh import refresh_districts
+from intensive_tracker.reports.figures import build_summary
+from intensive_tracker.site.pages import site_rosters
+from intensive_tracker.site.quality_page import write_quality
+from intensive_tracker.site.render import render_site
+from intensive_tracker.store.engine import make_engine, transaction
+from intensive_tracker.store.schema import ensure_schema
+from intensive_tracker.sync.engine import run_sync
+from intensive_tracker.sync.state import SyncReport
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "intensive_tracker.connectors"
+
+
+def load_settings(path: Path) -> Settings:
+    """The config file at `path`, validated, `[districts]` checked against the registry."""
+    settings = config.load_settings(path)
+    validate_districts(settings, source=str(path))
+    return settings
+
+
+def parse_settings(data: dict[str, Any], *, source: str, base_dir: Path | None = None) -> Settings:
+    """A parsed TOML mapping, validated as `load_settings` does."""
+    settings = config.parse_settings(data, source=source, base_dir=base_dir)
+    validate_districts(settings, source=source)
+    return settings
+
+
+# --- source plugins ----------------------------------------------------------------------------
+
+def _plugin_entry_points() -> list[EntryPoint]:
+    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def known_connectors() -> list[str]:
+    """Names of the installed source plugins."""
+    return [ep.name for ep in _plugin_entry_points()]
+
+
+def connector_classes() -> list[type[Connector]]:
+    """The installed source plugins, in the order they sync; a plugin that fails to load is named."""
+    classes: list[type[Connector]] = []
+    for ep in _plugin_entry_points():
+        try:
+            plugin = ep.load()
+        except Exception as e:  # a broken third-party package must not look like our bug
+            raise ConfigError(f"source plugin «{ep.name}» ({ep.value}) cannot be loaded: {type(e).__name__}: {e}; "
+                              "reinstall or remove the package that provides it") from None
+        if not callable(getattr(plugin, "from_settings", None)) or not hasattr(plugin, "batches"):
+            raise ConfigError(f"source plugin «{ep.name}» ({ep.value}) is not a connector: it needs "
+                              "from_settings(settings, stack) and batches(cursors)")
+        classes.append(plugin)
+    return sorted(classes, key=lambda cls: getattr(cls, "order", 50))
+
+
+@contextmanager
+def open_connectors(settings: Settings) -> Iterator[list[Connector]]:
+    """Every source the config uses, ready to yield batches (found through the entry points)."""
+    with ExitStack() as stack:
+        connectors = []
+        for cls in connector_classes():
+            connector = cls.from_settings(settings, stack)
+            if connector is not None:
+                connectors.append(connector)
+        yield connectors
+
+
+# --- the application ---------------------------------------------------------------------------
+
+class App:
+    """One command's or one job's world: settings, engine, registry, and the work they can do."""
+
+    def __init__(self, settings: Settings, config_path: Path) -> None:
+        self.settings = settings
+        self.config_path = config_path
+        self._engine: Engine | None = None
+
+    @classmethod
+    def from_config(cls, path: Path) -> App:
+        return cls(load_settings(path), path)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+        return self._engine
+
+    @cached_property
+    def registry(self) -> Registry:
+        return registry_from_settings(self.settings)
+
+    def close(self) -> None:
+        """Dispose of the engine (its pool and, for SQLite, its file handles)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def relative_to_config(self, path: Path) -> Path:
+        """A path from the config, taken relative to the config file's folder."""
+        return path if path.is_absolute() else self.config_path.resolve().parent / path
+
+    def sync_sources(self, *, trigger: str = "manual", on_batch: Callable[[str, str], None] | None = None,
+                     on_failure: Callable[[str, str], None] | None = None,
+                     should_stop: Callable[[], bool] | None = None,
+                     connectors: list[Connector] | None = None) -> SyncReport:
+        """Sync every configured source (or the given connectors) into the database."""
+        if connectors is not None:
+            return run_sync(self.engine, self.settings, self.registry, connectors, trigger=trigger,
+                            on_batch=on_batch, on_failure=on_failure, should_stop=should_stop)
+        with open_connectors(self.settings) as opened:
+            return run_sync(self.engine, self.settings, self.registry, opened, trigger=trigger,
+                            on_batch=on_batch, on_failure=on_failure, should_stop=should_stop)
+
+    def publish_report(self, out: Path | None = None) -> Path:
+        """Render the report folder (pages, exports, summary.json, quality page); returns index.html."""
+        settings = self.settings
+        ensure_schema(self.engine)
+        with transaction(self.engine) as session:
+            refresh_districts(session, self.registry)
+        tz = settings.tz
+        summary = build_summary(self.engine, self.registry, tz=tz, now=datetime.now(tz),
+                                school_year=settings.report.school_year)
+        out_dir = out or self.relative_to_config(Path(settings.report.out_dir))
+        index = render_site(summary, out_dir, rosters=site_rosters(self.engine, self.registry, summary))
+        write_quality(self.engine, self.registry, settings, summary.generated_at, out_dir)
+        return index
+
+    def send_emails(self, *, program: str | None = None, period: str | None = None,
+                    district: str | None = None) -> SendReport:
+        """Send the due district e-mails through the outbox, each once."""
+        ensure_schema(self.engine)
+        return send_all(self.settings, self.engine, self.registry, program=program, period=period,
+                        district=district)
+
+    def resend_email(self, outbox_id: int) -> SendReport:
+        """Send outbox message `outbox_id` again, after a person decided to."""
+        ensure_schema(self.engine)
+        return resend(self.settings, self.engine, self.registry, outbox_id)

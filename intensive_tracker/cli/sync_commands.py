@@ -1,0 +1,95 @@
+"""`sync`, `report` and `demo`: bring the database up to date and render the methodist's report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from connectors.demo.playground import write_demo_config
+from intensive_tracker.cli.context import Context, cli, log
+from intensive_tracker.ops.progress import CohortProgress, wants_progress
+from intensive_tracker.ops.shutdown import StopFlag, stop_on_signals
+from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
+from intensive_tracker.store.engine import database_label
+from intensive_tracker.sync.state import SyncReport
+
+
+def run_sync_with_progress(obj: Context, *, trigger: str = "manual", should_stop: StopFlag | None = None) -> SyncReport:
+    """The sync of every source, with a progress bar per cohort on a terminal."""
+    settings = obj.settings
+    with CohortProgress(len(settings.cohorts), enabled=wants_progress(quiet=obj.quiet)) as bar:
+        def written(source: str, key: str) -> None:
+            bar.advance(key) if bar.active else log.info("%s: %s записан", source, key)
+
+        return obj.app.sync_sources(trigger=trigger, on_batch=written,
+                                    on_failure=lambda source, key: bar.advance(key, failed=True),
+                                    should_stop=should_stop)
+
+
+def print_sync(report: SyncReport) -> None:
+    """What a sync did, per entity, then its warnings and errors."""
+    c = report.counts
+    label = RUN_STATUS_LABELS[report.status]
+    click.echo(f"Синхронизация #{report.run_id}: {label}. Когорт: {report.cohorts_ok} записано, "
+               f"{report.cohorts_failed} с ошибкой.")
+    for entity in ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses"):
+        x = c[entity]
+        click.echo(f"  {entity}: +{x['inserted']} новых, {x['updated']} изменено, {x['unchanged']} без изменений")
+    if report.marked_missing:
+        click.echo(f"  отмечено как исчезнувшие из источника: {report.marked_missing}")
+    if report.rows_written == 0 and report.status == "ok":
+        click.echo("  Изменений нет: база не менялась.")
+    for w in report.warnings[:20]:
+        click.echo(f"  предупреждение: {w.get('cohort') or ''} {w.get('message')}", err=True)
+    for e in report.errors:
+        where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
+        click.echo(f"Ошибка ({where}): {e['message']}", err=True)
+
+
+def sync_exit_code(report: SyncReport) -> int:
+    """0 ok; 75 stopped on request (run again to finish); else the first error's code."""
+    if report.status == "ok":
+        return 0
+    if report.status == "interrupted":
+        return 75  # EX_TEMPFAIL
+    return int(report.errors[0].get("exit_code", 1)) if report.errors else 1
+
+
+@cli.command()
+@click.pass_obj
+def sync(obj: Context) -> None:
+    """Sync every configured source into the database (SIGTERM: stop after the current cohort, exit 75)."""
+    with stop_on_signals(StopFlag()) as stop:
+        report = run_sync_with_progress(obj, should_stop=stop)
+    print_sync(report)
+    sys.exit(sync_exit_code(report))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder to write (default: report.out_dir of the config).")
+@click.pass_obj
+def report(obj: Context, out: Path | None) -> None:
+    """Render the HTML report and summary.json from the database."""
+    click.echo(str(obj.app.publish_report(out)))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out/demo"), show_default=True,
+              help="Playground folder: config.toml, tracker.db and report/.")
+@click.pass_obj
+def demo(obj: Context, out: Path) -> None:
+    """Sync the built-in demo Moodle into SQLite, render the report, print where index.html is."""
+    config_path = write_demo_config(out)
+    obj.use(config_path)
+    sync_report = run_sync_with_progress(obj)
+    if sync_report.status != "ok":
+        print_sync(sync_report)
+        sys.exit(sync_exit_code(sync_report))
+    index = obj.app.publish_report()
+    if not obj.quiet:
+        click.echo(f"Демо: {database_label(obj.app.engine)}; конфигурация {config_path}", err=True)
+        click.echo(f"Попробуйте: intensive-tracker --config {config_path} <команда>", err=True)
+    click.echo(str(index.resolve()))

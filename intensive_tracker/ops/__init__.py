@@ -1,0 +1,1 @@
+"""Running it: schedule arithmetic, status, serving the report, signals and progress."""

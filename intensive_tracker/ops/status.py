@@ -1,0 +1,205 @@
+"""`status`: what the last runs did, what failed, what runs next, for an administrator or a monitor.
+
+`collect_status` reads sync_run, job_run and (when the email feature added it) outbox into one
+plain dict, the `--json` output; `render_text` lays the same dict out for a terminal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import Engine
+
+from intensive_tracker.store import models as m
+from intensive_tracker.config import Settings
+from intensive_tracker.store.engine import database_label
+from intensive_tracker.store.schema import schema_heads
+from intensive_tracker.store.locks import held_elsewhere
+from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
+from intensive_tracker.ops.schedule import configured_jobs, next_fire_times, schedule_zone
+from intensive_tracker.periods import aware_utc
+
+SCHEMA_VERSION = 1
+_ENTITIES_SKIPPED = ("cursors",)  # bookkeeping, not data a person counts
+
+
+def _iso(value: datetime | None, tz: ZoneInfo) -> str | None:
+    aware = aware_utc(value) if value is not None else None
+    return aware.astimezone(tz).isoformat() if aware else None
+
+
+def collect_status(engine: Engine, settings: Settings, *, limit: int = 10, now: datetime | None = None) -> dict[str, Any]:
+    """Everything `status` shows, as JSON-ready data (keys documented in the README)."""
+    now = now or datetime.now(timezone.utc)
+    tz = settings.tz
+    tables = set(inspect(engine).get_table_names())
+    current, heads = schema_heads(engine)  # reads alembic_version only; an empty database has none
+    running = _sync_running(engine)
+    runs = _runs(engine, tz, limit, lock_free=not running) if "sync_run" in tables else []
+    failure = _last_failure(engine, tz, lock_free=not running) if "sync_run" in tables else None
+    zone = schedule_zone(settings)
+    upcoming = next_fire_times(settings, now)
+    jobs = []
+    for spec in configured_jobs(settings):
+        jobs.append({"id": spec.id, "title": spec.title, "crontab": spec.crontab, "timezone": str(zone),
+                     "next_run": _iso(upcoming.get(spec.id), zone),
+                     "last": _last_job_run(engine, spec.id, zone) if "job_run" in tables else None})
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": now.astimezone(tz).replace(microsecond=0).isoformat(),
+        "timezone": str(tz),
+        "database": database_label(engine),
+        "schema": {"current": sorted(current), "heads": sorted(heads), "up_to_date": current == heads},
+        "sync_running": running,
+        "runs": runs,
+        "last_failure": failure,
+        "jobs": jobs,
+        "outbox": _outbox(engine) if "outbox" in tables else None,
+    }
+
+
+def _sync_running(engine: Engine) -> bool:
+    """Whether another process holds the sync lock right now."""
+    return held_elsewhere(engine)
+
+
+def _run_status(stored: str, lock_free: bool) -> str:
+    # «running» with nobody holding the lock: the process died; the next sync records it the same way.
+    return "interrupted" if stored == "running" and lock_free else stored
+
+
+def _run_dict(run: m.SyncRun, tz: ZoneInfo, lock_free: bool) -> dict[str, Any]:
+    counts = run.counts or {}
+    totals = {"inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    for entity, values in counts.items():
+        if entity in _ENTITIES_SKIPPED or not isinstance(values, dict):
+            continue
+        for key in totals:
+            totals[key] += int(values.get(key, 0) or 0)
+    rejected = counts.get("rejected")
+    if isinstance(rejected, int):  # a run-level reject count, if a source records one
+        totals["rejected"] += rejected
+    cohorts = counts.get("cohorts")
+    if not isinstance(cohorts, dict):
+        cohorts = {}
+    started = aware_utc(run.started_at)
+    finished = aware_utc(run.finished_at) if run.finished_at is not None else None
+    errors = list(run.errors or [])
+    return {
+        "id": run.id, "trigger": run.trigger, "status": _run_status(run.status, lock_free),
+        "started_at": _iso(started, tz), "finished_at": _iso(finished, tz),
+        "duration_s": round((finished - started).total_seconds()) if started and finished else None,
+        **totals,
+        "marked_missing": int(counts.get("marked_missing", 0) or 0),
+        "cohorts_ok": int(cohorts.get("ok", 0)), "cohorts_failed": int(cohorts.get("failed", 0)),
+        "warnings": len(run.warnings or []), "errors": len(errors),
+        "first_error": errors[0].get("message") if errors and isinstance(errors[0], dict) else None,
+    }
+
+
+# The sync_run columns of the first schema: status works on a database a release behind, too.
+_RUN_COLUMNS = [m.SyncRun.id, m.SyncRun.started_at, m.SyncRun.finished_at, m.SyncRun.status, m.SyncRun.trigger,
+                m.SyncRun.counts, m.SyncRun.warnings, m.SyncRun.errors]
+
+
+def _runs(engine: Engine, tz: ZoneInfo, limit: int, *, lock_free: bool) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(*_RUN_COLUMNS).order_by(m.SyncRun.id.desc()).limit(limit)).all()
+    return [_run_dict(m.SyncRun.model_validate(dict(r._mapping)), tz, lock_free) for r in rows]
+
+
+def _last_failure(engine: Engine, tz: ZoneInfo, *, lock_free: bool) -> dict[str, Any] | None:
+    bad = ["failed", "problems", "interrupted"] + (["running"] if lock_free else [])
+    with engine.connect() as connection:
+        row = connection.execute(select(*_RUN_COLUMNS).where(m.SyncRun.status.in_(bad))
+                                 .order_by(m.SyncRun.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    run = m.SyncRun.model_validate(dict(row._mapping))
+    data = _run_dict(run, tz, lock_free)
+    data["error_list"] = [{"source": e.get("source"), "cohort": e.get("cohort"), "message": e.get("message")}
+                          for e in (run.errors or []) if isinstance(e, dict)]
+    if data["status"] == "interrupted" and not data["error_list"]:
+        data["error_list"] = [{"source": None, "cohort": None,
+                               "message": "процесс завершился, не закончив запуск (остановлен или убит); "
+                                          "записанные когорты сохранены, следующий запуск продолжит"}]
+    return data
+
+
+def _last_job_run(engine: Engine, job: str, tz: ZoneInfo) -> dict[str, Any] | None:
+    with engine.connect() as connection:
+        row = connection.execute(select(m.JobRun).where(m.JobRun.job == job)
+                                 .order_by(m.JobRun.logical_date.desc(), m.JobRun.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    run = m.JobRun.model_validate(dict(row._mapping))
+    return {"logical_date": _iso(run.logical_date, tz), "status": run.status, "started_at": _iso(run.started_at, tz),
+            "finished_at": _iso(run.finished_at, tz), "message": run.message, "sync_run_id": run.sync_run_id}
+
+
+def _outbox(engine: Engine) -> dict[str, int] | None:
+    """Messages per state in the email outbox (its state column is `state`, else `status`)."""
+    from sqlalchemy import MetaData, Table
+
+    table = Table("outbox", MetaData(), autoload_with=engine)
+    column = table.c.get("state") if "state" in table.c else table.c.get("status")
+    if column is None:
+        return None
+    with engine.connect() as connection:
+        rows = connection.execute(select(column, func.count()).group_by(column).order_by(column)).all()
+    return {str(state): int(count) for state, count in rows}
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+def _short(iso: str | None) -> str:
+    if not iso:
+        return "—"
+    return datetime.fromisoformat(iso).strftime("%d.%m.%y %H:%M")
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes} мин {secs:02d} с" if minutes else f"{secs} с"
+
+
+def render_text(status: dict[str, Any]) -> str:
+    """The status for a terminal: one line per run, then what failed last, then the schedule."""
+    lines = [f"База: {status['database']} — схема "
+             + ("актуальна" if status["schema"]["up_to_date"] else
+                f"отстаёт ({', '.join(status['schema']['current']) or 'пусто'} → {', '.join(status['schema']['heads'])}); "
+                "выполните intensive-tracker db upgrade"),
+             "Синхронизация выполняется сейчас." if status["sync_running"] else "Синхронизация сейчас не выполняется."]
+    if status["runs"]:
+        lines.append(f"Последние запуски (время {status['timezone']}):")
+        lines.append("     #  начат           длит.      итог                      новых  измен.  без изм.  откл.  предупр.  ошибок")
+        for r in status["runs"]:
+            lines.append(f"  {r['id']:>4}  {_short(r['started_at']):<15} {_duration(r['duration_s']):<10} "
+                         f"{RUN_STATUS_LABELS.get(r['status'], r['status']):<25} {r['inserted']:>5}  {r['updated']:>6}  "
+                         f"{r['unchanged']:>8}  {r['rejected']:>5}  {r['warnings']:>8}  {r['errors']:>6}")
+    else:
+        lines.append("Запусков синхронизации ещё не было.")
+    failure = status["last_failure"]
+    if failure:
+        lines.append(f"Последняя неудача: #{failure['id']} от {_short(failure['started_at'])}, "
+                     f"{RUN_STATUS_LABELS.get(failure['status'], failure['status'])}:")
+        for e in failure["error_list"][:10]:
+            where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
+            lines.append(f"  {where + ': ' if where else ''}{e.get('message')}")
+    if status["jobs"]:
+        lines.append("Расписание:")
+        for job in status["jobs"]:
+            last = job["last"]
+            done = (f"; последний за {_short(last['logical_date'])}: {RUN_STATUS_LABELS.get(last['status'], last['status'])}"
+                    if last else "; ещё не запускалось")
+            lines.append(f"  {job['id']} ({job['title']}, «{job['crontab']}», {job['timezone']}): "
+                         f"следующий {_short(job['next_run'])}{done}")
+    if status["outbox"] is not None:
+        parts = ", ".join(f"{k} {v}" for k, v in status["outbox"].items()) or "пусто"
+        lines.append(f"Почта (outbox): {parts}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""What the records say: figures, summary.json, rosters and data quality, as plain data."""

@@ -1,0 +1,25 @@
+"""File names of the report site: one place, so pages, exports and summary.json link alike."""
+
+from __future__ import annotations
+
+import re
+
+from intensive_tracker.text import slug
+
+def year_page(program_key: str, school_year: str) -> str:
+    """"ku", "2023/24" → "ku-2023-24.html"."""
+    return f"{slug(program_key)}-{school_year.replace('/', '-')}.html"
+
+
+def is_year_page(name: str) -> bool:
+    """Whether a file name has the shape `year_page` gives ("ku-2023-24.html")."""
+    return re.fullmatch(r"[a-z0-9-]+-\d{4}-\d{2}\.html", name) is not None
+
+
+def district_page(district: str) -> str:
+    return f"districts/{slug(district)}.html"
+
+
+def table_file(name: str) -> str:
+    """CSV file of one exported table."""
+    return f"csv/{slug(name)}.csv"

@@ -1,0 +1,1 @@
+"""The methodist's report folder: pages, charts, XLSX/CSV exports and the quality page."""

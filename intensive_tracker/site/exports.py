@@ -1,0 +1,193 @@
+"""The site's tables as a spreadsheet: report.xlsx (a sheet per table) and csv/<table>.csv.
+
+Cells are data, never formulas: any text starting with = + - @ TAB or CR (what Excel and
+LibreOffice would evaluate) is prefixed with an apostrophe and stored as a string, both in the
+workbook and in the CSV files. CSV is UTF-8 with BOM and `;`, which Russian Excel opens as is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from intensive_tracker.periods import half_year_label, ru_date
+from intensive_tracker.reports.figures import OutcomeCounts, ProgramSummary, Summary, YearSummary
+from intensive_tracker.reports.paths import table_file
+
+Cell = str | int | float | date | None
+DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+OUTCOME_HEADERS = ["Прошли защиту", "Не прошли защиту", "Ожидают оценки"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One exported table: `name` is unique and short (it is the sheet name, ≤ 31 characters)."""
+
+    name: str
+    title: str
+    headers: list[str]
+    rows: list[list[Cell]]
+    percent_columns: frozenset[int] = field(default_factory=frozenset)
+
+
+def neutralize(text: str) -> str:
+    """Text a spreadsheet would run as a formula becomes plain text ("=1+1" → "'=1+1")."""
+    return "'" + text if text.startswith(DANGEROUS_PREFIXES) else text
+
+
+def _outcomes(o: OutcomeCounts) -> list[Cell]:
+    return [o.passed, o.failed, o.pending]
+
+
+def program_tables(p: ProgramSummary) -> list[Table]:
+    """The program's tables across years."""
+    key = p.key[:8]
+    tables = [Table(f"{key} годы", f"{p.title}: итоги по учебным годам",
+                    ["Учебный год", "Проведено занятий", "Посещений", "Уникальных участников", "Прошли защиту",
+                     "Округов с участниками", "Округов без участников"],
+                    [[y.school_year, y.sessions_held, y.attendances, y.unique_participants, y.defenses_passed,
+                      len(y.districts_reached), len(y.districts_not_reached)] for y in p.years])]
+    if p.participation_terms:
+        tables.append(Table(f"{key} сроки участия", f"{p.title}: прошли защиту по срокам участия",
+                            ["Сроки участия в проекте",
+                             "Количество педагогов, прошедших защиту методической разработки на заключительном этапе"],
+                            [[label, n] for label, n in p.participation_terms]))
+    for suffix, header, counts, label in (
+        ("защиты по годам", "Календарный год", p.outcomes_by_calendar_year, str),
+        ("защиты по полугодиям", "Полугодие", p.outcomes_by_half_year, half_year_label),
+        ("защиты по уч. годам", "Учебный год", p.outcomes_by_school_year, str),
+    ):
+        if counts:
+            tables.append(Table(f"{key} {suffix}", f"{p.title}: защиты, {header.lower()}",
+                                [header, *OUTCOME_HEADERS], [[label(k), *_outcomes(v)] for k, v in counts.items()]))
+    return tables
+
+
+def year_tables(p: ProgramSummary, y: YearSummary) -> list[Table]:
+    """One program-year's tables, in the report's shapes."""
+    prefix = f"{p.key[:8]} {y.school_year.replace('/', '-')}"
+    with_speaker = any(s.speaker for s in y.held)
+    session_headers = ["№ п/п", "Дата проведения", "Тема", *(["Спикер"] if with_speaker else []),
+                       "Количество участников", "Запуск"]
+    sessions: list[list[Cell]] = [
+        [s.number, s.day, s.topic, *([s.speaker or ""] if with_speaker else []), s.present, s.cohort] for s in y.held]
+    held = y.sessions_held
+    return [
+        Table(f"{prefix} занятия", f"{p.title}, {y.school_year}: занятия", session_headers, sessions),
+        Table(f"{prefix} посещаемость", f"{p.title}, {y.school_year}: сколько занятий посетили",
+              ["Посещено занятий", "Количество педагогов"],
+              [[f"{k} (все)" if k == held else k, n] for k, n in y.visits.items()]),
+        Table(f"{prefix} округа", f"{p.title}, {y.school_year}: по городским округам",
+              ["Городской округ", "Участников", "Посещений", "Прошли защиту", "Доля прошедших защиту"],
+              [[d.district, d.participants, d.attendances, d.defenses_passed, d.defended_share] for d in y.districts],
+              percent_columns=frozenset({4})),
+        Table(f"{prefix} не участвовали", f"{p.title}, {y.school_year}: не принимали участие педагоги из округов",
+              ["Городской округ"], [[d] for d in y.districts_not_reached]),
+        Table(f"{prefix} запуски", f"{p.title}, {y.school_year}: запуски",
+              ["Запуск", "Полугодие", "Проведено занятий", "Посещений", "Уникальных участников", *OUTCOME_HEADERS],
+              [[x.cohort, f"{x.term} полугодие" if x.term else "", len(x.held), x.attendances,
+                x.unique_participants, *_outcomes(x.outcomes)] for x in y.launches]),
+    ]
+
+
+def summary_tables(summary: Summary) -> list[Table]:
+    """Every table of the site (aggregate figures; people's names stay on the district pages)."""
+    tables = []
+    for p in summary.programs:
+        tables += program_tables(p)
+        for y in reversed(p.years):
+            tables += year_tables(p, y)
+    return tables
+
+
+def workbook_bytes(tables: list[Table]) -> bytes:
+    """report.xlsx: a sheet per table, Russian headers in bold, numbers as numbers, dates as dates."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for table in tables:
+        ws = wb.create_sheet(_sheet_name(table.name))
+        ws.append([neutralize(h) for h in table.headers])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for r, row in enumerate(table.rows, start=2):
+            for c, value in enumerate(row, start=1):
+                cell = ws.cell(row=r, column=c)
+                if isinstance(value, str):
+                    cell.value = neutralize(value)
+                    cell.data_type = "s"  # never "f": a name or a topic is not a formula
+                else:
+                    cell.value = value
+                    if isinstance(value, date):
+                        cell.number_format = "DD.MM.YY"
+                    elif c - 1 in table.percent_columns:
+                        cell.number_format = "0.0%"
+        for c, header in enumerate(table.headers, start=1):
+            longest = max([len(header), *(len(str(row[c - 1])) for row in table.rows)])
+            ws.column_dimensions[get_column_letter(c)].width = min(max(10, longest + 2), 80)
+        ws.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_name(name: str) -> str:
+    # Excel forbids []:*?/\ in sheet names and cuts them at 31 characters.
+    return "".join("-" if ch in "[]:*?/\\" else ch for ch in name)[:31]
+
+
+def csv_text(table: Table) -> str:
+    """One table as CSV for Excel: `;`-separated, dates as 20.09.23, shares as 62,5%."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([neutralize(h) for h in table.headers])
+    for row in table.rows:
+        writer.writerow([_csv_cell(v, percent=i in table.percent_columns) for i, v in enumerate(row)])
+    return out.getvalue()
+
+
+def _csv_cell(value: Cell, *, percent: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return ru_date(value)
+    if isinstance(value, float) and percent:
+        return f"{round(100 * value, 1):g}%".replace(".", ",")
+    return neutralize(value) if isinstance(value, str) else str(value)
+
+
+def write_exports(summary: Summary, out_dir: Path) -> list[tuple[str, str]]:
+    """Write report.xlsx and csv/*.csv; returns (relative href, label) for the index page."""
+    tables = summary_tables(summary)
+    _write_bytes(out_dir / "report.xlsx", workbook_bytes(tables))
+    links = [("report.xlsx", "report.xlsx — все таблицы, по листу на таблицу")]
+    names = set()
+    for table in tables:
+        href = table_file(table.name)
+        names.add(Path(href).name)
+        _write_bytes(out_dir / href, ("\ufeff" + csv_text(table)).encode("utf-8"))
+        links.append((href, f"{href} — {table.title}"))
+    for stale in (out_dir / "csv").glob("*.csv"):
+        if stale.name not in names:
+            stale.unlink()
+    return links
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

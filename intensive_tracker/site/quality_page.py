@@ -1,0 +1,29 @@
+"""quality.html and quality.json in the report folder, from the data-quality report."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from intensive_tracker.config import Settings
+from intensive_tracker.files import write_atomic
+from intensive_tracker.people.districts import Registry
+from intensive_tracker.reports.quality import QualityReport, build_quality, quality_json
+from intensive_tracker.templating import environment
+
+
+def render_quality(report: QualityReport, out_dir: Path) -> Path:
+    """Write quality.html and quality.json into the report folder; returns quality.html's path."""
+    page = out_dir / "quality.html"
+    write_atomic(page, environment().get_template("report/quality.html").render(q=report))
+    write_atomic(out_dir / "quality.json",
+                 json.dumps(quality_json(report), ensure_ascii=False, indent=2, default=str) + "\n")
+    return page
+
+
+def write_quality(engine: Engine, registry: Registry, settings: Settings, now: datetime, out_dir: Path) -> Path:
+    """build_quality + render_quality: the one call `report` makes."""
+    return render_quality(build_quality(engine, registry, settings, now), out_dir)

@@ -1,0 +1,63 @@
+"""Schema migrations (Alembic): where the database stands, and bringing it to this release."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from intensive_tracker.errors import ConfigError, TrackerError
+from intensive_tracker.store.engine import database_label
+from intensive_tracker.store.locks import database_busy
+
+
+def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    ini = resources.files("intensive_tracker.store") / "alembic.ini"
+    config = Config(str(ini))
+    config.set_main_option("script_location", "intensive_tracker.store:migrations")
+    config.attributes["engine"] = engine
+    return config
+
+
+def schema_heads(engine: Engine) -> tuple[set[str], set[str]]:
+    """(revisions the database is at, revisions this release knows as heads)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, set(script.get_heads())
+
+
+def upgrade(engine: Engine) -> list[str]:
+    """Bring the schema to this release's head; refuse a database made by a newer release."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config(engine)
+    script = ScriptDirectory.from_config(config)
+    known = {rev.revision for rev in script.walk_revisions()}
+    try:
+        current, heads = schema_heads(engine)
+    except OperationalError as e:
+        busy = database_busy(engine, e)  # another writer holds it: say so, not "cannot open"
+        raise busy or TrackerError(f"{database_label(engine)}: cannot open the database: {e.orig}") from None
+    unknown = current - known
+    if unknown:
+        raise ConfigError(
+            f"{database_label(engine)} was written by a newer intensive-tracker (schema {', '.join(sorted(unknown))}); "
+            "install that release or newer, this one never downgrades a database"
+        )
+    if current == heads:
+        return []
+    command.upgrade(config, "heads")
+    return sorted(heads - current)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create or upgrade the schema (run by every command that reads or writes data)."""
+    upgrade(engine)

@@ -1,0 +1,1 @@
+"""The sync engine: connector batches written idempotently, one transaction per batch."""

@@ -1,0 +1,46 @@
+"""What a sync run counts as it goes (`RunState`) and what it reports at the end (`SyncReport`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from intensive_tracker.store.upsert import Counts
+
+ENTITIES = ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses", "cursors")
+
+
+@dataclass
+class SyncReport:
+    """What a run did; the CLI prints it and `status` reads it back from sync_run."""
+
+    run_id: int
+    status: str
+    counts: dict[str, dict[str, int]]
+    marked_missing: int
+    warnings: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    cohorts_ok: int
+    cohorts_failed: int
+
+    @property
+    def rows_written(self) -> int:
+        return sum(c["inserted"] + c["updated"] for c in self.counts.values()) + self.marked_missing
+
+
+@dataclass
+class RunState:
+    """Counters, warnings and errors of the run in progress; saved on sync_run with every batch."""
+
+    counts: dict[str, Counts] = field(default_factory=lambda: {e: Counts() for e in ENTITIES})
+    marked_missing: int = 0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    cohorts_ok: int = 0
+    cohorts_failed: int = 0
+
+    def counts_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {e: c.as_dict() for e, c in self.counts.items()}
+        data["marked_missing"] = self.marked_missing
+        data["cohorts"] = {"ok": self.cohorts_ok, "failed": self.cohorts_failed}
+        return data
