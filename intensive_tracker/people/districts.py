@@ -255,7 +255,7 @@ def check_recipients(recipients: Mapping[str, list[str]], registry: Registry) ->
             meant = registry.resolve(name).name or registry.suggest(name)
             hints.append(f"«{name}»" + (f" (write «{meant}»)" if meant else ""))
         raise ConfigError("districts.recipients: not a canonical district name: " + ", ".join(hints)
-                          + ". The names are those of the report (see intensive_tracker/data/districts.toml)")
+                          + ". The names are those of the report (see intensive_tracker/people/data/districts.toml)")
     return {name: list(emails) for name, emails in recipients.items()}
 
 
