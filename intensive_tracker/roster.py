@@ -52,6 +52,15 @@ class SessionColumn:
         return ru_date(self.day)
 
     @property
+    def header_day(self) -> str:
+        """«20.09.»: the header's first line where columns are narrow (the e-mail)."""
+        return self.header[:6]
+
+    @property
+    def header_year(self) -> str:
+        return self.header[6:]
+
+    @property
     def note(self) -> str:
         return DELETED_NOTE if self.deleted else ""
 
