@@ -135,7 +135,6 @@ def sync(obj: Context) -> None:
 def _report(obj: Context, out: Path | None) -> Path:
     from zoneinfo import ZoneInfo
 
-    from intensive_tracker.quality import write_quality
     from intensive_tracker.render import render_site
     from intensive_tracker.reports import build_summary
     from intensive_tracker.db import transaction
@@ -152,8 +151,14 @@ def _report(obj: Context, out: Path | None) -> Path:
     out_dir = out or _relative_to_config(obj, Path(settings.report.out_dir))
     from intensive_tracker.site import site_rosters
 
-    index = render_site(summary, out_dir, rosters=site_rosters(engine, registry, summary))
-    write_quality(engine, registry, settings, summary.generated_at, out_dir)  # quality.html beside index.html
+    all_rosters = site_rosters(engine, registry, summary)
+    index = render_site(summary, out_dir, rosters=all_rosters)
+    from intensive_tracker.person_pages import write_person_pages
+    from intensive_tracker.quality import build_quality, quality_json, render_quality
+
+    quality = build_quality(engine, registry, settings, summary.generated_at)
+    render_quality(quality, out_dir)  # quality.html beside index.html
+    write_person_pages(engine, registry, summary, all_rosters, quality_json(quality)["items"], out_dir)
     return index
 
 
@@ -355,6 +360,43 @@ def data_quality(obj: Context, form_name: str | None, as_json: bool) -> None:
         click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
     else:
         print_data_quality(result, settings.tz)
+
+@cli.command()
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (ISO dates).")
+@click.pass_obj
+def person(obj: Context, query: str, as_json: bool) -> None:
+    """A person's card: accounts, districts, sessions and defenses per program and year (exit 1: nobody found)."""
+    import json
+
+    from intensive_tracker.person_card import build_cards, card_json, card_lines, find_people, person_rosters
+    from intensive_tracker.quality import build_quality, quality_json
+
+    settings = obj.settings
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)
+    registry = obj.registry()
+    matches = find_people(engine, query)
+    if not matches:
+        if as_json:
+            click.echo(json.dumps({"query": query, "matches": []}, ensure_ascii=False, indent=2))
+        click.echo(f"Никого не найдено по запросу «{query}»: проверьте написание или введите e-mail.", err=True)
+        sys.exit(1)
+    ids = [m.participant_id for m in matches]
+    all_rosters, titles = person_rosters(engine, registry, ids)
+    items = quality_json(build_quality(engine, registry, settings, datetime.now(settings.tz)))["items"]
+    cards = build_cards(engine, registry, ids, all_rosters, titles, items)
+    how = {m.participant_id: m.how for m in matches}
+    if as_json:
+        click.echo(json.dumps({"query": query, "matches": [{"match": how[c.participant_id], **card_json(c)}
+                                                           for c in cards]}, ensure_ascii=False, indent=2, default=str))
+        return
+    if any(m.how == "similar" for m in matches):
+        click.echo(f"Точных совпадений нет; похожие ({len(cards)}):")
+    for card in cards:
+        click.echo("\n".join(card_lines(card)))
+        click.echo("")
+
 
 @cli.command()
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),

@@ -16,7 +16,7 @@ from intensive_tracker.districts import Registry
 from intensive_tracker.render import plural
 from intensive_tracker.reports import ProgramSummary, Summary, YearSummary
 from intensive_tracker.roster import Roster, rosters
-from intensive_tracker.site_paths import district_page, year_page
+from intensive_tracker.site_paths import district_page, person_page, year_page
 
 # (program key, school year) → district → roster
 Rosters = Mapping[tuple[str, str], Mapping[str, Roster]]
@@ -104,6 +104,7 @@ class DistrictSection:
     school_year: str
     year_href: str
     roster: Roster
+    person_hrefs: Mapping[int, str]  # participant id → the person's card (lab's report folder only)
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,9 @@ def district_pages(summary: Summary, all_rosters: Rosters) -> list[DistrictPage]
     for link in district_links(all_rosters):
         sections = [
             DistrictSection(p, y.school_year, year_page(p.key, y.school_year),
-                            all_rosters[(p.key, y.school_year)][link.name])
+                            all_rosters[(p.key, y.school_year)][link.name],
+                            {r.participant_id: person_page(r.participant_id)
+                             for r in all_rosters[(p.key, y.school_year)][link.name].rows})
             for p in summary.programs for y in reversed(p.years)
             if link.name in all_rosters.get((p.key, y.school_year), {})
         ]
