@@ -151,14 +151,15 @@ def _report(obj: Context, out: Path | None) -> Path:
     out_dir = out or _relative_to_config(obj, Path(settings.report.out_dir))
     from intensive_tracker.site import site_rosters
 
-    all_rosters = site_rosters(engine, registry, summary)
-    index = render_site(summary, out_dir, rosters=all_rosters)
     from intensive_tracker.person_pages import write_person_pages
     from intensive_tracker.quality import build_quality, quality_json, render_quality
 
+    all_rosters = site_rosters(engine, registry, summary)
     quality = build_quality(engine, registry, settings, summary.generated_at)
+    items = quality_json(quality)["items"]
+    index = render_site(summary, out_dir, rosters=all_rosters, person_pages=lambda folder: write_person_pages(
+        engine, registry, summary, all_rosters, items, folder))
     render_quality(quality, out_dir)  # quality.html beside index.html
-    write_person_pages(engine, registry, summary, all_rosters, quality_json(quality)["items"], out_dir)
     return index
 
 

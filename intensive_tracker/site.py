@@ -167,15 +167,18 @@ def year_page_context(summary: Summary, program: ProgramSummary, year: YearSumma
     )
 
 
-def district_pages(summary: Summary, all_rosters: Rosters) -> list[DistrictPage]:
-    """One page per district that had anyone in any program and year; newest year first."""
+def district_pages(summary: Summary, all_rosters: Rosters, *, with_people: bool = False) -> list[DistrictPage]:
+    """One page per district that had anyone in any program and year; newest year first.
+
+    `with_people`: the person cards are written, so each name links to its card.
+    """
     pages = []
     for link in district_links(all_rosters):
         sections = [
             DistrictSection(p, y.school_year, year_page(p.key, y.school_year),
                             all_rosters[(p.key, y.school_year)][link.name],
                             {r.participant_id: person_page(r.participant_id)
-                             for r in all_rosters[(p.key, y.school_year)][link.name].rows})
+                             for r in all_rosters[(p.key, y.school_year)][link.name].rows if with_people})
             for p in summary.programs for y in reversed(p.years)
             if link.name in all_rosters.get((p.key, y.school_year), {})
         ]
