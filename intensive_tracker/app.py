@@ -29,7 +29,9 @@ from intensive_tracker.people.districts import Registry, registry_from_settings,
 from intensive_tracker.people.refresh import refresh_districts
 from intensive_tracker.reports.figures import build_summary
 from intensive_tracker.site.pages import site_rosters
-from intensive_tracker.site.quality_page import write_quality
+from intensive_tracker.reports.quality import build_quality, quality_json
+from intensive_tracker.site.person_pages import write_person_pages
+from intensive_tracker.site.quality_page import render_quality
 from intensive_tracker.site.render import render_site
 from intensive_tracker.store.engine import make_engine, transaction
 from intensive_tracker.store.schema import ensure_schema
@@ -157,8 +159,12 @@ class App:
         summary = build_summary(self.engine, self.registry, tz=tz, now=datetime.now(tz),
                                 school_year=settings.report.school_year)
         out_dir = out or self.relative_to_config(Path(settings.report.out_dir))
-        index = render_site(summary, out_dir, rosters=site_rosters(self.engine, self.registry, summary))
-        write_quality(self.engine, self.registry, settings, summary.generated_at, out_dir)
+        all_rosters = site_rosters(self.engine, self.registry, summary)
+        quality = build_quality(self.engine, self.registry, settings, summary.generated_at)
+        items = quality_json(quality)["items"]
+        index = render_site(summary, out_dir, rosters=all_rosters, person_pages=lambda folder: write_person_pages(
+            self.engine, self.registry, summary, all_rosters, items, folder))
+        render_quality(quality, out_dir)  # quality.html beside index.html
         return index
 
     def send_emails(self, *, program: str | None = None, period: str | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import io
+import re
 import socket
 import ssl
 import subprocess
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Engine
 from intensive_tracker.store import models as m
 from intensive_tracker.config import Settings, parse_settings
 from intensive_tracker.store.engine import transaction
+from intensive_tracker.reports.roster import OUTCOME_LABELS
 
 LAB = "lab@test.invalid"
 SESSION_DAYS = [datetime(2023, 10, d, 12, tzinfo=timezone.utc) for d in (2, 9, 16)]
@@ -37,6 +39,7 @@ class Person:
     school: str
     sessions: int = 1  # attended, out of len(SESSION_DAYS)
     defense: str | None = None  # passed | failed | pending
+    grade: float | None = None  # of a passed or failed defense
 
 
 def populate(engine: Engine, people: Sequence[Person], *, program: str = "ku",
@@ -67,7 +70,7 @@ def populate(engine: Engine, people: Sequence[Person], *, program: str = "ku",
                                    status="P", present=True))
             if person.defense:
                 s.add(m.Defense(cohort_id=cohort.id, participant_id=p.id, account_id=account.id,  # type: ignore[arg-type]
-                                outcome=person.defense,
+                                outcome=person.defense, grade=person.grade if person.defense != "pending" else None,
                                 graded_at=datetime(2023, 12, 1, tzinfo=timezone.utc) if person.defense != "pending" else None))
 
 
@@ -156,50 +159,92 @@ def refuse_all_logins(server: Any, session: Any, envelope: Any, mechanism: str, 
 # --- reading a message back -----------------------------------------------------------------
 
 class _Cells(HTMLParser):
+    """The people table of the HTML part: per body row, its texts by class (fio, oo, mark, total, defense…)."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[list[str]] = []
+        self.rows: list[dict[str, list[str]]] = []
         self._in_body = False
-        self._cell: list[str] | None = None
+        self._open: list[tuple[str, str | None]] = []  # (tag, class) of the open td/span elements
+        self._text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         if tag == "tbody":
             self._in_body = True
         elif self._in_body and tag == "tr":
-            self.rows.append([])
-        elif self._in_body and tag == "td":
-            self._cell = []
+            self.rows.append({})
+        elif self._in_body and tag in ("td", "span"):
+            self._open.append((tag, dict(attrs).get("class")))
+            self._text = []
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "tbody":
             self._in_body = False
-        elif tag == "td" and self._cell is not None:
-            self.rows[-1].append("".join(self._cell))
-            self._cell = None
+        elif self._in_body and tag in ("td", "span") and self._open:
+            _, cls = self._open.pop()
+            if cls:
+                self.rows[-1].setdefault(cls, []).append("".join(self._text))
+            self._text = []
 
     def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
+        if self._open:
+            self._text.append(data)
+
+
+def _html_table(message: EmailMessage) -> list[dict[str, list[str]]]:
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    parser = _Cells()
+    parser.feed(html)
+    return parser.rows
 
 
 def html_rows(message: EmailMessage) -> list[tuple[str, str, int, str]]:
     """(ФИО, ОО, sessions, defense) of the HTML body's people table."""
+    return [(r["fio"][0], r["oo"][0], int(r["total"][0]), r.get("defense", [OUTCOME_LABELS[None]])[0])
+            for r in _html_table(message)]
+
+
+def html_matrix(message: EmailMessage) -> list[tuple[Any, ...]]:
+    """(ФИО, ОО, the session marks, sessions, defense, grading date, grade) of the HTML body."""
+    return [(r["fio"][0], r["oo"][0], tuple(r.get("mark", [])), int(r["total"][0]),
+             r.get("defense", [""])[0], r.get("defense-date", [""])[0], r.get("defense-grade", [""])[0])
+            for r in _html_table(message)]
+
+
+def html_headers(message: EmailMessage) -> list[list[str]]:
+    """The session columns' header texts of the HTML table."""
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    parser = _Cells()
-    parser.feed(html)
-    return [(r[1], r[2], int(r[3]), r[4]) for r in parser.rows]
+    return [re.sub(r"<[^>]+>", " ", h).split() for h in re.findall(r'<th class="session"[^>]*>(.*?)</th>', html, re.S)]
 
 
-def text_rows(message: EmailMessage) -> list[tuple[str, str, int, str]]:
-    """The same rows from the plain-text alternative ("N. ФИО; ОО; sessions; defense")."""
+def _text_lines(message: EmailMessage) -> list[list[str]]:
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     rows = []
     for line in text.splitlines():
         head, sep, rest = line.partition(". ")
-        if sep and head.isdigit() and rest.count("; ") >= 3:
-            name, school, sessions, defense = rest.rsplit("; ", 3)
-            rows.append((name, school, int(sessions), defense))
+        if sep and head.isdigit() and rest.count("; ") >= 2:
+            rows.append(rest.split("; "))
     return rows
+
+
+def text_rows(message: EmailMessage) -> list[tuple[str, str, int, str]]:
+    """The same rows from the plain-text alternative ("N. ФИО; ОО; sessions[: dates]; defense …")."""
+    rows = []
+    for parts in _text_lines(message):
+        count = parts[2].split(":")[0]
+        defense = next((label for label in OUTCOME_LABELS.values() if len(parts) > 3 and parts[3].startswith(label)),
+                       OUTCOME_LABELS[None])
+        rows.append((parts[0], parts[1], int(count), defense))
+    return rows
+
+
+def text_attended(message: EmailMessage) -> list[tuple[str, tuple[str, ...]]]:
+    """(ФИО, the dates attended) of each plain-text line."""
+    out = []
+    for parts in _text_lines(message):
+        _, _, dates = parts[2].partition(": ")
+        out.append((parts[0], tuple(d for d in dates.split(", ") if d)))
+    return out
 
 
 def attachment(message: EmailMessage) -> tuple[str, bytes]:
@@ -208,9 +253,28 @@ def attachment(message: EmailMessage) -> tuple[str, bytes]:
 
 
 def xlsx_rows(data: bytes) -> list[tuple[Any, ...]]:
-    """Every data row of the attachment's first sheet, as stored (no header)."""
+    """(ФИО, ОО, sessions, defense) of each data row of the attachment's first sheet, as stored
+    (a program without a defense has no defense column: «не защищал(а)», as the HTML and text helpers say)."""
     sheet = load_workbook(io.BytesIO(data)).active
-    return [tuple(c.value for c in row) for row in sheet.iter_rows(min_row=2)]
+    header = [c.value for c in sheet[1]]
+    wanted = [header.index(h) for h in ("ФИО", "ОО", "Посещено занятий")]
+    defense = header.index("Защита") if "Защита" in header else None
+    return [tuple([row[i].value for i in wanted]
+                  + [row[defense].value if defense is not None else OUTCOME_LABELS[None]])
+            for row in sheet.iter_rows(min_row=2)]
+
+
+def xlsx_matrix(data: bytes) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    """The session headers (dates) and each row's (ФИО, ОО, marks, sessions, defense, date, grade)."""
+    sheet = load_workbook(io.BytesIO(data)).active
+    header = [c.value for c in sheet[1]]
+    first, total = 2, header.index("Посещено занятий")
+    rows = []
+    for row in sheet.iter_rows(min_row=2):
+        values = [c.value for c in row]
+        rest = values[total + 1:] + [None] * (3 - len(values[total + 1:]))
+        rows.append((values[0], values[1], tuple(v or "" for v in values[first:total]), values[total], *rest))
+    return header[first:total], rows
 
 
 def xlsx_cells(data: bytes) -> list[Any]:

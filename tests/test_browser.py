@@ -82,3 +82,34 @@ def test_console_errors_are_detected(tmp_path: Path) -> None:
     bad.write_text('<!doctype html><title>x</title><script>console.error("сломано")</script>', "utf-8")
     result = _run(bad.as_uri(), tmp_path, "--dump-dom")
     assert any("сломано" in line for line in _console(result.stderr))
+
+
+def test_district_email_with_the_most_sessions_fits_700px(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+    """The demo e-mail with the widest matrix, in a 700 px window: no horizontal overflow; tests/artifacts/mail-700.png."""
+    import email
+    from email import policy
+
+    from click.testing import CliRunner
+
+    from intensive_tracker.cli import cli
+
+    out = tmp_path / "preview"
+    result = CliRunner().invoke(cli, ["--config", str(demo_site.parent / "config.toml"), "email", "--preview",
+                                      "--outbox", str(out)])
+    assert result.exit_code == 0, result.output
+    bodies = [email.message_from_bytes(p.read_bytes(), policy=policy.default).get_body(("html",)).get_content()  # type: ignore[union-attr]
+              for p in sorted(out.glob("*.eml"))]
+    widest = max(bodies, key=lambda html: (html.count('class="session"'), html.count('class="fio"')))
+    assert widest.count('class="session"') >= 10
+    # The check runs in the page: a console message if the document is wider than the window.
+    probe = ('<script>if (document.documentElement.scrollWidth > window.innerWidth) '
+             'console.error("wider than the window: " + document.documentElement.scrollWidth);</script></body>')
+    page = tmp_path / "mail.html"
+    page.write_text(widest.replace("</body>", probe), "utf-8")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "mail-700.png"
+    shot.unlink(missing_ok=True)
+    result = _run(page.as_uri(), tmp_path, "--window-size=700,1400", f"--screenshot={shot}")  # type: ignore[assignment]
+    assert result.returncode == 0, result.stderr[-2000:]  # type: ignore[attr-defined]
+    assert _console(result.stderr) == []  # type: ignore[attr-defined]
+    assert shot.is_file() and shot.stat().st_size > 10_000

@@ -94,10 +94,12 @@ def test_district_table_with_share_and_links(site: Path) -> None:
 
 
 def test_district_page_lists_only_its_people_with_status(site: Path) -> None:
-    """A district page holds its own people with sessions attended and defense status, nobody else's."""
+    """A district page holds its own people with the session matrix, sessions attended and defense, nobody else's."""
     rows = find_table(site / "districts" / "balashikha.html",
-                      ["№ п/п", "ФИО", "Образовательная организация", "Категория", "Посещено занятий", "Защита"])
-    assert rows[0] == ["1", "Антонова Анна", "Школа № 1", "молодой педагог", "3", "защита пройдена"]
+                      ["№ п/п", "ФИО", "Образовательная организация", "Категория", "20.09.23", "11.10.23", "15.11.23",
+                       "24.01.24", "Посещено занятий", "Защита", "Дата защиты", "Оценка"])
+    assert rows[0] == ["1", "Антонова Анна", "Школа № 1", "молодой педагог", "П", "П", "Н", "П", "3", "защита пройдена",
+                       "31.12.23", "8"]
     text = visible_text(site / "districts" / "balashikha.html")
     assert "Дмитриева" not in text and "Власова" not in text
     nobody = visible_text(site / "districts" / "ne-raspredelen.html")

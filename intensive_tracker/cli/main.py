@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 # Each module registers its verbs on the root group when imported.
-from intensive_tracker.cli import admin_commands, form_commands, mail_commands, sync_commands  # noqa: F401
+from intensive_tracker.cli import (  # noqa: F401
+    admin_commands,
+    form_commands,
+    mail_commands,
+    person_commands,
+    sync_commands,
+)
 from intensive_tracker.cli.context import cli
 
 

@@ -22,7 +22,7 @@ from intensive_tracker.config import MailSettings, Settings
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.periods import local_date, school_year_of
-from intensive_tracker.reports.roster import Roster, RosterRow, rosters
+from intensive_tracker.reports.roster import FORM_SIGN_IN, Roster, RosterRow, SessionColumn, rosters
 
 KIND = "participants-results"
 UNASSIGNED_LABEL = "не распределены"
@@ -51,6 +51,21 @@ class DistrictMail:
     rows: tuple[RosterRow, ...]
     region: RegionTotals
     kind: str = KIND
+    columns: tuple[SessionColumn, ...] = ()  # the period's sessions, the matrix's columns
+    has_defense: bool = True
+
+    @property
+    def legend(self) -> list[tuple[str, str]]:
+        """(acronym, description) of every status in the matrix, in the order first met, «+» last."""
+        seen: dict[str, str] = {}
+        for row in self.rows:
+            for mark in row.marks:
+                if mark.text and mark.held and mark.text != FORM_SIGN_IN:
+                    seen.setdefault(mark.text, mark.label)
+        found = [(k, v) for k, v in seen.items()]
+        if any(mark.text == FORM_SIGN_IN for row in self.rows for mark in row.marks):
+            found.append((FORM_SIGN_IN, "отметка в листе регистрации"))
+        return found
 
     @property
     def recipients(self) -> list[str]:
@@ -185,7 +200,8 @@ def plan_mails(settings: Settings, engine: Engine, registry: Registry, *, progra
                 continue
             mails.append(DistrictMail(district=name, program_key=key, program_title=title, period=year,
                                       to=tuple(to), cc=tuple(cc), rows=tuple(rows_for(by_district, name)),
-                                      region=region))
+                                      region=region, columns=by_district[name].columns,
+                                      has_defense=by_district[name].has_defense))
     return Plan(mails, warnings)
 
 

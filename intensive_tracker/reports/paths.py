@@ -23,3 +23,8 @@ def district_page(district: str) -> str:
 def table_file(name: str) -> str:
     """CSV file of one exported table."""
     return f"csv/{slug(name)}.csv"
+
+
+def person_page(participant_id: int) -> str:
+    """A person's card in the lab's report folder: by id, so no name is in a URL or a file name."""
+    return f"people/{participant_id}.html"

@@ -1,15 +1,22 @@
 """Участники-итоги: each district's people with their sessions and defense outcome.
 
-One query shape serves the district pages of the report and the district emails, so what a
-district's email carries is exactly what its page shows. Every row is filtered by district in
-Python from one resolved mapping; a district's roster never holds another district's person.
+One query shape serves the district pages of the report, the district emails (HTML, text and the
+XLSX attachment) and the person cards, so what a district's email carries is exactly what its page
+shows. Every row is filtered by district in Python from one resolved mapping; a district's roster
+never holds another district's person.
+
+The matrix: one column per session of the period, in date order. A Moodle session that two group
+cohorts of one course both keep (a course-wide session) is one column. A person's cell holds the
+status acronym of their mark («+» for a form sign-in), "" when not marked, and «—» when none of
+the person's cohorts had the session (another group's session, another launch): not an absence.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -17,10 +24,60 @@ from sqlalchemy.engine import Engine
 from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
-from intensive_tracker.periods import school_year_start
+from intensive_tracker.periods import local, local_date, ru_date, school_year_of, school_year_start
+from intensive_tracker.store.upsert import chunked
 
 OUTCOME_LABELS = {"passed": "защита пройдена", "failed": "защита не пройдена", "pending": "ожидает оценки",
                   None: "не защищал(а)"}
+NOT_HELD = "—"  # the person's cohort did not have this session
+FORM_SIGN_IN = "+"
+DELETED_NOTE = "удалено в Moodle"
+_FORM_STATUS, _REMOVED_STATUS = "form", "removed"  # connectors/forms: a sign-in row; a row a corrected file dropped
+
+
+@dataclass(frozen=True)
+class SessionColumn:
+    """One session of the period as a matrix column."""
+
+    key: str  # "course:<id>:<source key>" for a Moodle session, else "session:<id>"
+    starts_at: datetime  # lab time zone
+    topic: str
+    cohorts: tuple[str, ...]  # the cohort keys that had it
+    deleted: bool  # Moodle no longer lists it; kept by history
+
+    @property
+    def day(self) -> date:
+        return self.starts_at.date()
+
+    @property
+    def header(self) -> str:
+        return ru_date(self.day)
+
+    @property
+    def header_day(self) -> str:
+        """«20.09.»: the header's first line where columns are narrow (the e-mail)."""
+        return self.header[:6]
+
+    @property
+    def header_year(self) -> str:
+        return self.header[6:]
+
+    @property
+    def note(self) -> str:
+        return DELETED_NOTE if self.deleted else ""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A person's cell in one column."""
+
+    text: str  # status acronym, «+», "" (not marked) or «—» (not their session)
+    present: bool = False
+    label: str = ""  # the status's description in Moodle
+
+    @property
+    def held(self) -> bool:
+        return self.text != NOT_HELD
 
 
 @dataclass(frozen=True)
@@ -31,10 +88,36 @@ class RosterRow:
     category: str
     sessions_attended: int
     defense: str | None  # passed | failed | pending | None
+    marks: tuple[Mark, ...] = ()  # aligned with the roster's columns
+    attended_days: tuple[date, ...] = ()  # dates of the present marks, in order
+    cohorts: tuple[str, ...] = ()  # the person's cohorts of this program and period
+    defense_date: date | None = None  # grading date, lab time zone
+    defense_grade: float | None = None
+    district_raw: str | None = None
 
     @property
     def defense_label(self) -> str:
         return OUTCOME_LABELS[self.defense]
+
+    @property
+    def defense_date_text(self) -> str:
+        return ru_date(self.defense_date) if self.defense_date else ""
+
+    @property
+    def defense_grade_text(self) -> str:
+        return f"{self.defense_grade:g}".replace(".", ",") if self.defense_grade is not None else ""
+
+    @property
+    def defense_text(self) -> str:
+        """«защита пройдена 20.12.23, оценка 8»."""
+        parts = [self.defense_label + (f" {self.defense_date_text}" if self.defense_date else "")]
+        if self.defense_grade is not None:
+            parts.append(f"оценка {self.defense_grade_text}")
+        return ", ".join(parts)
+
+    @property
+    def attended_text(self) -> str:
+        return ", ".join(ru_date(d) for d in self.attended_days)
 
 
 @dataclass(frozen=True)
@@ -43,6 +126,8 @@ class Roster:
     program_key: str
     school_year: str
     rows: list[RosterRow]
+    columns: tuple[SessionColumn, ...] = ()
+    has_defense: bool = True  # the program has a defense at all (records of any year)
 
     @property
     def attendances(self) -> int:
@@ -53,53 +138,121 @@ class Roster:
         return sum(1 for r in self.rows if r.defense == "passed")
 
 
-def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year: str) -> dict[str, Roster]:
-    """Per district (UNASSIGNED for people without a resolved one): everyone who attended or defended."""
+def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year: str,
+            only: Iterable[int] | None = None) -> dict[str, Roster]:
+    """Per district (UNASSIGNED for people without a resolved one): everyone who attended or defended.
+
+    `only` limits the rows to these participants (a person's card); columns and districts are the same.
+    """
     start = school_year_start(school_year)
     on = date(start, 9, 1)
+    wanted = set(only) if only is not None else None
     with engine.connect() as conn:
         program_id = conn.execute(select(m.Program.id).where(m.Program.key == program_key)).scalar_one_or_none()
         if program_id is None:
             return {}
-        cohort_ids = [c for (c,) in conn.execute(select(m.Cohort.id).where(m.Cohort.program_id == program_id))]
-        sessions = [
-            sid for sid, starts in conn.execute(select(m.Session.id, m.Session.starts_at)
-                                                .where(m.Session.cohort_id.in_(cohort_ids)))
-            if _school_year(starts) == school_year
-        ]
+        cohorts = {cid: (key, course) for cid, key, course in conn.execute(
+            select(m.Cohort.id, m.Cohort.key, m.Cohort.course_id).where(m.Cohort.program_id == program_id))}
+        has_defense = conn.execute(select(func.count()).select_from(m.Defense)
+                                   .where(m.Defense.cohort_id.in_(list(cohorts)))).scalar_one() > 0
+        columns, column_of, session_cohort = _columns(conn, cohorts, school_year)
+        marks: dict[int, dict[int, list[tuple[str, bool, str]]]] = defaultdict(lambda: defaultdict(list))
         attended: dict[int, int] = defaultdict(int)
-        for start_i in range(0, len(sessions), 500):
-            for pid, n in conn.execute(
-                select(m.Attendance.participant_id, func.count())
-                .where(m.Attendance.session_id.in_(sessions[start_i:start_i + 500]), m.Attendance.present.is_(True))
-                .group_by(m.Attendance.participant_id)
+        member: dict[int, set[int]] = defaultdict(set)  # participant → cohort ids
+        sessions = list(column_of)
+        for chunk in chunked(sessions):
+            for pid, sid, status, present, label in conn.execute(
+                select(m.Attendance.participant_id, m.Attendance.session_id, m.Attendance.status,
+                       m.Attendance.present, m.Attendance.status_label).where(m.Attendance.session_id.in_(chunk))
             ):
-                attended[pid] += int(n)
-        outcomes: dict[int, str] = {}
-        for pid, outcome, graded_at, cohort_year in conn.execute(
-            select(m.Defense.participant_id, m.Defense.outcome, m.Defense.graded_at, m.Cohort.school_year)
+                if wanted is not None and pid not in wanted:
+                    continue
+                marks[pid][column_of[sid]].append((status, bool(present), label or ""))
+                member[pid].add(session_cohort[sid])
+                attended[pid] += 1 if present else 0
+        best: dict[int, tuple[str, float | None, datetime | None, int]] = {}
+        for pid, outcome, grade, graded_at, cohort_id, cohort_year in conn.execute(
+            select(m.Defense.participant_id, m.Defense.outcome, m.Defense.grade, m.Defense.graded_at,
+                   m.Defense.cohort_id, m.Cohort.school_year)
             .join(m.Cohort, m.Cohort.id == m.Defense.cohort_id).where(m.Cohort.program_id == program_id)
         ):
+            if wanted is not None and pid not in wanted:
+                continue
             year = _school_year(graded_at) if graded_at is not None else cohort_year
-            if year == school_year and DEFENSE_RANK[outcome] > DEFENSE_RANK.get(outcomes.get(pid, ""), 0):
-                outcomes[pid] = outcome
-        ids = sorted(set(attended) | set(outcomes))
+            if year == school_year and (pid not in best or DEFENSE_RANK[outcome] > DEFENSE_RANK[best[pid][0]]):
+                best[pid] = (outcome, grade, graded_at, cohort_id)
+        ids = sorted({pid for pid, n in attended.items() if n} | set(best))
+        for chunk in chunked(ids):
+            for table in (m.Enrolment, m.Registration):
+                for pid, cid in conn.execute(select(table.participant_id, table.cohort_id)
+                                             .where(table.participant_id.in_(chunk),
+                                                    table.cohort_id.in_(list(cohorts)))):
+                    member[pid].add(cid)
         people = {}
-        for start_i in range(0, len(ids), 500):
-            for p in conn.execute(select(m.Participant).where(m.Participant.id.in_(ids[start_i:start_i + 500]))):
+        for chunk in chunked(ids):
+            for p in conn.execute(select(m.Participant).where(m.Participant.id.in_(chunk))):
                 people[p.id] = p
     by_district: dict[str, list[RosterRow]] = defaultdict(list)
     for pid in ids:
         p = people[pid]
+        if pid in best:
+            member[pid].add(best[pid][3])
+        outcome, grade, graded_at, _ = best.get(pid, (None, None, None, 0))
+        cells = _cells(columns, marks.get(pid, {}), {cohorts[c][0] for c in member[pid]})
         district = registry.resolve(p.district_raw, on=on).name or UNASSIGNED
         by_district[district].append(RosterRow(
             participant_id=pid, full_name=p.full_name, school=p.school or "", category=p.category or "",
-            sessions_attended=attended.get(pid, 0), defense=outcomes.get(pid)))
-    return {d: Roster(d, program_key, school_year, sorted(rows, key=lambda r: (r.full_name, r.participant_id)))
+            sessions_attended=attended.get(pid, 0), defense=outcome, marks=cells,
+            attended_days=tuple(c.day for c, mark in zip(columns, cells) if mark.present),
+            cohorts=tuple(sorted(cohorts[c][0] for c in member[pid])),
+            defense_date=local(graded_at).date() if graded_at is not None and outcome != "pending" else None,
+            defense_grade=grade if outcome in ("passed", "failed") else None, district_raw=p.district_raw))
+    return {d: Roster(d, program_key, school_year, sorted(rows, key=lambda r: (r.full_name, r.participant_id)),
+                      columns, has_defense)
             for d, rows in sorted(by_district.items())}
 
 
-def _school_year(value) -> str:  # type: ignore[no-untyped-def]
-    from intensive_tracker.periods import local_date, school_year_of
+def _columns(conn, cohorts: dict[int, tuple[str, int | None]],  # type: ignore[no-untyped-def]
+             school_year: str) -> tuple[tuple[SessionColumn, ...], dict[int, int], dict[int, int]]:
+    """The period's taken sessions as columns; session id → column index and → cohort id."""
+    found: dict[str, list] = {}  # type: ignore[type-arg]
+    for sid, cohort_id, source_key, starts, topic, taken, missing in conn.execute(
+        select(m.Session.id, m.Session.cohort_id, m.Session.source_key, m.Session.starts_at, m.Session.topic,
+               m.Session.taken, m.Session.missing_since).where(m.Session.cohort_id.in_(list(cohorts)))
+    ):
+        if not taken or _school_year(starts) != school_year:
+            continue
+        course = cohorts[cohort_id][1]
+        key = f"course:{course}:{source_key}" if course is not None else f"session:{sid}"
+        found.setdefault(key, []).append((sid, cohort_id, local(starts), topic, missing is not None))
+    ordered = sorted(found.items(), key=lambda kv: (min(x[2] for x in kv[1]), kv[0]))
+    columns, column_of, session_cohort = [], {}, {}
+    for index, (key, items) in enumerate(ordered):
+        first = min(items, key=lambda x: x[2])
+        columns.append(SessionColumn(key=key, starts_at=first[2], topic=first[3],
+                                     cohorts=tuple(sorted({cohorts[x[1]][0] for x in items})),
+                                     deleted=all(x[4] for x in items)))
+        for sid, cohort_id, *_ in items:
+            column_of[sid] = index
+            session_cohort[sid] = cohort_id
+    return tuple(columns), column_of, session_cohort
 
+
+def _cells(columns: tuple[SessionColumn, ...], marks: dict[int, list[tuple[str, bool, str]]],
+           cohort_keys: set[str]) -> tuple[Mark, ...]:
+    cells = []
+    for index, column in enumerate(columns):
+        found = marks.get(index)
+        if found:
+            status, present, label = max(found, key=lambda x: x[1])  # present over absent
+            text = FORM_SIGN_IN if status == _FORM_STATUS else ("" if status == _REMOVED_STATUS else status)
+            cells.append(Mark(text, present, label))
+        elif cohort_keys.isdisjoint(column.cohorts):
+            cells.append(Mark(NOT_HELD))
+        else:
+            cells.append(Mark(""))
+    return tuple(cells)
+
+
+def _school_year(value) -> str:  # type: ignore[no-untyped-def]
     return school_year_of(local_date(value))

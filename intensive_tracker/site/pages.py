@@ -16,7 +16,7 @@ from intensive_tracker.people.districts import Registry
 from intensive_tracker.text import percent, plural
 from intensive_tracker.reports.figures import ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.roster import Roster, rosters
-from intensive_tracker.reports.paths import district_page, year_page
+from intensive_tracker.reports.paths import district_page, person_page, year_page
 
 # (program key, school year) → district → roster
 Rosters = Mapping[tuple[str, str], Mapping[str, Roster]]
@@ -99,6 +99,7 @@ class DistrictSection:
     school_year: str
     year_href: str
     roster: Roster
+    person_hrefs: Mapping[int, str]  # participant id → the person's card (lab's report folder only)
 
 
 @dataclass(frozen=True)
@@ -161,13 +162,18 @@ def year_page_context(summary: Summary, program: ProgramSummary, year: YearSumma
     )
 
 
-def district_pages(summary: Summary, all_rosters: Rosters) -> list[DistrictPage]:
-    """One page per district that had anyone in any program and year; newest year first."""
+def district_pages(summary: Summary, all_rosters: Rosters, *, with_people: bool = False) -> list[DistrictPage]:
+    """One page per district that had anyone in any program and year; newest year first.
+
+    `with_people`: the person cards are written, so each name links to its card.
+    """
     pages = []
     for link in district_links(all_rosters):
         sections = [
             DistrictSection(p, y.school_year, year_page(p.key, y.school_year),
-                            all_rosters[(p.key, y.school_year)][link.name])
+                            all_rosters[(p.key, y.school_year)][link.name],
+                            {r.participant_id: person_page(r.participant_id)
+                             for r in all_rosters[(p.key, y.school_year)][link.name].rows if with_people})
             for p in summary.programs for y in reversed(p.years)
             if link.name in all_rosters.get((p.key, y.school_year), {})
         ]

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from intensive_tracker.config import Settings
 from intensive_tracker.files import write_atomic
 from intensive_tracker.people.districts import Registry
-from intensive_tracker.reports.quality import QualityReport, build_quality, quality_json
+from intensive_tracker.reports.quality import QualityReport, quality_json
 from intensive_tracker.templating import environment
 
 
@@ -22,8 +22,3 @@ def render_quality(report: QualityReport, out_dir: Path) -> Path:
     write_atomic(out_dir / "quality.json",
                  json.dumps(quality_json(report), ensure_ascii=False, indent=2, default=str) + "\n")
     return page
-
-
-def write_quality(engine: Engine, registry: Registry, settings: Settings, now: datetime, out_dir: Path) -> Path:
-    """build_quality + render_quality: the one call `report` makes."""
-    return render_quality(build_quality(engine, registry, settings, now), out_dir)

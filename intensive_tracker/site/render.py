@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ QUALITY_PAGE = "quality.html"
 
 
 def render_site(summary: Summary, out_dir: Path, *, context: dict[str, Any] | None = None,
-                rosters: site.Rosters | None = None) -> Path:
+                rosters: site.Rosters | None = None, person_pages: Callable[[Path], object] | None = None) -> Path:
     """Write the report folder; returns the path of index.html.
 
     index.html → one page per program and school year → one page per district (`rosters`, from
     `site.site_rosters`; without them no district pages are written), plus report.xlsx, csv/ and
     summary.json. All links are relative, so the folder can be copied, zipped or served as is.
+    `person_pages(out_dir)` writes the person cards (`person_pages.write_person_pages`); only then do
+    the district pages link each name to its card.
     """
     env = environment()
     extra = context or {}
@@ -44,7 +47,9 @@ def render_site(summary: Summary, out_dir: Path, *, context: dict[str, Any] | No
         if site_paths.is_year_page(stale.name) and stale.name not in year_pages:
             stale.unlink()
     written = set()
-    for district in site.district_pages(summary, all_rosters):
+    if person_pages is not None:
+        person_pages(out_dir)
+    for district in site.district_pages(summary, all_rosters, with_people=person_pages is not None):
         path = out_dir / site_paths.district_page(district.district)
         write_atomic(path, env.get_template("report/district.html").render(page=district, summary=summary, **extra))
         written.add(path.name)
