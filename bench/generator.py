@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from connectors.demo.people import messy_spelling as _messy
 from connectors.demo.world import (
     MSK,
     RU_STATUSES,
@@ -32,7 +33,6 @@ from connectors.demo.world import (
     SubmissionRow,
     User,
     World,
-    _messy,
 )
 from intensive_tracker.people.districts import UNASSIGNED, load_registry
 from intensive_tracker.periods import half_year_of, school_year_of

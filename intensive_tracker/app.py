@@ -29,7 +29,8 @@ from intensive_tracker.people.districts import Registry, registry_from_settings,
 from intensive_tracker.people.refresh import refresh_districts
 from intensive_tracker.reports.figures import build_summary
 from intensive_tracker.site.pages import site_rosters
-from intensive_tracker.reports.quality import build_quality, quality_json
+from intensive_tracker.reports.quality import build_quality
+from intensive_tracker.reports.quality_json import quality_json
 from intensive_tracker.site.person_pages import write_person_pages
 from intensive_tracker.site.quality_page import render_quality
 from intensive_tracker.site.render import render_site

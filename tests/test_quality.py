@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings
 from intensive_tracker.people.districts import registry_from_settings
-from intensive_tracker.reports.quality import QualityReport, build_quality
+from intensive_tracker.reports.quality import build_quality
+from intensive_tracker.reports.quality_types import QualityReport
 from intensive_tracker.site.quality_page import render_quality
 from tests.people_factories import batch, person, settings, sync
 

@@ -5,6 +5,7 @@ Moodle connector end to end.
 """
 
 from connectors.demo.standin import StandinMoodle
-from connectors.demo.world import World, generate_demo_world
+from connectors.demo.generate import generate_demo_world
+from connectors.demo.world import World
 
 __all__ = ["StandinMoodle", "World", "generate_demo_world"]

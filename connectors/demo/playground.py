@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from connectors.demo.world import KU_LAUNCHES, KU_TITLE, SHN_TITLE
+from connectors.demo.history import KU_LAUNCHES, KU_TITLE, SHN_TITLE
 from intensive_tracker.files import write_atomic
 
 

@@ -31,6 +31,7 @@ from connectors.moodle import schemas as s
 from connectors.moodle.attendance import StatusMatcher, read_sessions, strip_html
 from connectors.moodle.client import MoodleClient
 from connectors.moodle.defense import outcomes, pass_rule
+from connectors.moodle.lookups import CourseLookups
 from intensive_tracker.config import CohortSettings, MoodleSettings, Settings
 from intensive_tracker.errors import ConfigError, TrackerError
 from intensive_tracker.periods import from_unix, local_date, school_year_of, term_of
@@ -65,7 +66,7 @@ def grades_cursor_key(cohort: CohortSettings, assignment: s.Assignment) -> str:
     return f"grades:{cohort.key}:{assignment.id}"
 
 
-class MoodleConnector:
+class MoodleConnector(CourseLookups):
     """Yields one Batch per configured cohort, or a BatchFailure naming why that cohort could not be read."""
 
     name = "moodle"
@@ -233,96 +234,6 @@ class MoodleConnector:
             for user in fn.users_by_id(self.client, strangers):
                 people[user.id] = self._person(user)
 
-    # -- lookups --------------------------------------------------------------------------------
-
-    def find_course(self, ref: int | str, warnings: list[SourceWarning] | None = None) -> s.Course:
-        """core_course_get_courses_by_field by id, else shortname, else idnumber; its warnings[] go to `warnings`."""
-        cache_key = str(ref)
-        if cache_key in self._courses:
-            return self._courses[cache_key]
-        text = str(ref).strip()
-        if isinstance(ref, int):
-            lookups = [("id", text)]
-        else:  # a digits-only shortname is possible: the id is tried first
-            lookups = ([("id", text)] if text.isdigit() else []) + [("shortname", text), ("idnumber", text)]
-        for field, value in lookups:
-            answer = fn.courses_by_field(self.client, field, value)
-            if warnings is not None:
-                warnings += self._warnings("core_course_get_courses_by_field", answer.warnings)
-            if answer.courses:
-                self._courses[cache_key] = answer.courses[0]
-                return answer.courses[0]
-        raise e.UnknownCourse(
-            f"course {ref!r} not found by {', '.join(f for f, _ in lookups)}: check the cohort's course in the config "
-            "(or the service user lacks moodle/course:view)", wsfunction="core_course_get_courses_by_field")
-
-    def find_group(self, course: s.Course, group: str) -> int:
-        groups = fn.course_groups(self.client, course.id)
-        for g in groups:
-            if group in (g.name, g.idnumber, str(g.id)):
-                return g.id
-        names = ", ".join(f"«{g.name}»" for g in groups) or "none"
-        raise e.UnknownGroup(f"course {course.shortname}: group {group!r} not found (the course has: {names})",
-                             wsfunction="core_group_get_course_groups")
-
-    def enrolled(self, course_id: int, group_id: int | None) -> list[s.EnrolledUser]:
-        """Every enrolled user, page by page, each once even if a page repeats someone (enrolments changing meanwhile).
-
-        A page shorter than page_size is the last: no extra call for an empty page (MOODLE-COSTS.md).
-        """
-        size = self.moodle.page_size
-        seen: dict[int, s.EnrolledUser] = {}
-        start = 0
-        while True:
-            page = fn.enrolled_users_page(self.client, course_id, start=start, size=size, group_id=group_id)
-            for user in page:
-                seen.setdefault(user.id, user)
-            if len(page) < size:
-                return list(seen.values())
-            start += size
-
-    def _suspended_ids(self, course_id: int, group_id: int | None, warnings: list[SourceWarning]) -> set[int]:
-        try:
-            return {u.id for u in fn.suspended_enrolments(self.client, course_id, group_id)}
-        except e.MissingCapability as error:
-            # Needs moodle/course:enrolreview; without it the sync goes on, says so, and marks nobody suspended.
-            warnings.append(SourceWarning(source=self.name, item="course", itemid=str(course_id),
-                                          code=error.errorcode or "", message=f"suspended enrolments unknown: {error}"))
-            return set()
-
-    def attendance_modules(self, modules: list[s.Module], cohort: CohortSettings) -> list[s.Module]:
-        """The cohort's attendance activities: the configured ones (by name or cmid), else all in the course."""
-        found = [m for m in modules if m.modname == "attendance" and m.instance is not None]
-        if cohort.attendance is None:
-            return found
-        chosen = []
-        for wanted in cohort.attendance:
-            match = [m for m in found if str(wanted) in (m.name, str(m.id))]
-            if not match:
-                names = ", ".join(f"«{m.name}» (cmid {m.id})" for m in found) or "none visible to the service user"
-                raise e.UnknownActivity(f"cohort {cohort.key}: attendance activity {wanted!r} not found (the course "
-                                        f"has: {names}; a hidden one needs mod/attendance:view)",
-                                        wsfunction="core_course_get_contents")
-            chosen += [m for m in match if m not in chosen]
-        return chosen
-
-    def defense_assignment(self, course: s.Course, cohort: CohortSettings,
-                           warnings: list[SourceWarning] | None = None) -> s.Assignment | None:
-        """The cohort's defense assignment by id, cmid or name; None when the cohort has no defense."""
-        if cohort.defense is None:
-            return None
-        answer = fn.assignments(self.client, course.id)
-        if warnings is not None:
-            warnings += self._warnings("mod_assign_get_assignments", answer.warnings)
-        found = [a for c in answer.courses for a in c.assignments]
-        wanted = str(cohort.defense).strip()
-        for a in found:
-            if wanted in (str(a.id), str(a.cmid), a.name.strip()):
-                return a
-        names = ", ".join(f"«{a.name}» (cmid {a.cmid})" for a in found) or "none visible to the service user"
-        raise e.UnknownActivity(f"cohort {cohort.key}: defense assignment {cohort.defense!r} not found (the course has: "
-                                f"{names})", wsfunction="mod_assign_get_assignments")
-
     # -- records --------------------------------------------------------------------------------
 
     def _defenses(self, course: s.Course, cohort: CohortSettings, cursors: Mapping[str, str],
@@ -345,10 +256,6 @@ class MoodleConnector:
         newest = max((g.timemodified or 0 for g in all_grades), default=0)
         cursor = max(newest, since or 0)
         return records, ({key: str(cursor)} if cursor else {}), since is None
-
-    def _warnings(self, wsfunction: str, items: list[s.Warning]) -> list[SourceWarning]:
-        return [SourceWarning(source=self.name, item=w.item or "", itemid=str(w.itemid or ""),
-                              code=str(w.warningcode or ""), message=f"{wsfunction}: {w.message}") for w in items]
 
     def _is_student(self, user: s.EnrolledUser) -> bool:
         return any(r.shortname == self.moodle.student_role for r in user.roles)

@@ -10,7 +10,8 @@ import click
 
 from intensive_tracker.cli.context import Context, cli
 from intensive_tracker.reports.person_card import build_cards, card_json, card_lines, find_people, person_rosters
-from intensive_tracker.reports.quality import build_quality, quality_json
+from intensive_tracker.reports.quality import build_quality
+from intensive_tracker.reports.quality_json import quality_json
 from intensive_tracker.store.schema import ensure_schema
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import Registry
-from intensive_tracker.sync.forms import PROBABLE, SOURCE
+from intensive_tracker.sync.form_people import PROBABLE, SOURCE
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,28 @@ half-year and school year of its grading date in the lab's time zone.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
+
+from sqlmodel import col
 
 from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.people.vocabulary import OUTCOMES
+from intensive_tracker.reports.figure_types import (
+    DefenseCounts,
+    DistrictRow,
+    LaunchSummary,
+    OutcomeCounts,
+    ProgramSummary,
+    SessionRow,
+    Summary,
+    YearSummary,
+)
 from intensive_tracker.periods import (half_year_label, half_year_of, local, local_date, school_year_of,
                                       school_year_start)
 
@@ -26,147 +38,19 @@ from intensive_tracker.periods import (half_year_label, half_year_of, local, loc
 STALE_AFTER = timedelta(days=2)
 
 
-@dataclass(frozen=True)
-class SessionRow:
-    number: int
-    starts_at: datetime  # local time
-    topic: str
-    speaker: str | None
-    present: int
-    taken: bool
-    cohort: str
-
-    @property
-    def day(self) -> date:
-        return self.starts_at.date()
-
-
-@dataclass(frozen=True)
-class DistrictRow:
-    district: str
-    participants: int
-    attendances: int
-    defenses_passed: int
-
-    @property
-    def defended_share(self) -> float:
-        """Share of the district's participants of the period who passed the defense (0…1)."""
-        return self.defenses_passed / self.participants if self.participants else 0.0
-
-
-@dataclass(frozen=True)
-class OutcomeCounts:
-    """Defenses of a period by outcome; `pending` = submitted, not graded yet."""
-
-    passed: int = 0
-    failed: int = 0
-    pending: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.passed + self.failed + self.pending
-
-
-@dataclass(frozen=True)
-class LaunchSummary:
-    """One launch (cohort) of a program within a school year: its sessions and results."""
-
-    cohort: str
-    title: str | None
-    term: int | None  # полугодие учебного года
-    sessions: list[SessionRow]
-    attendances: int
-    unique_participants: int
-    visits: dict[int, int]  # number of sessions attended → people
-    outcomes: OutcomeCounts
-
-    @property
-    def held(self) -> list[SessionRow]:
-        return [s for s in self.sessions if s.taken]
-
-    @property
-    def planned(self) -> list[SessionRow]:
-        return [s for s in self.sessions if not s.taken]
-
-
-@dataclass(frozen=True)
-class YearSummary:
-    school_year: str
-    sessions: list[SessionRow]
-    attendances: int
-    unique_participants: int
-    defenses_passed: int
-    districts: list[DistrictRow]
-    districts_reached: list[str]
-    districts_not_reached: list[str]
-    districts_with_defenses: int
-    launches: list[LaunchSummary] = field(default_factory=list)
-    visits: dict[int, int] = field(default_factory=dict)  # number of sessions attended → people
-    outcomes: OutcomeCounts = OutcomeCounts()
-    registered: int | None = None  # people registered through forms; None when no form data exists
-
-    @property
-    def held(self) -> list[SessionRow]:
-        return [s for s in self.sessions if s.taken]
-
-    @property
-    def planned(self) -> list[SessionRow]:
-        """Sessions not taken yet: shown as such, never as zero participants."""
-        return [s for s in self.sessions if not s.taken]
-
-    @property
-    def sessions_held(self) -> int:
-        return len(self.held)
-
-
-@dataclass(frozen=True)
-class DefenseCounts:
-    by_calendar_year: dict[str, int]
-    by_half_year: dict[str, int]
-    by_school_year: dict[str, int]
-
-
-@dataclass(frozen=True)
-class ProgramSummary:
-    key: str
-    title: str
-    full_title: str | None
-    school_year: str | None
-    current: YearSummary | None
-    years: list[YearSummary]
-    defenses_passed: DefenseCounts
-    outcomes_by_calendar_year: dict[str, OutcomeCounts] = field(default_factory=dict)
-    outcomes_by_half_year: dict[str, OutcomeCounts] = field(default_factory=dict)
-    outcomes_by_school_year: dict[str, OutcomeCounts] = field(default_factory=dict)
-    participation_terms: list[tuple[str, int]] = field(default_factory=list)
-
-    def year(self, school_year: str) -> YearSummary | None:
-        return next((y for y in self.years if y.school_year == school_year), None)
-
-
-@dataclass(frozen=True)
-class Summary:
-    generated_at: datetime
-    timezone: str
-    programs: list[ProgramSummary] = field(default_factory=list)
-    last_sync: datetime | None = None
-    last_sync_status: str | None = None
-    last_success: datetime | None = None
-    freshness_warnings: list[str] = field(default_factory=list)
-
-
 def build_summary(engine: Engine, registry: Registry, *, tz: ZoneInfo, now: datetime,
                   school_year: str | None = None) -> Summary:
     """Everything the site, the exports and summary.json show."""
     with engine.connect() as conn:
-        programs = conn.execute(select(m.Program).order_by(m.Program.id)).all()
+        programs = conn.execute(select(m.Program).order_by(col(m.Program.id))).all()
         summaries = [_program(conn, p, registry, tz, school_year) for p in programs]
-        finished = (select(m.SyncRun.finished_at, m.SyncRun.status).where(m.SyncRun.finished_at.is_not(None))
-                    .order_by(m.SyncRun.finished_at.desc(), m.SyncRun.id.desc()).limit(1))
+        finished = (select(col(m.SyncRun.finished_at), col(m.SyncRun.status)).where(col(m.SyncRun.finished_at).is_not(None))
+                    .order_by(col(m.SyncRun.finished_at).desc(), col(m.SyncRun.id).desc()).limit(1))
         last = conn.execute(finished).first()
-        success = conn.execute(finished.where(m.SyncRun.status == "ok")).first()
-    last_sync = local(last[0], tz) if last else None
-    last_success = local(success[0], tz) if success else None
+        success = conn.execute(finished.where(col(m.SyncRun.status) == "ok")).first()
+    # finished_at is never None here (the query selects finished runs); the test only narrows the type.
+    last_sync = local(last[0], tz) if last and last[0] is not None else None
+    last_success = local(success[0], tz) if success and success[0] is not None else None
     return Summary(generated_at=now, timezone=str(tz), programs=summaries,
                    last_sync=last_sync, last_sync_status=last[1] if last else None, last_success=last_success,
                    freshness_warnings=freshness_warnings(now=now, last_success=last_success,
@@ -186,20 +70,22 @@ def freshness_warnings(*, now: datetime, last_success: datetime | None, last_sta
     return warnings
 
 
-def _program(conn, program, registry: Registry, tz: ZoneInfo, wanted_year: str | None) -> ProgramSummary:  # type: ignore[no-untyped-def]
-    present = func.sum(case((m.Attendance.present.is_(True), 1), else_=0))
+def _program(conn: Connection, program: Row[Any], registry: Registry, tz: ZoneInfo,
+             wanted_year: str | None) -> ProgramSummary:
+    present = func.sum(case((col(m.Attendance.present).is_(True), 1), else_=0))
+    # `cid is not None` only narrows the type: a stored row's primary key is never NULL.
     cohorts = {cid: (key, title, term, year) for cid, key, title, term, year in conn.execute(
-        select(m.Cohort.id, m.Cohort.key, m.Cohort.title, m.Cohort.term, m.Cohort.school_year)
-        .where(m.Cohort.program_id == program.id))}
+        select(col(m.Cohort.id), col(m.Cohort.key), col(m.Cohort.title), col(m.Cohort.term), col(m.Cohort.school_year))
+        .where(col(m.Cohort.program_id) == program.id)) if cid is not None}
     rows = conn.execute(
-        select(m.Session.id, m.Session.starts_at, m.Session.topic, m.Session.speaker, m.Session.taken, m.Cohort.key,
+        select(col(m.Session.id), col(m.Session.starts_at), col(m.Session.topic), col(m.Session.speaker), col(m.Session.taken), col(m.Cohort.key),
                func.coalesce(present, 0))
-        .join(m.Cohort, m.Cohort.id == m.Session.cohort_id)
-        .outerjoin(m.Attendance, m.Attendance.session_id == m.Session.id)
+        .join(m.Cohort, col(m.Cohort.id) == col(m.Session.cohort_id))
+        .outerjoin(m.Attendance, col(m.Attendance.session_id) == col(m.Session.id))
         # Sessions Moodle no longer lists stay in: past periods must not drift (issue 6, history is kept).
-        .where(m.Cohort.program_id == program.id)
-        .group_by(m.Session.id, m.Cohort.key)
-        .order_by(m.Session.starts_at, m.Session.id)
+        .where(col(m.Cohort.program_id) == program.id)
+        .group_by(col(m.Session.id), col(m.Cohort.key))
+        .order_by(col(m.Session.starts_at), col(m.Session.id))
     ).all()
     by_year: dict[str, list[tuple[int, SessionRow]]] = defaultdict(list)
     data_days: list[date] = []
@@ -214,11 +100,11 @@ def _program(conn, program, registry: Registry, tz: ZoneInfo, wanted_year: str |
             data_days.append(when.date())
 
     defenses = conn.execute(
-        select(m.Defense.participant_id, m.Defense.outcome, m.Defense.graded_at, m.Defense.cohort_id,
-               m.Participant.district_raw)
-        .join(m.Cohort, m.Cohort.id == m.Defense.cohort_id)
-        .join(m.Participant, m.Participant.id == m.Defense.participant_id)
-        .where(m.Cohort.program_id == program.id)
+        select(col(m.Defense.participant_id), col(m.Defense.outcome), col(m.Defense.graded_at), col(m.Defense.cohort_id),
+               col(m.Participant.district_raw))
+        .join(m.Cohort, col(m.Cohort.id) == col(m.Defense.cohort_id))
+        .join(m.Participant, col(m.Participant.id) == col(m.Defense.participant_id))
+        .where(col(m.Cohort.program_id) == program.id)
     ).all()
     by_calendar: Counter[str] = Counter()
     by_half: Counter[str] = Counter()
@@ -228,9 +114,9 @@ def _program(conn, program, registry: Registry, tz: ZoneInfo, wanted_year: str |
                                                     "school": defaultdict(Counter), "cohort": defaultdict(Counter)}
     for pid, outcome, graded_at, cohort_id, district_raw in defenses:
         outcomes["cohort"][cohorts[cohort_id][0]][outcome] += 1
-        year, day = _defense_period(graded_at, cohorts[cohort_id][2:], tz)
-        if year:
-            outcomes["school"][year][outcome] += 1
+        period_year, day = _defense_period(graded_at, cohorts[cohort_id][2:], tz)
+        if period_year:
+            outcomes["school"][period_year][outcome] += 1
         if day:
             outcomes["calendar"][str(day.year)][outcome] += 1
             outcomes["half"][half_year_of(day)][outcome] += 1
@@ -296,7 +182,7 @@ def participation_terms(by_calendar: Counter[str], by_half: Counter[str],
     return rows
 
 
-def _registered(conn, cohort_ids: list[int]) -> int | None:  # type: ignore[no-untyped-def]
+def _registered(conn: Connection, cohort_ids: list[int]) -> int | None:
     """People registered through forms for these launches, or None when no form registers for them.
 
     Form registrations are rows of `registration` (connectors/forms); a row removed from a
@@ -306,10 +192,10 @@ def _registered(conn, cohort_ids: list[int]) -> int | None:  # type: ignore[no-u
     if not cohort_ids:
         return None
     people: set[int] = set(conn.execute(
-        select(m.Enrolment.participant_id).where(m.Enrolment.cohort_id.in_(cohort_ids),
-                                                 m.Enrolment.status == "registered")).scalars())
-    registered = conn.execute(select(m.Registration.participant_id, m.Registration.missing_since)
-                              .where(m.Registration.cohort_id.in_(cohort_ids))).all()
+        select(col(m.Enrolment.participant_id)).where(col(m.Enrolment.cohort_id).in_(cohort_ids),
+                                                 col(m.Enrolment.status) == "registered")).scalars())
+    registered = conn.execute(select(col(m.Registration.participant_id), col(m.Registration.missing_since))
+                              .where(col(m.Registration.cohort_id).in_(cohort_ids))).all()
     if not people and not registered:
         return None
     people.update(pid for pid, missing_since in registered if missing_since is None)
@@ -323,7 +209,7 @@ def _visits(per_person: Counter[int] | dict[int, int], sessions_held: int) -> di
     return {k: spread[k] for k in range(1, top + 1)}
 
 
-def _year(conn, year: str, sessions: list[SessionRow], session_ids: list[int],  # type: ignore[no-untyped-def]
+def _year(conn: Connection, year: str, sessions: list[SessionRow], session_ids: list[int],
           passed: list[tuple[int, str | None]], registry: Registry, *,
           cohorts: dict[int, tuple[str, str | None, int | None, str | None]], cohort_ids: dict[str, int],
           outcomes: dict[str, dict[str, Counter[str]]]) -> YearSummary:
@@ -334,11 +220,11 @@ def _year(conn, year: str, sessions: list[SessionRow], session_ids: list[int],  
     for start in range(0, len(session_ids), 500):
         chunk = session_ids[start:start + 500]
         for pid, raw, cohort_id, n in conn.execute(
-            select(m.Attendance.participant_id, m.Participant.district_raw, m.Session.cohort_id, func.count())
-            .join(m.Participant, m.Participant.id == m.Attendance.participant_id)
-            .join(m.Session, m.Session.id == m.Attendance.session_id)
-            .where(m.Attendance.session_id.in_(chunk), m.Attendance.present.is_(True))
-            .group_by(m.Attendance.participant_id, m.Participant.district_raw, m.Session.cohort_id)
+            select(col(m.Attendance.participant_id), col(m.Participant.district_raw), col(m.Session.cohort_id), func.count())
+            .join(m.Participant, col(m.Participant.id) == col(m.Attendance.participant_id))
+            .join(m.Session, col(m.Session.id) == col(m.Attendance.session_id))
+            .where(col(m.Attendance.session_id).in_(chunk), col(m.Attendance.present).is_(True))
+            .group_by(col(m.Attendance.participant_id), col(m.Participant.district_raw), col(m.Session.cohort_id))
         ):
             attendance_by_person[pid] += int(n)
             by_launch[cohort_id][pid] += int(n)

@@ -7,7 +7,7 @@ Keys are only ever added (the README documents each); a renamed or removed key w
 from __future__ import annotations
 
 from intensive_tracker.periods import half_year_label
-from intensive_tracker.reports.figures import LaunchSummary, OutcomeCounts, SessionRow, Summary, YearSummary
+from intensive_tracker.reports.figure_types import LaunchSummary, OutcomeCounts, SessionRow, Summary, YearSummary
 from intensive_tracker.reports.paths import district_page, year_page
 
 SCHEMA_VERSION = 1

@@ -20,7 +20,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from intensive_tracker.periods import half_year_label, ru_date
-from intensive_tracker.reports.figures import OutcomeCounts, ProgramSummary, Summary, YearSummary
+from intensive_tracker.reports.figure_types import OutcomeCounts, ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.paths import table_file
 
 Cell = str | int | float | date | None

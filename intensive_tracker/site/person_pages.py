@@ -15,7 +15,7 @@ from intensive_tracker.people.districts import Registry
 from intensive_tracker.reports.person_card import Rosters, build_cards
 from intensive_tracker.files import write_atomic
 from intensive_tracker.templating import environment
-from intensive_tracker.reports.figures import Summary
+from intensive_tracker.reports.figure_types import Summary
 from intensive_tracker.reports.paths import district_page, person_page, year_page
 
 

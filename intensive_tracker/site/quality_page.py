@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 from intensive_tracker.config import Settings
 from intensive_tracker.files import write_atomic
 from intensive_tracker.people.districts import Registry
-from intensive_tracker.reports.quality import QualityReport, quality_json
+from intensive_tracker.reports.quality_json import quality_json
+from intensive_tracker.reports.quality_types import QualityReport
 from intensive_tracker.templating import environment
 
 

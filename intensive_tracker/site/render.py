@@ -10,7 +10,7 @@ from typing import Any
 from intensive_tracker.files import write_atomic
 from intensive_tracker.reports import paths as site_paths
 from intensive_tracker.site import pages as site
-from intensive_tracker.reports.figures import Summary
+from intensive_tracker.reports.figure_types import Summary
 from intensive_tracker.reports.summary import summary_json
 from intensive_tracker.site.exports import write_exports
 from intensive_tracker.templating import environment

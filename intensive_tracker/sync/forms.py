@@ -9,10 +9,10 @@ Everything is an upsert, so importing the same file again writes nothing.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
-from sqlmodel import Session
+from sqlalchemy import and_, or_, select, update
+from sqlmodel import Session, col
 
 from connectors.base import FormBatch, Reject
 from intensive_tracker.config import Settings
@@ -20,16 +20,13 @@ from intensive_tracker.store import models as m
 from intensive_tracker.people.refresh import refresh_participants
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.periods import utcnow
-from intensive_tracker.store.upsert import Counts, chunked, upsert
+from intensive_tracker.store.upsert import Counts, upsert
 from intensive_tracker.sync.state import RunState
-from intensive_tracker.people.districts import Registry, normalize
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.errors import TrackerError
-from intensive_tracker.people.identity import email_key, initials_key, name_key
+from intensive_tracker.sync.form_people import SOURCE, link_people
 
-SOURCE = "forms"
-PROBABLE = "probable:"
 REMOVED_STATUS = "removed"
-_CHUNK = 500
 
 
 def write_form_batch(session: Session, batch: FormBatch, *, settings: Settings, registry: Registry,
@@ -69,10 +66,10 @@ def _cohort(session: Session, batch: FormBatch) -> int:
     """The cohort's id; a [[cohorts]] one is only created if Moodle has not yet, never overwritten."""
     conn = session.connection()
     ref = batch.cohort
-    existing = conn.execute(select(m.Cohort.id).where(m.Cohort.key == ref.key)).scalar_one_or_none()
+    existing = conn.execute(select(col(m.Cohort.id)).where(col(m.Cohort.key) == ref.key)).scalar_one_or_none()
     if existing is not None and not batch.cohort_defined:
         return int(existing)
-    program_id = conn.execute(select(m.Program.id).where(m.Program.key == ref.program)).scalar_one_or_none()
+    program_id = conn.execute(select(col(m.Program.id)).where(col(m.Program.key) == ref.program)).scalar_one_or_none()
     if program_id is None:
         raise TrackerError(f"cohort {ref.key}: program {ref.program!r} is not configured")
     row = {"key": ref.key, "program_id": program_id, "source": SOURCE}
@@ -80,135 +77,6 @@ def _cohort(session: Session, batch: FormBatch) -> int:
         row["title"] = ref.title
     return upsert(session, m.Cohort, [row], key=["key"]).ids[(ref.key,)]
 
-
-# --- one person, one record ------------------------------------------------------------------------
-
-def _district_key(registry: Registry, spelling: str | None) -> str | None:
-    """What two district spellings must share to be the same district: the registry's name, else the normalized text."""
-    if not spelling or not spelling.strip():
-        return None
-    name = registry.resolve(spelling).name
-    return name if name else "?" + normalize(spelling)
-
-
-def _abbreviated(key: str) -> bool:
-    return any(len(part) == 1 for part in key.split()[1:])
-
-
-class _Known(NamedTuple):
-    pid: int
-    full_name: str
-    key: str
-    initials: str
-    abbreviated: bool
-    district_raw: str | None
-    district: str | None
-
-
-class PersonIndex:
-    """Who is already known, loaded once per file: e-mails (of participants and of every account) and names.
-
-    A few queries per file instead of several per row (a 5,000-row file of new people: 34 s → 9 s in all).
-    """
-
-    def __init__(self, conn: Any, registry: Registry) -> None:
-        self.registry = registry
-        self._districts: dict[str | None, str | None] = {}
-        self.by_email: dict[str, int] = {}
-        for key, pid in conn.execute(select(func.lower(m.Account.email), m.Account.participant_id)
-                                     .where(m.Account.email.is_not(None)).order_by(m.Account.id.desc())):
-            self.by_email[key.strip()] = int(pid)  # descending ids: the oldest account wins
-        for key, pid in conn.execute(select(m.Participant.email_key, m.Participant.id)
-                                     .where(m.Participant.email_key.is_not(None))):
-            self.by_email[key] = int(pid)
-        self.by_surname: dict[str, list[_Known]] = {}
-        for pid, full_name, key, district in conn.execute(select(
-                m.Participant.id, m.Participant.full_name, m.Participant.name_key, m.Participant.district_raw)
-                .order_by(m.Participant.id)):
-            self.add(int(pid), full_name, district)
-
-    def district(self, spelling: str | None) -> str | None:
-        if spelling not in self._districts:
-            self._districts[spelling] = _district_key(self.registry, spelling)
-        return self._districts[spelling]
-
-    def add(self, pid: int, full_name: str, district_raw: str | None, email: str | None = None) -> None:
-        """Make a participant (also one created meanwhile) findable by the next rows of the file."""
-        if email:
-            self.by_email.setdefault(email, pid)
-        key = name_key(full_name.replace(".", ". "))
-        if key:
-            self.by_surname.setdefault(key.split()[0], []).append(_Known(
-                pid, full_name, key, initials_key(full_name), _abbreviated(key), district_raw,
-                self.district(district_raw)))
-
-    def match(self, *, full_name: str, email: str | None, district_raw: str | None) -> tuple[int | None, str]:
-        """(participant id or None for a new person, the reason shown in the data-quality report)."""
-        key = email_key(email)
-        if key and key in self.by_email:
-            return self.by_email[key], f"тот же e-mail ({key})"
-        nk = name_key(full_name.replace(".", ". "))
-        district = self.district(district_raw)
-        if not nk or district is None:
-            return None, "новый участник"
-        initials, abbreviated = initials_key(full_name), _abbreviated(nk)
-        candidates = [k for k in self.by_surname.get(nk.split()[0], []) if k.district == district and (
-            k.key == nk or ((abbreviated or k.abbreviated) and k.initials == initials))]
-        if len({k.pid for k in candidates}) == 1:
-            k = candidates[0]
-            return k.pid, f"{PROBABLE} то же ФИО и округ ({k.full_name}, {k.district_raw}); проверьте"
-        if candidates:
-            ids = ", ".join(f"#{pid}" for pid in sorted({k.pid for k in candidates}))
-            return None, f"новый участник: несколько совпадений по ФИО и округу ({ids}); проверьте"
-        return None, "новый участник"
-
-
-def link_people(session: Session, batch: FormBatch, registry: Registry,
-                state: RunState) -> tuple[dict[str, int], dict[str, int]]:
-    """Accounts of the file's rows; a row seen before keeps its participant, a new one is matched once."""
-    conn = session.connection()
-    people = {p.external_id: p for p in batch.people}
-    ids = list(people)
-    links: dict[str, int] = {}
-    for start in range(0, len(ids), _CHUNK):
-        for ext, pid in conn.execute(select(m.Account.external_id, m.Account.participant_id).where(
-                m.Account.source == SOURCE, m.Account.external_id.in_(ids[start:start + _CHUNK]))):
-            links[ext] = int(pid)
-    new_rows, old_rows = [], []
-    index: PersonIndex | None = None  # built only when the file has people not seen before
-    for ext, p in people.items():
-        row = {"source": SOURCE, "external_id": ext, "full_name": p.full_name, "email": p.email,
-               "district_raw": p.district_raw, "school": p.school, "position": p.position,
-               "category": p.category, "suspended": False}
-        if ext in links:
-            old_rows.append({**row, "participant_id": links[ext]})
-            continue
-        if index is None:
-            index = PersonIndex(conn, registry)
-        pid, reason = index.match(full_name=p.full_name, email=p.email, district_raw=p.district_raw)
-        if pid is None:
-            pid = _new_participant(session, p, state)
-            index.add(pid, p.full_name, p.district_raw, email_key(p.email))
-        elif email_key(p.email):
-            index.by_email.setdefault(email_key(p.email) or "", pid)
-        links[ext] = pid
-        # link_reason is written once, when the account is first seen (as for Moodle accounts).
-        new_rows.append({**row, "participant_id": pid, "link_reason": reason})
-    account_ids: dict[str, int] = {}
-    for rows in (new_rows, old_rows):
-        result = upsert(session, m.Account, rows, key=["source", "external_id"])
-        state.counts["accounts"].add(result.counts)
-        account_ids.update({k[1]: v for k, v in result.ids.items()})
-    return account_ids, {ext: links[ext] for ext in people}
-
-
-def _new_participant(session: Session, p: Any, state: RunState) -> int:
-    """A plain INSERT: the index has just shown that no participant has this e-mail."""
-    values = {"email_key": email_key(p.email), "full_name": p.full_name, "name_key": name_key(p.full_name),
-              "district_raw": p.district_raw, "school": p.school, "position": p.position, "category": p.category}
-    result = session.connection().execute(insert(m.Participant.__table__), values)  # type: ignore[attr-defined]
-    state.counts["participants"].inserted += 1
-    return int(result.inserted_primary_key[0])
 
 
 # --- the rows' records -----------------------------------------------------------------------------
@@ -236,7 +104,7 @@ def _write_attendance(session: Session, batch: FormBatch, session_ids: dict[str,
                       participant_ids: dict[str, int], state: RunState) -> None:
     marks: dict[tuple[int, int], dict[str, Any]] = {}
     for a in batch.attendance:
-        row = {"session_id": session_ids[a.session_key], "participant_id": participant_ids[a.external_id],
+        row: dict[str, Any] = {"session_id": session_ids[a.session_key], "participant_id": participant_ids[a.external_id],
                "account_id": account_ids[a.external_id], "status": a.status, "status_label": a.status_label,
                "present": a.present}
         key = (row["session_id"], row["participant_id"])
@@ -254,8 +122,8 @@ def _write_defenses(session: Session, batch: FormBatch, cohort_id: int, account_
         return
     conn = session.connection()
     graded_elsewhere = {int(pid) for (pid,) in conn.execute(
-        select(m.Defense.participant_id).join(m.Account, m.Account.id == m.Defense.account_id)
-        .where(m.Defense.cohort_id == cohort_id, m.Account.source != SOURCE))}
+        select(col(m.Defense.participant_id)).join(m.Account, col(m.Account.id) == col(m.Defense.account_id))
+        .where(col(m.Defense.cohort_id) == cohort_id, col(m.Account.source) != SOURCE))}
     row_of = {e.external_id: e.row for e in batch.entries}
     rows: dict[int, dict[str, Any]] = {}
     for d in batch.defenses:
@@ -287,40 +155,40 @@ def _write_ledger(session: Session, batch: FormBatch, cohort_id: int, session_id
     conn = session.connection()
     keys = {e.row_key for e in batch.entries}
     vanished = [r for r in conn.execute(select(m.FormEntry).where(
-        m.FormEntry.form == batch.form, m.FormEntry.file_name == batch.file_name, m.FormEntry.missing_since.is_(None)))
+        col(m.FormEntry.form) == batch.form, col(m.FormEntry.file_name) == batch.file_name, col(m.FormEntry.missing_since).is_(None)))
         if r.row_key not in keys]
     for entry in vanished:
-        conn.execute(update(m.FormEntry).where(m.FormEntry.id == entry.id).values(missing_since=now))
+        conn.execute(update(m.FormEntry).where(col(m.FormEntry.id) == entry.id).values(missing_since=now))
         state.marked_missing += 1 + _withdraw(conn, entry, now)
 
 
 def _withdraw(conn: Any, entry: Any, now: datetime) -> int:
     """Stop counting what a dropped row fed, unless another live row (another file of the form) still feeds it."""
-    live = select(m.FormEntry.id).where(m.FormEntry.missing_since.is_(None), m.FormEntry.kind == entry.kind)
+    live = select(col(m.FormEntry.id)).where(col(m.FormEntry.missing_since).is_(None), col(m.FormEntry.kind) == entry.kind)
     if entry.kind == "registration":
-        if conn.execute(live.where(m.FormEntry.cohort_id == entry.cohort_id,
-                                   m.FormEntry.account_id == entry.account_id)).first():
+        if conn.execute(live.where(col(m.FormEntry.cohort_id) == entry.cohort_id,
+                                   col(m.FormEntry.account_id) == entry.account_id)).first():
             return 0
-        stmt = update(m.Registration).where(m.Registration.cohort_id == entry.cohort_id,
-                                            m.Registration.account_id == entry.account_id,
-                                            m.Registration.missing_since.is_(None)).values(missing_since=now)
+        stmt = update(m.Registration).where(col(m.Registration.cohort_id) == entry.cohort_id,
+                                            col(m.Registration.account_id) == entry.account_id,
+                                            col(m.Registration.missing_since).is_(None)).values(missing_since=now)
     elif entry.kind == "attendance":
-        if conn.execute(live.where(m.FormEntry.session_id == entry.session_id,
-                                   m.FormEntry.participant_id == entry.participant_id)).first():
+        if conn.execute(live.where(col(m.FormEntry.session_id) == entry.session_id,
+                                   col(m.FormEntry.participant_id) == entry.participant_id)).first():
             return 0
         stmt = update(m.Attendance).where(
-            m.Attendance.session_id == entry.session_id, m.Attendance.participant_id == entry.participant_id,
-            m.Attendance.status == "form").values(present=False, status=REMOVED_STATUS,
+            col(m.Attendance.session_id) == entry.session_id, col(m.Attendance.participant_id) == entry.participant_id,
+            col(m.Attendance.status) == "form").values(present=False, status=REMOVED_STATUS,
                                                   status_label="нет в исправленном файле")
     else:
-        if conn.execute(live.where(m.FormEntry.cohort_id == entry.cohort_id,
-                                   m.FormEntry.participant_id == entry.participant_id)).first():
+        if conn.execute(live.where(col(m.FormEntry.cohort_id) == entry.cohort_id,
+                                   col(m.FormEntry.participant_id) == entry.participant_id)).first():
             return 0
         # «pending» without a grade: the protocol no longer says anything about this person.
         stmt = update(m.Defense).where(
-            m.Defense.cohort_id == entry.cohort_id, m.Defense.participant_id == entry.participant_id,
-            m.Defense.account_id.in_(select(m.Account.id).where(m.Account.source == SOURCE)),
-            or_(m.Defense.outcome != "pending", m.Defense.grade.is_not(None), m.Defense.graded_at.is_not(None)),
+            col(m.Defense.cohort_id) == entry.cohort_id, col(m.Defense.participant_id) == entry.participant_id,
+            col(m.Defense.account_id).in_(select(col(m.Account.id)).where(col(m.Account.source) == SOURCE)),
+            or_(col(m.Defense.outcome) != "pending", col(m.Defense.grade).is_not(None), col(m.Defense.graded_at).is_not(None)),
         ).values(outcome="pending", grade=None, graded_at=None)
     return int(conn.execute(stmt).rowcount or 0)
 
@@ -338,14 +206,14 @@ def _record_file(session: Session, batch: FormBatch, now: datetime, state: RunSt
                  message: str | None, rejected_rows: int) -> None:
     """The file's version (by SHA-256) with its counts; the previous versions of the same name are superseded."""
     conn = session.connection()
-    same_name = and_(m.ImportedFile.form == batch.form, m.ImportedFile.file_name == batch.file_name)
-    first_seen = conn.execute(select(m.ImportedFile.imported_at).where(
-        same_name, m.ImportedFile.sha256 == batch.sha256)).scalar_one_or_none()
+    same_name = and_(col(m.ImportedFile.form) == batch.form, col(m.ImportedFile.file_name) == batch.file_name)
+    first_seen = conn.execute(select(col(m.ImportedFile.imported_at)).where(
+        same_name, col(m.ImportedFile.sha256) == batch.sha256)).scalar_one_or_none()
     row = {"form": batch.form, "file_name": batch.file_name, "sha256": batch.sha256, "size": batch.size,
            "status": status, "message": message, "rows_read": batch.rows_read,
            "rows_imported": batch.rows_read - rejected_rows, "rows_rejected": rejected_rows,
            "imported_at": first_seen or now, "superseded_at": None}
     if status == "imported":
-        conn.execute(update(m.ImportedFile).where(same_name, m.ImportedFile.sha256 != batch.sha256,
-                                                  m.ImportedFile.superseded_at.is_(None)).values(superseded_at=now))
+        conn.execute(update(m.ImportedFile).where(same_name, col(m.ImportedFile.sha256) != batch.sha256,
+                                                  col(m.ImportedFile.superseded_at).is_(None)).values(superseded_at=now))
     state.counts["files"].add(upsert(session, m.ImportedFile, [row], key=["form", "file_name", "sha256"]).counts)

@@ -1,0 +1,79 @@
+"""`[[forms]]`: form exports (registration, sign-in lists, defense protocols) and how their columns map."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from intensive_tracker.config.base import Section
+
+# Fields a form's column can map to (`columns = { full_name = "ФИО", ... }`).
+FormField = Literal[
+    "full_name", "last_name", "first_name", "middle_name", "email", "district", "school", "position",
+    "category", "timestamp", "grade", "outcome",
+]
+DEFAULT_PASSING = ["зачтено", "зачёт", "зачет", "защищена", "защитил", "защитила", "пройдена", "да", "passed"]
+DEFAULT_FAILING = ["не зачтено", "незачёт", "незачет", "не защищена", "не защитил", "не защитила",
+                   "не пройдена", "нет", "failed"]
+
+
+class FormSettings(Section):
+    """One form export (`[[forms]]`): where its files are, what its rows are, which header holds each field."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["registration", "attendance", "defense"]
+    files: str | list[str] | None = None
+    inbox: str | None = None
+    cohort: str = Field(min_length=1)
+    program: str | None = None
+    cohort_title: str | None = None
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: Literal[",", ";", "\t"] | None = None
+    max_size_mb: float = Field(20.0, gt=0)
+    columns: dict[FormField, str | list[str]]
+    session_date: date | None = None
+    session_time: time = time(0, 0)
+    session_topic: str = ""
+    session_speaker: str | None = None
+    defense_date: date | None = None
+    pass_grade: float | None = None
+    passing: list[str] = Field(default_factory=lambda: list(DEFAULT_PASSING))
+    failing: list[str] = Field(default_factory=lambda: list(DEFAULT_FAILING))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FormSettings":
+        if (self.files is None) == (self.inbox is None):
+            raise ValueError(f"form {self.name!r}: set either files (a path or glob) or inbox (a folder)")
+        cols = self.columns
+        if "full_name" not in cols and not ("last_name" in cols and "first_name" in cols):
+            raise ValueError(f"form {self.name!r}: columns must map full_name, or last_name and first_name")
+        if self.kind == "attendance" and self.session_date is None and "timestamp" not in cols:
+            raise ValueError(f"form {self.name!r}: an attendance form needs session_date or a timestamp column")
+        if self.kind == "defense":
+            if "grade" not in cols and "outcome" not in cols:
+                raise ValueError(f"form {self.name!r}: a defense form needs a grade or an outcome column")
+            if self.defense_date is None and "timestamp" not in cols:
+                raise ValueError(f"form {self.name!r}: a defense form needs defense_date or a timestamp column")
+        return self
+
+    def anchored(self, base_dir: Path) -> "FormSettings":
+        """Relative files/inbox paths taken from the config file's folder."""
+        def anchor(value: str) -> str:
+            return value if Path(value).is_absolute() else str(base_dir / value)
+
+        files = self.files
+        if files is not None:
+            files = anchor(files) if isinstance(files, str) else [anchor(f) for f in files]
+        inbox = anchor(self.inbox) if self.inbox is not None else None
+        return self.model_copy(update={"files": files, "inbox": inbox})
+
+
+def unique_form_names(forms: list[FormSettings]) -> list[FormSettings]:
+    names = [f.name for f in forms]
+    if len(set(names)) != len(names):
+        raise ValueError("each form name must be unique")
+    return forms

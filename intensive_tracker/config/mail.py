@@ -1,0 +1,63 @@
+"""`[mail]`: the SMTP server and the sender of the district e-mails (secrets only from the environment)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from intensive_tracker.config.base import EMAIL, Section
+from intensive_tracker.errors import ConfigError
+
+
+class MailSettings(Section):
+    """[mail]: the SMTP server, the sender, and who receives each district's «участники-итоги»."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = Field(None, ge=1, le=65535)  # default: 587 starttls, 465 ssl, 25 none
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_env: str = "INTENSIVE_TRACKER_SMTP_PASSWORD"
+    timeout: float = Field(30.0, gt=0)
+    from_address: str = Field(min_length=3)
+    lab_address: str | None = None
+    copy_to_lab: bool = True
+    reply_to: str | None = None
+    rate_per_minute: float = Field(20.0, gt=0)
+    program: str | None = None
+    period: str | None = Field(None, pattern=r"^\d{4}/\d{2}$")
+    preview_dir: str = "out/mail-preview"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password_in_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "recipients" in data:
+            raise ValueError("district recipients are configured in one place: move them to [districts.recipients]")
+        if isinstance(data, dict) and "password" in data:
+            env = data.get("password_env", "INTENSIVE_TRACKER_SMTP_PASSWORD")
+            raise ValueError(f"the SMTP password must not be in the file: put it in the environment variable {env}")
+        return data
+
+    @model_validator(mode="after")
+    def _addresses(self) -> "MailSettings":
+        for where, value in [("from_address", self.from_address), ("lab_address", self.lab_address),
+                             ("reply_to", self.reply_to)]:
+            if value is not None and not EMAIL.fullmatch(value):
+                raise ValueError(f"{where}: {value!r} is not an email address (name@domain)")
+        if self.username and self.security == "none":
+            raise ValueError("security = \"none\" would send the SMTP password in clear text: use starttls or ssl")
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.smtp_port or {"starttls": 587, "ssl": 465, "none": 25}[self.security]
+
+    def password(self) -> str | None:
+        """The SMTP password from the environment variable the config names (None without a username)."""
+        if not self.username:
+            return None
+        value = os.environ.get(self.password_env, "")
+        if not value:
+            raise ConfigError(f"mail.username is set but the password is not: export {self.password_env}=<password>")
+        return value

@@ -1,0 +1,70 @@
+"""The whole config file as one model: every section, and the references between them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from intensive_tracker.config.base import Section
+from intensive_tracker.config.forms import FormSettings, unique_form_names
+from intensive_tracker.config.mail import MailSettings
+from intensive_tracker.config.moodle import CohortSettings, MoodleSettings, ProgramSettings
+from intensive_tracker.config.people import DistrictSettings, PeopleSettings
+from intensive_tracker.config.schedule import ScheduleSettings
+
+
+class ReportSettings(Section):
+    out_dir: str = "out/report"
+    school_year: str | None = Field(None, pattern=r"^\d{4}/\d{2}$")
+
+
+class QualitySettings(Section):
+    stale_defense_days: int = Field(30, ge=1)
+
+
+class Settings(Section):
+    database_url: str = "sqlite:///intensive_tracker.store.engine"
+    timezone: str = "Europe/Moscow"
+    moodle: MoodleSettings | None = None
+    programs: list[ProgramSettings] = Field(default_factory=list)
+    cohorts: list[CohortSettings] = Field(default_factory=list)
+    report: ReportSettings = ReportSettings()
+    districts: DistrictSettings = DistrictSettings()
+    people: PeopleSettings = PeopleSettings()
+    quality: QualitySettings = QualitySettings()
+
+    mail: MailSettings | None = None
+
+    forms: Annotated[list[FormSettings], AfterValidator(unique_form_names)] = Field(default_factory=list)
+
+    schedule: ScheduleSettings = ScheduleSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (for example Europe/Moscow)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> "Settings":
+        keys = [p.key for p in self.programs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("programs: each key must be unique")
+        cohort_keys = [c.key for c in self.cohorts]
+        if len(set(cohort_keys)) != len(cohort_keys):
+            raise ValueError("cohorts: each key must be unique")
+        for cohort in self.cohorts:
+            if cohort.program not in keys:
+                raise ValueError(f"cohort {cohort.key!r}: program {cohort.program!r} is not among programs ({', '.join(keys)})")
+        if self.cohorts and self.moodle is None:
+            raise ValueError("cohorts need a [moodle] section")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,155 @@
+"""One person, one record: each row of a form file joined to a participant.
+
+By e-mail (of a participant or of any account), else a *probable* match by name and district (shown
+in the data-quality report for a person to check), else a new participant.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session, col
+
+from connectors.base import FormBatch
+from intensive_tracker.people.districts import Registry, normalize
+from intensive_tracker.people.identity import email_key, initials_key, name_key
+from intensive_tracker.store import models as m
+from intensive_tracker.store.upsert import upsert
+from intensive_tracker.sync.state import RunState
+
+SOURCE = "forms"
+PROBABLE = "probable:"
+_CHUNK = 500
+
+
+def _district_key(registry: Registry, spelling: str | None) -> str | None:
+    """What two district spellings must share to be the same district: the registry's name, else the normalized text."""
+    if not spelling or not spelling.strip():
+        return None
+    name = registry.resolve(spelling).name
+    return name if name else "?" + normalize(spelling)
+
+
+def _abbreviated(key: str) -> bool:
+    return any(len(part) == 1 for part in key.split()[1:])
+
+
+class _Known(NamedTuple):
+    pid: int
+    full_name: str
+    key: str
+    initials: str
+    abbreviated: bool
+    district_raw: str | None
+    district: str | None
+
+
+class PersonIndex:
+    """Who is already known, loaded once per file: e-mails (of participants and of every account) and names.
+
+    A few queries per file instead of several per row (a 5,000-row file of new people: 34 s → 9 s in all).
+    """
+
+    def __init__(self, conn: Any, registry: Registry) -> None:
+        self.registry = registry
+        self._districts: dict[str | None, str | None] = {}
+        self.by_email: dict[str, int] = {}
+        for key, pid in conn.execute(select(func.lower(col(m.Account.email)), col(m.Account.participant_id))
+                                     .where(col(m.Account.email).is_not(None)).order_by(col(m.Account.id).desc())):
+            self.by_email[key.strip()] = int(pid)  # descending ids: the oldest account wins
+        for key, pid in conn.execute(select(col(m.Participant.email_key), col(m.Participant.id))
+                                     .where(col(m.Participant.email_key).is_not(None))):
+            self.by_email[key] = int(pid)
+        self.by_surname: dict[str, list[_Known]] = {}
+        for pid, full_name, key, district in conn.execute(select(
+                col(m.Participant.id), col(m.Participant.full_name), col(m.Participant.name_key), col(m.Participant.district_raw))
+                .order_by(col(m.Participant.id))):
+            self.add(int(pid), full_name, district)
+
+    def district(self, spelling: str | None) -> str | None:
+        if spelling not in self._districts:
+            self._districts[spelling] = _district_key(self.registry, spelling)
+        return self._districts[spelling]
+
+    def add(self, pid: int, full_name: str, district_raw: str | None, email: str | None = None) -> None:
+        """Make a participant (also one created meanwhile) findable by the next rows of the file."""
+        if email:
+            self.by_email.setdefault(email, pid)
+        key = name_key(full_name.replace(".", ". "))
+        if key:
+            self.by_surname.setdefault(key.split()[0], []).append(_Known(
+                pid, full_name, key, initials_key(full_name), _abbreviated(key), district_raw,
+                self.district(district_raw)))
+
+    def match(self, *, full_name: str, email: str | None, district_raw: str | None) -> tuple[int | None, str]:
+        """(participant id or None for a new person, the reason shown in the data-quality report)."""
+        key = email_key(email)
+        if key and key in self.by_email:
+            return self.by_email[key], f"тот же e-mail ({key})"
+        nk = name_key(full_name.replace(".", ". "))
+        district = self.district(district_raw)
+        if not nk or district is None:
+            return None, "новый участник"
+        initials, abbreviated = initials_key(full_name), _abbreviated(nk)
+        candidates = [k for k in self.by_surname.get(nk.split()[0], []) if k.district == district and (
+            k.key == nk or ((abbreviated or k.abbreviated) and k.initials == initials))]
+        if len({k.pid for k in candidates}) == 1:
+            k = candidates[0]
+            return k.pid, f"{PROBABLE} то же ФИО и округ ({k.full_name}, {k.district_raw}); проверьте"
+        if candidates:
+            ids = ", ".join(f"#{pid}" for pid in sorted({k.pid for k in candidates}))
+            return None, f"новый участник: несколько совпадений по ФИО и округу ({ids}); проверьте"
+        return None, "новый участник"
+
+
+def link_people(session: Session, batch: FormBatch, registry: Registry,
+                state: RunState) -> tuple[dict[str, int], dict[str, int]]:
+    """Accounts of the file's rows; a row seen before keeps its participant, a new one is matched once."""
+    conn = session.connection()
+    people = {p.external_id: p for p in batch.people}
+    ids = list(people)
+    links: dict[str, int] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for ext, pid in conn.execute(select(col(m.Account.external_id), col(m.Account.participant_id)).where(
+                col(m.Account.source) == SOURCE, col(m.Account.external_id).in_(ids[start:start + _CHUNK]))):
+            links[ext] = int(pid)
+    new_rows, old_rows = [], []
+    index: PersonIndex | None = None  # built only when the file has people not seen before
+    for ext, p in people.items():
+        row = {"source": SOURCE, "external_id": ext, "full_name": p.full_name, "email": p.email,
+               "district_raw": p.district_raw, "school": p.school, "position": p.position,
+               "category": p.category, "suspended": False}
+        if ext in links:
+            old_rows.append({**row, "participant_id": links[ext]})
+            continue
+        if index is None:
+            index = PersonIndex(conn, registry)
+        matched, reason = index.match(full_name=p.full_name, email=p.email, district_raw=p.district_raw)
+        if matched is None:
+            pid = _new_participant(session, p, state)
+            index.add(pid, p.full_name, p.district_raw, email_key(p.email))
+        else:
+            pid = matched
+            if email_key(p.email):
+                index.by_email.setdefault(email_key(p.email) or "", pid)
+        links[ext] = pid
+        # link_reason is written once, when the account is first seen (as for Moodle accounts).
+        new_rows.append({**row, "participant_id": pid, "link_reason": reason})
+    account_ids: dict[str, int] = {}
+    for rows in (new_rows, old_rows):
+        result = upsert(session, m.Account, rows, key=["source", "external_id"])
+        state.counts["accounts"].add(result.counts)
+        account_ids.update({k[1]: v for k, v in result.ids.items()})
+    return account_ids, {ext: links[ext] for ext in people}
+
+
+def _new_participant(session: Session, p: Any, state: RunState) -> int:
+    """A plain INSERT: the index has just shown that no participant has this e-mail."""
+    values = {"email_key": email_key(p.email), "full_name": p.full_name, "name_key": name_key(p.full_name),
+              "district_raw": p.district_raw, "school": p.school, "position": p.position, "category": p.category}
+    result = session.connection().execute(insert(m.Participant), values)
+    state.counts["participants"].inserted += 1
+    key = result.inserted_primary_key
+    assert key is not None  # a single-row INSERT always reports its key
+    return int(key[0])
