@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import UNASSIGNED, Registry
@@ -58,27 +59,27 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
     start = school_year_start(school_year)
     on = date(start, 9, 1)
     with engine.connect() as conn:
-        program_id = conn.execute(select(m.Program.id).where(m.Program.key == program_key)).scalar_one_or_none()
+        program_id = conn.execute(select(col(m.Program.id)).where(col(m.Program.key) == program_key)).scalar_one_or_none()
         if program_id is None:
             return {}
-        cohort_ids = [c for (c,) in conn.execute(select(m.Cohort.id).where(m.Cohort.program_id == program_id))]
+        cohort_ids = [c for (c,) in conn.execute(select(col(m.Cohort.id)).where(col(m.Cohort.program_id) == program_id))]
         sessions = [
-            sid for sid, starts in conn.execute(select(m.Session.id, m.Session.starts_at)
-                                                .where(m.Session.cohort_id.in_(cohort_ids)))
+            sid for sid, starts in conn.execute(select(col(m.Session.id), col(m.Session.starts_at))
+                                                .where(col(m.Session.cohort_id).in_(cohort_ids)))
             if _school_year(starts) == school_year
         ]
         attended: dict[int, int] = defaultdict(int)
         for start_i in range(0, len(sessions), 500):
             for pid, n in conn.execute(
-                select(m.Attendance.participant_id, func.count())
-                .where(m.Attendance.session_id.in_(sessions[start_i:start_i + 500]), m.Attendance.present.is_(True))
-                .group_by(m.Attendance.participant_id)
+                select(col(m.Attendance.participant_id), func.count())
+                .where(col(m.Attendance.session_id).in_(sessions[start_i:start_i + 500]), col(m.Attendance.present).is_(True))
+                .group_by(col(m.Attendance.participant_id))
             ):
                 attended[pid] += int(n)
         outcomes: dict[int, str] = {}
         for pid, outcome, graded_at, cohort_year in conn.execute(
-            select(m.Defense.participant_id, m.Defense.outcome, m.Defense.graded_at, m.Cohort.school_year)
-            .join(m.Cohort, m.Cohort.id == m.Defense.cohort_id).where(m.Cohort.program_id == program_id)
+            select(col(m.Defense.participant_id), col(m.Defense.outcome), col(m.Defense.graded_at), col(m.Cohort.school_year))
+            .join(m.Cohort, col(m.Cohort.id) == col(m.Defense.cohort_id)).where(col(m.Cohort.program_id) == program_id)
         ):
             year = _school_year(graded_at) if graded_at is not None else cohort_year
             if year == school_year and DEFENSE_RANK[outcome] > DEFENSE_RANK.get(outcomes.get(pid, ""), 0):
@@ -86,7 +87,7 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
         ids = sorted(set(attended) | set(outcomes))
         people = {}
         for start_i in range(0, len(ids), 500):
-            for p in conn.execute(select(m.Participant).where(m.Participant.id.in_(ids[start_i:start_i + 500]))):
+            for p in conn.execute(select(m.Participant).where(col(m.Participant.id).in_(ids[start_i:start_i + 500]))):
                 people[p.id] = p
     by_district: dict[str, list[RosterRow]] = defaultdict(list)
     for pid in ids:
