@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from intensive_tracker.store.engine import transaction
 from intensive_tracker.periods import aware_utc, utcnow
@@ -27,8 +28,8 @@ def as_utc(value: datetime) -> datetime:
 def is_done(engine: Engine, job: str, logical_date: datetime) -> bool:
     """Whether `job` already ran for that night (ok or with problems)."""
     with engine.connect() as connection:
-        status = connection.execute(select(JobRun.status).where(
-            JobRun.job == job, JobRun.logical_date == as_utc(logical_date))).scalar_one_or_none()
+        status = connection.execute(select(col(JobRun.status)).where(
+            col(JobRun.job) == job, col(JobRun.logical_date) == as_utc(logical_date))).scalar_one_or_none()
     return status in DONE
 
 
@@ -50,18 +51,18 @@ def claim(engine: Engine, job: str, logical_date: datetime, *, takeover_running:
     except IntegrityError:
         pass
     with transaction(engine) as session:
-        existing = session.execute(select(JobRun).where(JobRun.job == job, JobRun.logical_date == night)).scalar_one()
+        existing: JobRun = session.execute(select(JobRun).where(col(JobRun.job) == job, col(JobRun.logical_date) == night)).scalar_one()
         if existing.status in DONE or (existing.status == "running" and not takeover_running):
             return None
         note = f"rerun after {existing.status}"
-        session.connection().execute(update(JobRun).where(JobRun.id == existing.id).values(message=note, **values))
+        session.connection().execute(update(JobRun).where(col(JobRun.id) == existing.id).values(message=note, **values))
         return existing.id
 
 
 def finish(engine: Engine, run_id: int, status: str, *, message: str = "", sync_run_id: int | None = None) -> None:
     """Record how the ledger row's run ended."""
     with transaction(engine) as session:
-        session.connection().execute(update(JobRun).where(JobRun.id == run_id).values(
+        session.connection().execute(update(JobRun).where(col(JobRun.id) == run_id).values(
             status=status, finished_at=utcnow(), message=message[:2000], sync_run_id=sync_run_id))
 
 
@@ -69,5 +70,5 @@ def mark_interrupted(engine: Engine, job: str) -> int:
     """Rows of `job` still «running»: their process died (call only while holding the sync lock)."""
     with transaction(engine) as session:
         result = session.connection().execute(update(JobRun).where(
-            JobRun.job == job, JobRun.status == "running").values(status="interrupted"))
+            col(JobRun.job) == job, col(JobRun.status) == "running").values(status="interrupted"))
     return int(result.rowcount or 0)

@@ -229,7 +229,7 @@ def row_model(form: FormSettings) -> type[FormRow]:
                  (form.kind == "defense" and form.defense_date is None)
     if needs_date:
         required["timestamp"] = (Annotated[datetime, BeforeValidator(_required_when)], ...)
-    return create_model(f"FormRow_{form.name}", __base__=FormRow, **required)  # type: ignore[call-overload, no-any-return]
+    return create_model(f"FormRow_{form.name}", __base__=FormRow, **required)
 
 
 class FieldError(NamedTuple):

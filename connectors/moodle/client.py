@@ -110,7 +110,8 @@ class MoodleClient:
         if retry_after is not None:
             return retry_after
         # Exponential backoff with jitter, so parallel workers do not retry in lockstep.
-        return self._backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+        delay: float = self._backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+        return delay
 
     def _once(self, wsfunction: str, form: list[tuple[str, str]]) -> Any:
         with self._slots:

@@ -6,7 +6,7 @@ so replayed recordings answer exactly what the live site answered.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -19,8 +19,10 @@ USERFIELDS = "id,username,fullname,firstname,lastname,email,suspended,customfiel
 SUSPENDED_USERFIELDS = "id,fullname,email,customfields,roles"
 USERS_BY_ID_CHUNK = 200
 
+T = TypeVar("T")
 
-def parse(model: Any, data: Any, wsfunction: str) -> Any:
+
+def parse(model: type[T], data: Any, wsfunction: str) -> T:
     """Validate an answer; a shape we do not know is bad data (65), named by function and place."""
     try:
         if isinstance(model, type) and issubclass(model, BaseModel):

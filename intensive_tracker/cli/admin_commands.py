@@ -37,7 +37,7 @@ def serve(obj: Context, directory: Path | None, port: int) -> None:
     except OSError as e:
         raise ConfigError(f"port {port} on 127.0.0.1: {e.strerror}; choose another with --port") from None
     host, bound = server.server_address[:2]
-    click.echo(f"http://{host}:{bound}/index.html")
+    click.echo(f"http://{host!s}:{bound}/index.html")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

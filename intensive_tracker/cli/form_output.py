@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from intensive_tracker.store import models as m
 from intensive_tracker.reports.dataquality import DataQuality, RejectLine
@@ -29,15 +29,15 @@ def file_results(engine: Engine, seen: list[tuple[str, str, str]]) -> list[FileR
     with Session(engine) as session:
         for form, name, sha in seen:
             record = session.execute(select(m.ImportedFile).where(
-                m.ImportedFile.form == form, m.ImportedFile.file_name == name,
-                m.ImportedFile.sha256 == sha)).scalar_one_or_none()
+                col(m.ImportedFile.form) == form, col(m.ImportedFile.file_name) == name,
+                col(m.ImportedFile.sha256) == sha)).scalar_one_or_none()
             if record is None:
                 continue
             rejects = [RejectLine(form=r.form, file=r.file_name, row=r.row, column=r.column, value=r.value,
                                   reason=r.reason)
                        for r in session.execute(select(m.FormReject).where(
-                           m.FormReject.form == form, m.FormReject.file_name == name, m.FormReject.sha256 == sha)
-                           .order_by(m.FormReject.row, m.FormReject.column)).scalars()]
+                           col(m.FormReject.form) == form, col(m.FormReject.file_name) == name, col(m.FormReject.sha256) == sha)
+                           .order_by(col(m.FormReject.row), col(m.FormReject.column))).scalars()]
             results.append(FileResult(record, rejects))
     return results
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from intensive_tracker.store.engine import transaction
 from intensive_tracker.errors import ConfigError
@@ -39,7 +39,7 @@ def recover_interrupted(engine: Engine, *, now: datetime | None = None) -> int:
     """Rows a crashed run left in `sending` become uncertain: the server may already have them."""
     with transaction(engine) as session:
         result = session.connection().execute(
-            update(Outbox).where(Outbox.state == SENDING).values(
+            update(Outbox).where(col(Outbox.state) == SENDING).values(
                 state=UNCERTAIN, updated_at=now or utcnow(),
                 last_error="the run stopped while sending; the server may have the message: "
                            "check with the recipient, then `email --resend ID` if needed"))
@@ -88,7 +88,7 @@ def claim(engine: Engine, outbox_id: int, *, now: datetime | None = None) -> boo
     """pending/failed_temporary → sending, committed; False if another run got there first."""
     with transaction(engine) as session:
         result = session.connection().execute(
-            update(Outbox).where(Outbox.id == outbox_id, Outbox.state.in_(SENDABLE))  # type: ignore[union-attr]
+            update(Outbox).where(col(Outbox.id) == outbox_id, col(Outbox.state).in_(SENDABLE))
             .values(state=SENDING, attempts=Outbox.attempts + 1, updated_at=now or utcnow()))
         return result.rowcount == 1
 
@@ -101,7 +101,7 @@ def finish(engine: Engine, outbox_id: int, state: str, *, error: str | None = No
     if state == SENT:
         values["sent_at"] = now
     with transaction(engine) as session:
-        session.connection().execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.state == SENDING)
+        session.connection().execute(update(Outbox).where(col(Outbox.id) == outbox_id, col(Outbox.state) == SENDING)
                                      .values(**values))
 
 
@@ -132,4 +132,4 @@ def all_rows(engine: Engine) -> list[Outbox]:
 
 def _update(engine: Engine, outbox_id: int | None, **values: Any) -> None:
     with transaction(engine) as session:
-        session.connection().execute(update(Outbox).where(Outbox.id == outbox_id).values(**values))
+        session.connection().execute(update(Outbox).where(col(Outbox.id) == outbox_id).values(**values))

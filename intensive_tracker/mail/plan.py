@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from intensive_tracker.store import models as m
 from intensive_tracker.config import MailSettings, Settings
@@ -150,7 +151,7 @@ def resolve_district(name: str, registry: Registry) -> str:
 def selected_programs(engine: Engine, wanted: str | None) -> list[tuple[str, str]]:
     """(key, title) of the programs to mail: the one asked for, else every synced program."""
     with engine.connect() as conn:
-        programs = [(k, t) for k, t in conn.execute(select(m.Program.key, m.Program.title).order_by(m.Program.id))]
+        programs = [(k, t) for k, t in conn.execute(select(col(m.Program.key), col(m.Program.title)).order_by(col(m.Program.id)))]
     if wanted is None:
         return programs
     chosen = [p for p in programs if p[0] == wanted]
@@ -163,8 +164,8 @@ def current_period(engine: Engine, program_key: str, tz: ZoneInfo) -> str | None
     """The latest school year in which the program has sessions."""
     with engine.connect() as conn:
         starts = conn.execute(
-            select(m.Session.starts_at).join(m.Cohort, m.Cohort.id == m.Session.cohort_id)
-            .join(m.Program, m.Program.id == m.Cohort.program_id).where(m.Program.key == program_key)
+            select(col(m.Session.starts_at)).join(m.Cohort, col(m.Cohort.id) == col(m.Session.cohort_id))
+            .join(m.Program, col(m.Program.id) == col(m.Cohort.program_id)).where(col(m.Program.key) == program_key)
         ).scalars().all()
     return max((school_year_of(local_date(s, tz)) for s in starts), default=None)
 

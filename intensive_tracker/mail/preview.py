@@ -16,6 +16,7 @@ from intensive_tracker.config import Settings
 from intensive_tracker.store.schema import ensure_schema
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.mail import outbox
+from intensive_tracker.store.models import Outbox
 from intensive_tracker.mail.message import build_message, wire_bytes
 from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails
 from intensive_tracker.text import slug
@@ -42,7 +43,7 @@ class PreviewReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def _describe(mail: DistrictMail, row: outbox.Outbox | None, settings: Settings) -> tuple[str, str]:
+def _describe(mail: DistrictMail, row: Outbox | None, settings: Settings) -> tuple[str, str]:
     if row is None:
         return "new", "новое: ещё не отправлялось"
     if row.state in outbox.SENDABLE:

@@ -24,6 +24,7 @@ from intensive_tracker.store.schema import ensure_schema
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.mail import outbox
+from intensive_tracker.store.models import Outbox
 from intensive_tracker.store.locks import sending_lock
 from intensive_tracker.mail.message import build_message, new_message_id
 from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails
@@ -112,7 +113,7 @@ def _send_due(settings: Settings, engine: Engine, registry: Registry, *, program
     # Build everything first: a header injection refuses the whole run before a single message leaves.
     built = {id(mail): build_message(mail, settings=mail_conf, message_id="<unassigned@invalid>", now=now(),
                                      tz=settings.tz) for mail in plan.mails}
-    due: list[tuple[DistrictMail, outbox.Outbox, EmailMessage]] = []
+    due: list[tuple[DistrictMail, Outbox, EmailMessage]] = []
     for mail in plan.mails:
         row = outbox.enqueue(engine, mail, message_id=new_message_id(mail_conf), now=now())
         if row.state in outbox.SENDABLE:
@@ -159,7 +160,7 @@ def _resend(settings: Settings, engine: Engine, registry: Registry, outbox_id: i
     return report
 
 
-def _deliver(settings: Settings, engine: Engine, due: list[tuple[DistrictMail, outbox.Outbox, EmailMessage]],
+def _deliver(settings: Settings, engine: Engine, due: list[tuple[DistrictMail, Outbox, EmailMessage]],
              report: SendReport,
              link: Transport, pacer: _Pacer, now: Callable[[], datetime]) -> None:
     mail_conf = mail_settings(settings)

@@ -50,7 +50,7 @@ def previous_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
     """The latest fire time at or before `now` (the night a late run stands for), within a year."""
     for lookback in (timedelta(days=2), timedelta(days=40), timedelta(days=400)):
         fire = trigger.get_next_fire_time(None, now - lookback)
-        latest = None
+        latest: datetime | None = None
         while fire is not None and fire <= now:
             latest = fire
             fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from intensive_tracker.store import models as m
 from intensive_tracker.config import Settings
@@ -101,21 +102,21 @@ def _run_dict(run: m.SyncRun, tz: ZoneInfo, lock_free: bool) -> dict[str, Any]:
 
 
 # The sync_run columns of the first schema: status works on a database a release behind, too.
-_RUN_COLUMNS = [m.SyncRun.id, m.SyncRun.started_at, m.SyncRun.finished_at, m.SyncRun.status, m.SyncRun.trigger,
-                m.SyncRun.counts, m.SyncRun.warnings, m.SyncRun.errors]
+_RUN_COLUMNS = (col(m.SyncRun.id), col(m.SyncRun.started_at), col(m.SyncRun.finished_at), col(m.SyncRun.status),
+                col(m.SyncRun.trigger), col(m.SyncRun.counts), col(m.SyncRun.warnings), col(m.SyncRun.errors))
 
 
 def _runs(engine: Engine, tz: ZoneInfo, limit: int, *, lock_free: bool) -> list[dict[str, Any]]:
     with engine.connect() as connection:
-        rows = connection.execute(select(*_RUN_COLUMNS).order_by(m.SyncRun.id.desc()).limit(limit)).all()
+        rows = connection.execute(select(*_RUN_COLUMNS).order_by(col(m.SyncRun.id).desc()).limit(limit)).all()
     return [_run_dict(m.SyncRun.model_validate(dict(r._mapping)), tz, lock_free) for r in rows]
 
 
 def _last_failure(engine: Engine, tz: ZoneInfo, *, lock_free: bool) -> dict[str, Any] | None:
     bad = ["failed", "problems", "interrupted"] + (["running"] if lock_free else [])
     with engine.connect() as connection:
-        row = connection.execute(select(*_RUN_COLUMNS).where(m.SyncRun.status.in_(bad))
-                                 .order_by(m.SyncRun.id.desc()).limit(1)).first()
+        row = connection.execute(select(*_RUN_COLUMNS).where(col(m.SyncRun.status).in_(bad))
+                                 .order_by(col(m.SyncRun.id).desc()).limit(1)).first()
     if row is None:
         return None
     run = m.SyncRun.model_validate(dict(row._mapping))
@@ -131,8 +132,8 @@ def _last_failure(engine: Engine, tz: ZoneInfo, *, lock_free: bool) -> dict[str,
 
 def _last_job_run(engine: Engine, job: str, tz: ZoneInfo) -> dict[str, Any] | None:
     with engine.connect() as connection:
-        row = connection.execute(select(m.JobRun).where(m.JobRun.job == job)
-                                 .order_by(m.JobRun.logical_date.desc(), m.JobRun.id.desc()).limit(1)).first()
+        row = connection.execute(select(m.JobRun).where(col(m.JobRun.job) == job)
+                                 .order_by(col(m.JobRun.logical_date).desc(), col(m.JobRun.id).desc()).limit(1)).first()
     if row is None:
         return None
     run = m.JobRun.model_validate(dict(row._mapping))

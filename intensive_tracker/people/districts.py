@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from intensive_tracker.errors import ConfigError
 
@@ -194,7 +194,8 @@ class Registry:
 def _entries_from(data: Mapping[str, object]) -> list[DistrictEntry]:
     entries = []
     for kind, section in (("territorial", "district"), ("group", "group")):
-        for item in data.get(section, []) or []:  # type: ignore[union-attr]
+        items = cast("list[dict[str, Any]]", data.get(section, []) or [])  # parsed TOML: a list of tables
+        for item in items:
             entries.append(DistrictEntry(
                 name=item["name"], kind=kind, aliases=tuple(item.get("aliases", ())),
                 merged_into=item.get("merged_into"), merged_on=item.get("merged_on"),

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from intensive_tracker.store import models as m
 from intensive_tracker.config import JoinOverride, PeopleSettings
@@ -73,8 +73,9 @@ def apply_people_overrides(session: Session, people: PeopleSettings, *, account_
     result = dict(participant_ids)
     ids = sorted(by_account)
     for start in range(0, len(ids), 500):
-        for aid, pid in conn.execute(select(m.Account.id, m.Account.participant_id)
-                                     .where(m.Account.id.in_(ids[start:start + 500]))):
+        for aid, pid in conn.execute(select(col(m.Account.id), col(m.Account.participant_id))
+                                     .where(col(m.Account.id).in_(ids[start:start + 500]))):
+            assert aid is not None  # a primary key read back
             result[by_account[aid]] = pid
     return result
 
@@ -83,8 +84,9 @@ def _accounts_by_ref(conn: Connection, refs: Iterable[str]) -> list[int]:
     refs = list(refs)
     if not refs:
         return []
-    full = m.Account.source + ":" + m.Account.external_id
-    return [aid for (aid,) in conn.execute(select(m.Account.id).where(full.in_(refs)).order_by(m.Account.id))]
+    full = col(m.Account.source) + ":" + col(m.Account.external_id)
+    return [aid for (aid,) in conn.execute(select(col(m.Account.id)).where(full.in_(refs)).order_by(col(m.Account.id)))
+            if aid is not None]  # a primary key: never NULL
 
 
 def _accounts_by_email(conn: Connection, emails: Iterable[str]) -> list[int]:
@@ -92,13 +94,14 @@ def _accounts_by_email(conn: Connection, emails: Iterable[str]) -> list[int]:
     if not keys:
         return []
     return [aid for (aid,) in conn.execute(
-        select(m.Account.id).where(func.lower(func.trim(m.Account.email)).in_(keys)).order_by(m.Account.id))]
+        select(col(m.Account.id)).where(func.lower(func.trim(col(m.Account.email))).in_(keys)).order_by(col(m.Account.id)))
+        if aid is not None]  # a primary key: never NULL
 
 
 def _join_accounts(conn: Connection, join: JoinOverride) -> list[int]:
     """The accounts a join names, plus those sharing their e-mails (the e-mail rule makes them the same person)."""
     ids = set(_accounts_by_ref(conn, join.accounts)) | set(_accounts_by_email(conn, join.emails))
-    emails = [e for (e,) in conn.execute(select(m.Account.email).where(m.Account.id.in_(sorted(ids)))) if e]
+    emails = [e for (e,) in conn.execute(select(col(m.Account.email)).where(col(m.Account.id).in_(sorted(ids)))) if e]
     return sorted(ids | set(_accounts_by_email(conn, emails)))
 
 
@@ -106,13 +109,14 @@ def _apply_join(conn: Connection, join: JoinOverride) -> bool:
     ids = _join_accounts(conn, join)
     if not ids:
         return False
-    people = sorted({pid for (pid,) in conn.execute(select(m.Account.participant_id).where(m.Account.id.in_(ids)))})
+    people = sorted({pid for (pid,) in conn.execute(select(col(m.Account.participant_id)).where(col(m.Account.id).in_(ids)))})
     if len(people) < 2:
         return False
     target = people[0]  # the oldest record stays: its id is what earlier reports and emails knew
     reason = "объединено вручную (people.join" + (f": {join.note})" if join.note else ")")
     for pid in people[1:]:
-        moved = [aid for (aid,) in conn.execute(select(m.Account.id).where(m.Account.participant_id == pid))]
+        moved = [aid for (aid,) in conn.execute(select(col(m.Account.id)).where(col(m.Account.participant_id) == pid))
+                 if aid is not None]  # a primary key: never NULL
         _move_accounts(conn, moved, target, reason)
     return True
 
@@ -122,7 +126,7 @@ def _apply_split(session: Session, ref: str, note: str) -> bool:
     ids = _accounts_by_ref(conn, [ref])
     if not ids:
         return False
-    account = conn.execute(select(m.Account).where(m.Account.id == ids[0])).one()
+    account = conn.execute(select(m.Account).where(col(m.Account.id) == ids[0])).one()
     siblings = conn.execute(select(func.count()).select_from(m.Account).where(
         m.Account.participant_id == account.participant_id)).scalar_one()
     if siblings < 2:
@@ -143,9 +147,9 @@ def _move_accounts(conn: Connection, account_ids: list[int], target: int, reason
     """Accounts and everything recorded through them now belong to `target`."""
     if not account_ids:
         return
-    conn.execute(update(m.Account).where(m.Account.id.in_(account_ids))
+    conn.execute(update(m.Account).where(col(m.Account.id).in_(account_ids))
                  .values(participant_id=target, link_reason=reason))
-    conn.execute(update(m.Enrolment).where(m.Enrolment.account_id.in_(account_ids)).values(participant_id=target))
+    conn.execute(update(m.Enrolment).where(col(m.Enrolment.account_id).in_(account_ids)).values(participant_id=target))
     _move_marks(conn, m.Attendance, m.Attendance.session_id, account_ids, target,
                 better=lambda row: (bool(row.present), -row.id))
     _move_marks(conn, m.Defense, m.Defense.cohort_id, account_ids, target,

@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.identity import name_key
@@ -21,15 +21,15 @@ def refresh_districts(session: Session, registry: Registry) -> int:
     registry (config aliases, districts) may have changed since.
     """
     conn = session.connection()
-    district_ids = {name: did for did, name in conn.execute(select(m.District.id, m.District.name))}
+    district_ids = {name: did for did, name in conn.execute(select(col(m.District.id), col(m.District.name)))}
     changed = []
-    for pid, raw, before in conn.execute(select(m.Participant.id, m.Participant.district_raw,
-                                                m.Participant.district_id)):
+    for pid, raw, before in conn.execute(select(col(m.Participant.id), col(m.Participant.district_raw),
+                                                col(m.Participant.district_id))):
         after = district_ids.get(registry.resolve(raw).name or "")
         if after != before:
             changed.append({"pid": pid, "new_district_id": after})
     if changed:
-        conn.execute(update(m.Participant).where(m.Participant.id == bindparam("pid"))
+        conn.execute(update(m.Participant).where(col(m.Participant.id) == bindparam("pid"))
                      .values(district_id=bindparam("new_district_id")), changed)
     return len(changed)
 
@@ -42,15 +42,15 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
     without a re-sync.
     """
     conn = session.connection()
-    query = select(m.Account).order_by(m.Account.participant_id)
+    query = select(m.Account).order_by(col(m.Account.participant_id))
     if participant_ids is not None:
         if not participant_ids:
             return 0
-        query = query.where(m.Account.participant_id.in_(sorted(participant_ids)))
+        query = query.where(col(m.Account.participant_id).in_(sorted(participant_ids)))
     accounts: dict[int, list[Any]] = defaultdict(list)
     for row in conn.execute(query):
         accounts[row.participant_id].append(row)
-    district_ids = {name: did for did, name in conn.execute(select(m.District.id, m.District.name))}
+    district_ids = {name: did for did, name in conn.execute(select(col(m.District.id), col(m.District.name)))}
     rows = []
     for pid, accs in accounts.items():
         # An account joined only by a *probable* name match (forms) never overrides the confirmed ones.
@@ -63,12 +63,12 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
     existing: dict[int, Any] = {}
     ids = list(accounts)
     for chunk in chunked(ids):
-        existing.update({r.id: r for r in conn.execute(select(m.Participant).where(m.Participant.id.in_(chunk)))})
+        existing.update({r.id: r for r in conn.execute(select(m.Participant).where(col(m.Participant.id).in_(chunk)))})
     changed_rows = [row for row in rows if any(getattr(existing[row["id"]], k) != v for k, v in row.items())]
     if changed_rows:
         # One executemany instead of a statement per person (issue 9).
         columns = [k for k in changed_rows[0] if k != "id"]
-        stmt = update(m.Participant).where(m.Participant.id == bindparam("pid")).values(
+        stmt = update(m.Participant).where(col(m.Participant.id) == bindparam("pid")).values(
             {c: bindparam("new_" + c) for c in columns})
         conn.execute(stmt, [{"pid": row["id"], **{"new_" + c: row[c] for c in columns}} for row in changed_rows])
     return len(changed_rows)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import Registry
@@ -97,18 +97,18 @@ def build_data_quality(engine: Engine, registry: Registry, *, form: str | None =
                           rows_read=f.rows_read, rows_imported=f.rows_imported, rows_rejected=f.rows_rejected,
                           imported_at=f.imported_at)
                  for f in conn.execute(select(m.ImportedFile).where(
-                     m.ImportedFile.superseded_at.is_(None), only(m.ImportedFile.form))
-                     .order_by(m.ImportedFile.form, m.ImportedFile.file_name, m.ImportedFile.imported_at)).scalars()]
+                     col(m.ImportedFile.superseded_at).is_(None), only(col(m.ImportedFile.form)))
+                     .order_by(col(m.ImportedFile.form), col(m.ImportedFile.file_name), col(m.ImportedFile.imported_at))).scalars()]
         current = {(f.form, f.file, f.sha256) for f in files}
         rejects = [RejectLine(form=r.form, file=r.file_name, row=r.row, column=r.column, value=r.value, reason=r.reason)
                    for r in conn.execute(select(m.FormReject).where(only(m.FormReject.form))
-                                         .order_by(m.FormReject.form, m.FormReject.file_name, m.FormReject.row,
+                                         .order_by(col(m.FormReject.form), col(m.FormReject.file_name), col(m.FormReject.row),
                                                    m.FormReject.column)).scalars()
                    if (r.form, r.file_name, r.sha256) in current]
         matches = []
         for a, p in conn.execute(
-                select(m.Account, m.Participant).join(m.Participant, m.Participant.id == m.Account.participant_id)
-                .where(m.Account.source == SOURCE, m.Account.link_reason.contains("проверьте"))
+                select(m.Account, m.Participant).join(m.Participant, col(m.Participant.id) == col(m.Account.participant_id))
+                .where(col(m.Account.source) == SOURCE, col(m.Account.link_reason).contains("проверьте"))
                 .order_by(m.Account.external_id)):
             form_name = a.external_id.split(":", 1)[0]
             if form is not None and form_name != form:
@@ -118,13 +118,13 @@ def build_data_quality(engine: Engine, registry: Registry, *, form: str | None =
                                      participant_district=p.district_raw, reason=a.link_reason))
         dropped = [DroppedLine(form=e.form, file=e.file_name, row=e.row, name=name, kind=e.kind, since=e.missing_since)
                    for e, name in conn.execute(
-                       select(m.FormEntry, m.Account.full_name).join(m.Account, m.Account.id == m.FormEntry.account_id)
-                       .where(m.FormEntry.missing_since.is_not(None), only(m.FormEntry.form))
-                       .order_by(m.FormEntry.form, m.FormEntry.file_name, m.FormEntry.row))]
+                       select(m.FormEntry, col(m.Account.full_name)).join(m.Account, col(m.Account.id) == col(m.FormEntry.account_id))
+                       .where(col(m.FormEntry.missing_since).is_not(None), only(col(m.FormEntry.form)))
+                       .order_by(col(m.FormEntry.form), col(m.FormEntry.file_name), col(m.FormEntry.row)))]
         unknown: dict[str, int] = {}
         links: dict[str, dict[str, int]] = {}
-        for ext, spelling, reason in conn.execute(select(m.Account.external_id, m.Account.district_raw,
-                                                         m.Account.link_reason).where(m.Account.source == SOURCE)):
+        for ext, spelling, reason in conn.execute(select(col(m.Account.external_id), col(m.Account.district_raw),
+                                                         col(m.Account.link_reason)).where(col(m.Account.source) == SOURCE)):
             form_name = ext.split(":", 1)[0]
             if form is not None and form_name != form:
                 continue

@@ -20,6 +20,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import UNASSIGNED, Registry
@@ -148,7 +149,7 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
     on = date(start, 9, 1)
     wanted = set(only) if only is not None else None
     with engine.connect() as conn:
-        program_id = conn.execute(select(m.Program.id).where(m.Program.key == program_key)).scalar_one_or_none()
+        program_id = conn.execute(select(col(m.Program.id)).where(col(m.Program.key) == program_key)).scalar_one_or_none()
         if program_id is None:
             return {}
         cohorts = {cid: (key, course) for cid, key, course in conn.execute(

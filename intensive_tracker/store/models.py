@@ -165,7 +165,7 @@ class SyncRun(SQLModel, table=True):
 
 
 # Tables whose rows are the synced data; a re-sync over unchanged sources must leave them identical.
-DATA_TABLES = (
+DATA_TABLES: tuple[type[SQLModel], ...] = (
     District, Program, Cohort, Participant, Account, Enrolment, Session, Attendance, Defense, SyncCursor,
 )
 

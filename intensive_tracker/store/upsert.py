@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -91,7 +91,7 @@ def upsert(
             result.ids[natural_key] = before["id"]
     if not to_write:
         return result
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+    insert: Callable[..., Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
     # SQLite: one single-row statement run over the rows (executemany), which SQLAlchemy compiles
     # once and sends as multi-row VALUES pages; compiling a 500-row VALUES clause per chunk cost
     # more than the database's own work at region scale (issue 9). PostgreSQL: the rows travel as
@@ -111,16 +111,16 @@ def upsert(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
     stmt = stmt.returning(table.c.id, *key_cols)
-    for chunk in chunked(to_write):
-        params: Any = ({f"col_{c}": [row[c] for row in chunk] for c in columns} if dialect == "postgresql"
-                       else [dict(row) for row in chunk])
+    for page in chunked(to_write):
+        params: Any = ({f"col_{c}": [row[c] for row in page] for c in columns} if dialect == "postgresql"
+                       else [dict(row) for row in page])
         for record in session.connection().execute(stmt, params):
             mapping = record._mapping
             result.ids[tuple(mapping[k] for k in key)] = mapping["id"]
     return result
 
 
-def _key_filter(key_cols: list[Any], chunk: list[tuple[Any, ...]], dialect: str) -> Any:
+def _key_filter(key_cols: list[Any], chunk: Sequence[tuple[Any, ...]], dialect: str) -> Any:
     """WHERE clause finding the stored rows of `chunk`'s natural keys."""
     # One condition per key column. For a composite key this finds every combination, a superset
     # of the chunk; rows outside it are never looked up. SQLite answers a row-value
@@ -144,4 +144,4 @@ def _differs(before: Any, after: Any) -> bool:
         if before is None or after is None:
             return before is not after
         return abs(float(before) - float(after)) > 1e-9
-    return before != after
+    return bool(before != after)

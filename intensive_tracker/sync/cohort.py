@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
-from sqlmodel import Session
+from sqlalchemy import and_, insert, select, true, update
+from sqlmodel import Session, col
 
 from connectors.base import Batch
 from intensive_tracker.config import Settings
@@ -30,7 +30,7 @@ def write_cohort_batch(session: Session, batch: Batch, *, settings: Settings, re
     """Write one cohort's records; counts go to `state`."""
     conn = session.connection()
     now = utcnow()
-    program_id = conn.execute(select(m.Program.id).where(m.Program.key == batch.cohort.program)).scalar_one_or_none()
+    program_id = conn.execute(select(col(m.Program.id)).where(col(m.Program.key) == batch.cohort.program)).scalar_one_or_none()
     if program_id is None:
         raise TrackerError(f"cohort {batch.cohort.key}: program {batch.cohort.program!r} is not configured")
     ref = batch.cohort
@@ -44,13 +44,13 @@ def write_cohort_batch(session: Session, batch: Batch, *, settings: Settings, re
                                              participant_ids=participant_ids)
 
     if batch.enrolments is not None:
-        rows = [{"cohort_id": cohort_id, "account_id": account_ids[e.external_id],
+        rows: list[dict[str, Any]] = [{"cohort_id": cohort_id, "account_id": account_ids[e.external_id],
                  "participant_id": participant_ids[e.external_id], "status": e.status, "missing_since": None}
                 for e in batch.enrolments]
         state.counts["enrolments"].add(upsert(session, m.Enrolment, rows, key=["cohort_id", "account_id"]).counts)
         listed = {r["account_id"] for r in rows}
-        state.marked_missing += _mark_missing(session, m.Enrolment, and_(m.Enrolment.cohort_id == cohort_id,
-                                              m.Enrolment.account_id.not_in(listed) if listed else True), now)
+        state.marked_missing += _mark_missing(session, m.Enrolment, and_(col(m.Enrolment.cohort_id) == cohort_id,
+                                              col(m.Enrolment.account_id).not_in(listed) if listed else true()), now)
 
     session_ids: dict[str, int] = {}
     if batch.sessions is not None:
@@ -61,14 +61,15 @@ def write_cohort_batch(session: Session, batch: Batch, *, settings: Settings, re
         session_ids = {k[1]: v for k, v in result.ids.items()}
         listed_keys = set(session_ids)
         # Sessions of sign-in lists («form:…») in the cohort belong to the forms source, not to this batch.
-        state.marked_missing += _mark_missing(session, m.Session, and_(m.Session.cohort_id == cohort_id,
-                                              m.Session.source_key.not_like("form:%"),
-                                              m.Session.source_key.not_in(listed_keys) if listed_keys else True), now)
+        state.marked_missing += _mark_missing(session, m.Session, and_(col(m.Session.cohort_id) == cohort_id,
+                                              col(m.Session.source_key).not_like("form:%"),
+                                              col(m.Session.source_key).not_in(listed_keys) if listed_keys else true()), now)
     missing_sessions = {a.session_key for a in batch.attendance} - set(session_ids)
     if missing_sessions:
-        for key, sid in conn.execute(select(m.Session.source_key, m.Session.id).where(
-                m.Session.cohort_id == cohort_id, m.Session.source_key.in_(missing_sessions))):
-            session_ids[key] = sid
+        for source_key, sid in conn.execute(select(col(m.Session.source_key), col(m.Session.id)).where(
+                col(m.Session.cohort_id) == cohort_id, col(m.Session.source_key).in_(missing_sessions))):
+            assert sid is not None  # a primary key read back
+            session_ids[source_key] = sid
 
     marks: dict[tuple[int, int], dict[str, Any]] = {}
     for a in batch.attendance:
@@ -76,7 +77,7 @@ def write_cohort_batch(session: Session, batch: Batch, *, settings: Settings, re
             state.warnings.append({"source": batch.source, "cohort": ref.key,
                                    "message": f"attendance of unknown session/person {a.session_key}/{a.external_id} skipped"})
             continue
-        row = {"session_id": session_ids[a.session_key], "participant_id": participant_ids[a.external_id],
+        row: dict[str, Any] = {"session_id": session_ids[a.session_key], "participant_id": participant_ids[a.external_id],
                "account_id": account_ids[a.external_id], "status": a.status, "status_label": a.status_label,
                "present": a.present}
         key = (row["session_id"], row["participant_id"])
@@ -110,8 +111,9 @@ def _write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict
     known: dict[str, tuple[int, int]] = {}
     ids = list(people)
     for chunk in chunked(ids):
-        for ext, aid, pid in conn.execute(select(m.Account.external_id, m.Account.id, m.Account.participant_id).where(
-                m.Account.source == batch.source, m.Account.external_id.in_(chunk))):
+        for ext, aid, pid in conn.execute(select(col(m.Account.external_id), col(m.Account.id), col(m.Account.participant_id)).where(
+                col(m.Account.source) == batch.source, col(m.Account.external_id).in_(chunk))):
+            assert aid is not None  # a primary key read back
             known[ext] = (aid, pid)
     new = [p for ext, p in people.items() if ext not in known]
     emails = {email_key(p.email) for p in new} - {None}
@@ -119,9 +121,10 @@ def _write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict
     if emails:
         email_list = sorted(e for e in emails if e)
         for chunk in chunked(email_list):
-            for key, pid in conn.execute(select(m.Participant.email_key, m.Participant.id).where(
-                    m.Participant.email_key.in_(chunk))):
-                by_email[key] = pid
+            for found_key, found_id in conn.execute(select(col(m.Participant.email_key), col(m.Participant.id)).where(
+                    col(m.Participant.email_key).in_(chunk))):
+                assert found_key is not None and found_id is not None  # matched by key; a primary key
+                by_email[found_key] = found_id
     links: dict[str, tuple[int, str]] = {ext: (known[ext][1], "") for ext in known}
     # New people are written in bulk (issue 9: one statement per person dominated a large sync);
     # the first new account with an email creates the participant, later ones join it.
@@ -143,11 +146,12 @@ def _write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict
         state.counts["participants"].add(result.counts)
         by_email.update({k[0]: pid for k, pid in result.ids.items()})
     if unkeyed:
-        stmt = insert(m.Participant).returning(m.Participant.id, sort_by_parameter_order=True)
+        stmt = insert(m.Participant).returning(col(m.Participant.id), sort_by_parameter_order=True)
         created = conn.execute(stmt, [values for _, values in unkeyed]).scalars().all()
         state.counts["participants"].inserted += len(created)
-        for (ext, _), pid in zip(unkeyed, created, strict=True):
-            links[ext] = (pid, "новый участник")
+        for (ext, _), new_id in zip(unkeyed, created, strict=True):
+            assert new_id is not None  # a primary key returned by INSERT
+            links[ext] = (new_id, "новый участник")
     first_with_key: set[str] = set()
     for p in new:
         key = email_key(p.email)
@@ -182,7 +186,7 @@ def _write_defenses(session: Session, batch: Batch, cohort_id: int, account_ids:
                     participant_ids: dict[str, int], state: RunState) -> None:
     conn = session.connection()
     stored = {pid: outcome for pid, outcome in conn.execute(
-        select(m.Defense.participant_id, m.Defense.outcome).where(m.Defense.cohort_id == cohort_id))}
+        select(col(m.Defense.participant_id), col(m.Defense.outcome)).where(col(m.Defense.cohort_id) == cohort_id))}
     rows: dict[int, dict[str, Any]] = {}
     for d in batch.defenses:
         if d.external_id not in account_ids:

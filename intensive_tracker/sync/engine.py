@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.base import Batch, BatchFailure, Connector
 from intensive_tracker.config import Settings
@@ -154,7 +154,7 @@ def _run_locked(engine: Engine, settings: Settings, registry: Registry, connecto
 def _mark_interrupted(engine: Engine) -> None:
     with transaction(engine) as session:
         result = session.connection().execute(
-            update(m.SyncRun).where(m.SyncRun.status == "running").values(status="interrupted"))
+            update(m.SyncRun).where(col(m.SyncRun.status) == "running").values(status="interrupted"))
     if result.rowcount:
         log.warning("%d earlier run(s) ended without finishing (process killed); marked as interrupted",
                     result.rowcount)
@@ -167,7 +167,7 @@ def _error_entry(source: str, cohort: str | None, error: Exception) -> dict[str,
 
 def _load_cursors(engine: Engine, source: str) -> dict[str, str]:
     with Session(engine) as session:
-        rows = session.exec(select(m.SyncCursor.key, m.SyncCursor.value).where(m.SyncCursor.source == source)).all()
+        rows = session.execute(select(col(m.SyncCursor.key), col(m.SyncCursor.value)).where(col(m.SyncCursor.source) == source)).all()
     return {k: v for k, v in rows}
 
 
@@ -183,4 +183,4 @@ def _save_run_in(session: Session, run_id: int, state: RunState, *, status: str 
         values["status"] = status
     if finished:
         values["finished_at"] = utcnow()
-    session.connection().execute(update(m.SyncRun).where(m.SyncRun.id == run_id).values(**values))
+    session.connection().execute(update(m.SyncRun).where(col(m.SyncRun.id) == run_id).values(**values))
