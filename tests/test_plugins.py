@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from intensive_tracker.app import App, ENTRY_POINT_GROUP, connector_classes, known_connectors, open_connectors
+from intensive_tracker.app import ENTRY_POINT_GROUP, App, connector_classes, known_connectors, open_connectors
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import make_engine

@@ -22,7 +22,7 @@ def _cohort(defenses: list[DefenseRecord], *, complete: bool) -> Batch:
 
 
 def _graded(outcome: str, uid: str = "1") -> DefenseRecord:
-    return DefenseRecord(external_id=uid, outcome=outcome, grade=GRADED[outcome],  # type: ignore[arg-type]
+    return DefenseRecord(external_id=uid, outcome=outcome, grade=GRADED[outcome],
                          graded_at=utc("2023-12-15 09:00"))
 
 
