@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from collections import deque
 from pathlib import Path
 
@@ -143,3 +145,47 @@ def test_templates_carry_no_figures() -> None:
         text = path.read_text("utf-8")
         for carried in ("355", "1950", "316", "286", "Электросталь", "Бронницы", "Карпеева"):
             assert carried not in text, f"{path.name} carries {carried}"
+
+
+REFERENCE_FIGURES = (355, 1950, 316, 286)
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_TARGETS = ROOT / "connectors" / "demo" / "world.py"
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the docstring nodes of a module and its classes and functions (examples, never output)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                found.add(id(first.value))
+    return found
+
+
+def carried_figures(path: Path) -> list[str]:
+    """Reference figures written in `path` as a number or inside a string (docstrings aside), as «line: value»."""
+    tree = ast.parse(path.read_text("utf-8"))
+    skip = _docstrings(tree)
+    words = re.compile(r"(?<!\d)(" + "|".join(map(str, REFERENCE_FIGURES)) + r")(?!\d)")
+    hits = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant) or id(node) in skip:
+            continue
+        value = node.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value in REFERENCE_FIGURES:
+            hits.append(f"{node.lineno}: {value!r}")
+        elif isinstance(value, str) and words.search(value):
+            hits.append(f"{node.lineno}: {value!r}")
+    return hits
+
+
+def test_python_modules_carry_no_reference_figures() -> None:
+    """Only the demo world holds 355, 1950, 316 or 286: the core, the connectors and the jobs compute them."""
+    assert carried_figures(DEMO_TARGETS), "the scan must see the demo targets, or it sees nothing"
+    modules = [path for folder in ("intensive_tracker", "connectors", "jobs")
+               for path in sorted((ROOT / folder).rglob("*.py")) if path != DEMO_TARGETS]
+    assert len(modules) > 50
+    carried = {str(path.relative_to(ROOT)): hits for path in modules if (hits := carried_figures(path))}
+    assert carried == {}
