@@ -113,3 +113,33 @@ def test_district_email_with_the_most_sessions_fits_700px(demo_site: Path, tmp_p
     assert result.returncode == 0, result.stderr[-2000:]  # type: ignore[attr-defined]
     assert _console(result.stderr) == []  # type: ignore[attr-defined]
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+PRINTED = ["index.html", "ku-2023-24.html", "districts/balashikha.html", "quality.html"]
+MEDIABOX = re.compile(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]")
+WORD_XMAX = re.compile(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"')
+
+
+@pytest.mark.parametrize("page", PRINTED)
+def test_printed_pages_are_a4_and_nothing_overflows(served: str, tmp_path: Path, page: str) -> None:
+    """Printed to PDF, every page is A4 (595×842 pt) and no word runs past the page's right edge."""
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("pdftotext (poppler-utils) is required in CI")
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = tmp_path / "page.pdf"
+    result = _run(served + page, tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    assert result.returncode == 0 and pdf.is_file(), result.stderr[-2000:]
+    boxes = MEDIABOX.findall(pdf.read_bytes())
+    assert boxes, "no MediaBox in the PDF"
+    for w, h in boxes:
+        assert abs(float(w) - 595) <= 2 and abs(float(h) - 842) <= 2, f"{page}: page {w}×{h} pt is not A4"
+    bbox = subprocess.run([pdftotext, "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    xmax = [float(x) for x in WORD_XMAX.findall(bbox)]
+    assert xmax, f"{page}: no text in the PDF"
+    assert max(xmax) <= 595, f"{page}: a word ends at x={max(xmax)} pt, past the A4 width"
+    shot = ARTIFACTS / f"phone-{Path(page).stem}.png"
+    phone = _run(served + page, tmp_path, "--window-size=390,2000", f"--screenshot={shot}")
+    assert phone.returncode == 0 and shot.is_file()
