@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from connectors.demo import generate
 from connectors.demo import world as demo
 from connectors.demo.playground import write_demo_config
 from intensive_tracker.cli import cli
@@ -67,14 +68,14 @@ def _summary_of_playground(tmp_path: Path, seed: int) -> dict[str, Any]:
 
 def test_the_recount_reproduces_the_reference_year() -> None:
     """The independent recount agrees with the reference 2023/24 figures on the default seed."""
-    figures = recount(demo.generate_demo_world(2024))
+    figures = recount(generate.generate_demo_world(2024))
     assert figures["attendances"]["2023/24"] == 1950 and figures["passed"]["2023/24"] == 316
 
 
 def test_another_seed_gives_other_figures_that_match_its_records(tmp_path: Path) -> None:
     """Seed 7's summary.json differs from seed 2024's generated years and equals the recount of seed 7's world."""
-    expected = recount(demo.generate_demo_world(7))
-    default = recount(demo.generate_demo_world(2024))
+    expected = recount(generate.generate_demo_world(7))
+    default = recount(generate.generate_demo_world(2024))
     assert expected["attendances"]["2020/21"] != default["attendances"]["2020/21"]
     assert expected["unique"] != default["unique"]
     assert reported(_summary_of_playground(tmp_path, seed=7)) == expected
@@ -84,8 +85,8 @@ def test_other_targets_give_other_figures(tmp_path: Path, monkeypatch: pytest.Mo
     """With fewer present at KU-2023-H1's first session and fewer passes, 2023/24 follows, not 1950 and 316."""
     launches = [(name, days, [300, *(counts or [])[1:]], passed - 6, *rest) if name == "KU-2023-H1"
                 else (name, days, counts, passed, *rest)
-                for name, days, counts, passed, *rest in demo.KU_LAUNCHES]
-    monkeypatch.setattr(demo, "KU_LAUNCHES", launches)
-    expected = recount(demo.generate_demo_world(2024))
+                for name, days, counts, passed, *rest in generate.KU_LAUNCHES]
+    monkeypatch.setattr(generate, "KU_LAUNCHES", launches)
+    expected = recount(generate.generate_demo_world(2024))
     assert expected["attendances"]["2023/24"] == 1950 - 55 and expected["passed"]["2023/24"] == 316 - 6
     assert reported(_summary_of_playground(tmp_path, seed=2024)) == expected

@@ -8,7 +8,7 @@ so a card never disagrees with the district page. For the lab only: it names sou
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import UNASSIGNED, Registry
@@ -88,14 +89,16 @@ def find_people(engine: Engine, query: str) -> list[Match]:
     with engine.connect() as conn:
         if "@" in text:
             key = email_key(text)
-            found = {pid for (pid,) in conn.execute(select(m.Account.participant_id).where(
-                or_(m.Account.email.ilike(text), m.Account.email.ilike(key or ""))))}
-            found |= {pid for (pid,) in conn.execute(select(m.Participant.id).where(m.Participant.email_key == key))}
+            found: set[int] = {pid for (pid,) in conn.execute(select(col(m.Account.participant_id)).where(
+                or_(col(m.Account.email).ilike(text), col(m.Account.email).ilike(key or ""))))}
+            found |= {pid for (pid,) in conn.execute(select(col(m.Participant.id)).where(col(m.Participant.email_key) == key))
+                      if pid is not None}
             return [Match(pid, "email") for pid in sorted(found)]
         names: dict[int, set[str]] = defaultdict(set)
-        for pid, name in conn.execute(select(m.Participant.id, m.Participant.full_name)):
-            names[pid].add(name)
-        for pid, name in conn.execute(select(m.Account.participant_id, m.Account.full_name)):
+        for participant_id, name in conn.execute(select(col(m.Participant.id), col(m.Participant.full_name))):
+            assert participant_id is not None  # a primary key
+            names[participant_id].add(name)
+        for pid, name in conn.execute(select(col(m.Account.participant_id), col(m.Account.full_name))):
             names[pid].add(name)
     words = _words(text)
     if not words:
@@ -135,13 +138,13 @@ def program_years(engine: Engine) -> list[tuple[str, str, str]]:
     found: set[tuple[str, str, str]] = set()
     with engine.connect() as conn:
         for key, title, starts in conn.execute(
-            select(m.Program.key, m.Program.title, m.Session.starts_at)
-            .join(m.Cohort, m.Cohort.program_id == m.Program.id).join(m.Session, m.Session.cohort_id == m.Cohort.id)
+            select(col(m.Program.key), col(m.Program.title), col(m.Session.starts_at))
+            .join(m.Cohort, col(m.Cohort.program_id) == col(m.Program.id)).join(m.Session, col(m.Session.cohort_id) == col(m.Cohort.id))
         ):
             found.add((key, title, school_year_of(local_date(starts))))
         for key, title, year, graded in conn.execute(
-            select(m.Program.key, m.Program.title, m.Cohort.school_year, m.Defense.graded_at)
-            .join(m.Cohort, m.Cohort.program_id == m.Program.id).join(m.Defense, m.Defense.cohort_id == m.Cohort.id)
+            select(col(m.Program.key), col(m.Program.title), col(m.Cohort.school_year), col(m.Defense.graded_at))
+            .join(m.Cohort, col(m.Cohort.program_id) == col(m.Program.id)).join(m.Defense, col(m.Defense.cohort_id) == col(m.Cohort.id))
         ):
             label = school_year_of(local_date(graded)) if graded is not None else year
             if label:
@@ -205,13 +208,13 @@ def _accounts(engine: Engine, ids: list[int]) -> tuple[dict[int, list[AccountInf
     with engine.connect() as conn:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            people.update({p.id: p for p in conn.execute(select(m.Participant).where(m.Participant.id.in_(chunk)))})
+            people.update({p.id: p for p in conn.execute(select(m.Participant).where(col(m.Participant.id).in_(chunk)))})
             forms: dict[int, list[str]] = defaultdict(list)
-            for e in conn.execute(select(m.FormEntry).where(m.FormEntry.participant_id.in_(chunk))
-                                  .order_by(m.FormEntry.form, m.FormEntry.file_name, m.FormEntry.row)):
+            for e in conn.execute(select(m.FormEntry).where(col(m.FormEntry.participant_id).in_(chunk))
+                                  .order_by(col(m.FormEntry.form), col(m.FormEntry.file_name), col(m.FormEntry.row))):
                 gone = " — строки больше нет в файле" if e.missing_since is not None else ""
                 forms[e.account_id].append(f"{e.form}: {e.file_name}, строка {e.row} ({e.kind}){gone}")
-            for a in conn.execute(select(m.Account).where(m.Account.participant_id.in_(chunk)).order_by(m.Account.id)):
+            for a in conn.execute(select(m.Account).where(col(m.Account.participant_id).in_(chunk)).order_by(col(m.Account.id))):
                 accounts[a.participant_id].append(AccountInfo(
                     ref=f"{a.source}:{a.external_id}", full_name=a.full_name, email=a.email,
                     district_raw=a.district_raw, school=a.school, link_reason=a.link_reason,
@@ -234,7 +237,7 @@ def _participants(item: Any) -> set[int]:
 def quality_text(item: Mapping[str, Any]) -> str:
     """A quality.json item as one Russian sentence for the card."""
     kind = item.get("kind")
-    texts = {
+    texts: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "unknown_district": lambda i: f"округ записан как «{i['spelling']}»: такого написания нет в справочнике",
         "without_district": lambda i: "городской округ не указан",
         "probable_link": lambda i: f"учётная запись {i['account']} присоединена по ФИО и округу: проверьте",

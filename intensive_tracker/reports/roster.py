@@ -152,10 +152,11 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
         program_id = conn.execute(select(col(m.Program.id)).where(col(m.Program.key) == program_key)).scalar_one_or_none()
         if program_id is None:
             return {}
-        cohorts = {cid: (key, course) for cid, key, course in conn.execute(
-            select(m.Cohort.id, m.Cohort.key, m.Cohort.course_id).where(m.Cohort.program_id == program_id))}
+        cohorts: dict[int, tuple[str, int | None]] = {cid: (key, course) for cid, key, course in conn.execute(
+            select(col(m.Cohort.id), col(m.Cohort.key), col(m.Cohort.course_id)).where(col(m.Cohort.program_id) == program_id))
+            if cid is not None}
         has_defense = conn.execute(select(func.count()).select_from(m.Defense)
-                                   .where(m.Defense.cohort_id.in_(list(cohorts)))).scalar_one() > 0
+                                   .where(col(m.Defense.cohort_id).in_(list(cohorts)))).scalar_one() > 0
         columns, column_of, session_cohort = _columns(conn, cohorts, school_year)
         marks: dict[int, dict[int, list[tuple[str, bool, str]]]] = defaultdict(lambda: defaultdict(list))
         attended: dict[int, int] = defaultdict(int)
@@ -163,8 +164,8 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
         sessions = list(column_of)
         for chunk in chunked(sessions):
             for pid, sid, status, present, label in conn.execute(
-                select(m.Attendance.participant_id, m.Attendance.session_id, m.Attendance.status,
-                       m.Attendance.present, m.Attendance.status_label).where(m.Attendance.session_id.in_(chunk))
+                select(col(m.Attendance.participant_id), col(m.Attendance.session_id), col(m.Attendance.status),
+                       col(m.Attendance.present), col(m.Attendance.status_label)).where(col(m.Attendance.session_id).in_(chunk))
             ):
                 if wanted is not None and pid not in wanted:
                     continue
@@ -172,26 +173,26 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
                 member[pid].add(session_cohort[sid])
                 attended[pid] += 1 if present else 0
         best: dict[int, tuple[str, float | None, datetime | None, int]] = {}
-        for pid, outcome, grade, graded_at, cohort_id, cohort_year in conn.execute(
-            select(m.Defense.participant_id, m.Defense.outcome, m.Defense.grade, m.Defense.graded_at,
-                   m.Defense.cohort_id, m.Cohort.school_year)
-            .join(m.Cohort, m.Cohort.id == m.Defense.cohort_id).where(m.Cohort.program_id == program_id)
+        for pid, graded, grade, graded_at, cohort_id, cohort_year in conn.execute(
+            select(col(m.Defense.participant_id), col(m.Defense.outcome), col(m.Defense.grade), col(m.Defense.graded_at),
+                   col(m.Defense.cohort_id), col(m.Cohort.school_year))
+            .join(m.Cohort, col(m.Cohort.id) == col(m.Defense.cohort_id)).where(col(m.Cohort.program_id) == program_id)
         ):
             if wanted is not None and pid not in wanted:
                 continue
             year = _school_year(graded_at) if graded_at is not None else cohort_year
-            if year == school_year and (pid not in best or DEFENSE_RANK[outcome] > DEFENSE_RANK[best[pid][0]]):
-                best[pid] = (outcome, grade, graded_at, cohort_id)
+            if year == school_year and (pid not in best or DEFENSE_RANK[graded] > DEFENSE_RANK[best[pid][0]]):
+                best[pid] = (graded, grade, graded_at, cohort_id)
         ids = sorted({pid for pid, n in attended.items() if n} | set(best))
         for chunk in chunked(ids):
-            for table in (m.Enrolment, m.Registration):
-                for pid, cid in conn.execute(select(table.participant_id, table.cohort_id)
-                                             .where(table.participant_id.in_(chunk),
-                                                    table.cohort_id.in_(list(cohorts)))):
+            for table in (m.Enrolment.__table__, m.Registration.__table__):  # type: ignore[attr-defined]
+                for pid, cid in conn.execute(select(table.c.participant_id, table.c.cohort_id)
+                                             .where(table.c.participant_id.in_(chunk),
+                                                    table.c.cohort_id.in_(list(cohorts)))):
                     member[pid].add(cid)
         people = {}
         for chunk in chunked(ids):
-            for p in conn.execute(select(m.Participant).where(m.Participant.id.in_(chunk))):
+            for p in conn.execute(select(m.Participant).where(col(m.Participant.id).in_(chunk))):
                 people[p.id] = p
     by_district: dict[str, list[RosterRow]] = defaultdict(list)
     for pid in ids:
@@ -218,8 +219,8 @@ def _columns(conn, cohorts: dict[int, tuple[str, int | None]],  # type: ignore[n
     """The period's taken sessions as columns; session id → column index and → cohort id."""
     found: dict[str, list] = {}  # type: ignore[type-arg]
     for sid, cohort_id, source_key, starts, topic, taken, missing in conn.execute(
-        select(m.Session.id, m.Session.cohort_id, m.Session.source_key, m.Session.starts_at, m.Session.topic,
-               m.Session.taken, m.Session.missing_since).where(m.Session.cohort_id.in_(list(cohorts)))
+        select(col(m.Session.id), col(m.Session.cohort_id), col(m.Session.source_key), col(m.Session.starts_at), col(m.Session.topic),
+               col(m.Session.taken), col(m.Session.missing_since)).where(col(m.Session.cohort_id).in_(list(cohorts)))
     ):
         if not taken or _school_year(starts) != school_year:
             continue
