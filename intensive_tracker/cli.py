@@ -150,15 +150,24 @@ def _report(obj: Context, out: Path | None) -> Path:
     tz = ZoneInfo(settings.timezone)
     summary = build_summary(engine, registry, tz=tz, now=datetime.now(tz), school_year=settings.report.school_year)
     out_dir = out or _relative_to_config(obj, Path(settings.report.out_dir))
+    from intensive_tracker.annual_report import write_beside_site
     from intensive_tracker.site import site_rosters
 
-    index = render_site(summary, out_dir, rosters=site_rosters(engine, registry, summary))
+    annual = write_beside_site(summary, out_dir, enabled=settings.report.annual_docx,
+                               school_year=settings.report.school_year, template=_annual_template(obj, None))
+    index = render_site(summary, out_dir, rosters=site_rosters(engine, registry, summary),
+                        context={"annual_docx": annual})
     write_quality(engine, registry, settings, summary.generated_at, out_dir)  # quality.html beside index.html
     return index
 
 
 def _relative_to_config(obj: Context, path: Path) -> Path:
     return path if path.is_absolute() else obj.config_path.resolve().parent / path
+
+
+def _annual_template(obj: Context, given: Path | None) -> Path | None:
+    configured = obj.settings.report.annual_template
+    return given or (_relative_to_config(obj, Path(configured)) if configured else None)
 
 
 @cli.command()
@@ -169,6 +178,37 @@ def report(obj: Context, out: Path | None) -> None:
     """Render the HTML report and summary.json from the database."""
     index = _report(obj, out)
     click.echo(str(index))
+
+
+@cli.command("annual-report")
+@click.option("--year", help="School year, e.g. 2023/24 (default: report.school_year, else the latest with sessions).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Word file to write (default: annual-report-<year>.docx in the current folder).")
+@click.option("--template", type=click.Path(path_type=Path, dir_okay=False),
+              help="Her Word document to start from (default: report.annual_template of the config).")
+@click.pass_obj
+def annual_report(obj: Context, year: str | None, out: Path | None, template: Path | None) -> None:
+    """Write the annual analytic report as an editable Word document drafted from the records."""
+    import re
+    from zoneinfo import ZoneInfo
+
+    from intensive_tracker.annual_report import open_template, report_year, write_annual_report
+    from intensive_tracker.reports import build_summary
+
+    if year is not None and not re.fullmatch(r"\d{4}/\d{2}", year):
+        raise click.UsageError(f"--year {year!r}: write the school year as 2023/24")
+    settings = obj.settings
+    template = _annual_template(obj, template)
+    if template is not None:
+        open_template(template)  # a bad template is named before the database is read
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)
+    tz = ZoneInfo(settings.timezone)
+    summary = build_summary(engine, obj.registry(), tz=tz, now=datetime.now(tz), school_year=settings.report.school_year)
+    year = year or report_year(summary, settings.report.school_year)
+    path = out or Path(f"annual-report-{(year or 'без-данных').replace('/', '-')}.docx")
+    write_annual_report(summary, path, school_year=year, template=template)
+    click.echo(str(path))
 
 
 @cli.command()

@@ -101,6 +101,8 @@ class CohortSettings(_Section):
 class ReportSettings(_Section):
     out_dir: str = "out/report"
     school_year: str | None = Field(None, pattern=r"^\d{4}/\d{2}$")
+    annual_docx: bool = True  # `report` also writes annual-report.docx (the analytic report's draft)
+    annual_template: str | None = None  # her Word document (.docx) the draft starts from; relative to the config
 
 
 class DistrictExtra(_Section):
