@@ -341,3 +341,32 @@ def test_report_year_defaults_to_the_newest_program_year() -> None:
     """Without --year the title names the newest school year the records have."""
     doc = build_document(_summary(2), school_year=None)
     assert "2023-2024 учебный год" in doc.paragraphs[0].text
+
+
+def test_word_template_dotx_is_accepted(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+    """A Word template (.dotx) works like a .docx: her first page stays first."""
+    import zipfile
+
+    docx = _template(tmp_path / "бланк.docx")
+    dotx = tmp_path / "бланк.dotx"
+    with zipfile.ZipFile(docx) as source, zipfile.ZipFile(dotx, "w") as target:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == "[Content_Types].xml":
+                body = body.replace(b"document.main+xml", b"template.main+xml")
+            target.writestr(item, body)
+    out = tmp_path / "из-шаблона.docx"
+    result = CliRunner().invoke(cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report",
+                                      "--template", str(dotx), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert Document(str(out)).paragraphs[0].text == "Бланк лаборатории"
+
+
+def test_unwritable_out_is_named_without_a_traceback(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+    """--out in a folder that cannot be made: the message names the file and says what to do."""
+    (tmp_path / "файл").write_text("x", "utf-8")
+    out = tmp_path / "файл" / "отчёт.docx"
+    result = CliRunner().invoke(cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report",
+                                      "--out", str(out)])
+    assert result.exit_code == 78, result.output
+    assert f"{out}: не удаётся записать отчёт" in result.stderr and "--out" in result.stderr
