@@ -10,6 +10,7 @@ first page, headers and footers are kept and the report is appended after her fi
 from __future__ import annotations
 
 import io
+import itertools
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -91,7 +92,7 @@ def build_document(summary: Summary, *, school_year: str | None, template: Path 
         return doc
     doc.add_paragraph(note("цель и задачи проекта, показатели проекта, системообразующие мероприятия "
                            "регионального уровня, направления деятельности Лаборатории"), style=NOTE)
-    figures = iter(range(1, 1000))
+    figures = itertools.count(1)  # figure numbers across programs
     for program in summary.programs:
         _program(doc, program, year, figures)
     doc.add_paragraph(note("выводы об эффективности мер по реализации сопровождения молодых специалистов"),

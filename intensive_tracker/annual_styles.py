@@ -84,7 +84,8 @@ def default_document() -> Any:
         style.paragraph_format.space_before, style.paragraph_format.space_after = Pt(12), Pt(6)
         for border in style.element.xpath("./w:pPr/w:pBdr"):
             border.getparent().remove(border)  # the default Title's underline
-    doc.styles["Title"].font.spacing = Pt(0)
+    for loose in doc.styles["Title"].element.xpath("./w:rPr/w:spacing | ./w:rPr/w:kern"):
+        loose.getparent().remove(loose)  # the default Title's letter spacing
     return doc
 
 
