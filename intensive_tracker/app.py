@@ -31,6 +31,9 @@ from intensive_tracker.reports.figures import build_summary
 from intensive_tracker.site.pages import site_rosters
 from intensive_tracker.reports.quality import build_quality
 from intensive_tracker.reports.quality_json import quality_json
+from intensive_tracker.reports.figure_types import Summary
+from intensive_tracker.site.annual_report import report_year, write_annual_report, write_beside_site
+from intensive_tracker.site.annual_styles import open_template
 from intensive_tracker.site.person_pages import write_person_pages
 from intensive_tracker.site.quality_page import render_quality
 from intensive_tracker.site.render import render_site
@@ -150,21 +153,44 @@ class App:
             return run_sync(self.engine, self.settings, self.registry, opened, trigger=trigger,
                             on_batch=on_batch, on_failure=on_failure, should_stop=should_stop)
 
+    def annual_template(self, given: Path | None = None) -> Path | None:
+        """Her Word document the annual report starts from: `given`, else `report.annual_template`."""
+        configured = self.settings.report.annual_template
+        return given or (self.relative_to_config(Path(configured)) if configured else None)
+
+    def summary(self) -> Summary:
+        """Every figure of the report, computed now from the stored records."""
+        tz = self.settings.tz
+        return build_summary(self.engine, self.registry, tz=tz, now=datetime.now(tz),
+                             school_year=self.settings.report.school_year)
+
+    def write_annual_report(self, *, year: str | None, out: Path | None, template: Path | None) -> Path:
+        """The annual analytic report as an editable Word document; returns its path."""
+        template = self.annual_template(template)
+        if template is not None:
+            open_template(template)  # a bad template is named before the database is read
+        ensure_schema(self.engine)
+        summary = self.summary()
+        year = year or report_year(summary, self.settings.report.school_year)
+        path = out or Path(f"annual-report-{(year or 'без-данных').replace('/', '-')}.docx")
+        return write_annual_report(summary, path, school_year=year, template=template)
+
     def publish_report(self, out: Path | None = None) -> Path:
         """Render the report folder (pages, exports, summary.json, quality page); returns index.html."""
         settings = self.settings
         ensure_schema(self.engine)
         with transaction(self.engine) as session:
             refresh_districts(session, self.registry)
-        tz = settings.tz
-        summary = build_summary(self.engine, self.registry, tz=tz, now=datetime.now(tz),
-                                school_year=settings.report.school_year)
+        summary = self.summary()
         out_dir = out or self.relative_to_config(Path(settings.report.out_dir))
         all_rosters = site_rosters(self.engine, self.registry, summary)
         quality = build_quality(self.engine, self.registry, settings, summary.generated_at)
         items = quality_json(quality)["items"]
-        index = render_site(summary, out_dir, rosters=all_rosters, person_pages=lambda folder: write_person_pages(
-            self.engine, self.registry, summary, all_rosters, items, folder))
+        annual = write_beside_site(summary, out_dir, enabled=settings.report.annual_docx,
+                                   school_year=settings.report.school_year, template=self.annual_template())
+        index = render_site(summary, out_dir, rosters=all_rosters, context={"annual_docx": annual},
+                            person_pages=lambda folder: write_person_pages(
+                                self.engine, self.registry, summary, all_rosters, items, folder))
         render_quality(quality, out_dir)  # quality.html beside index.html
         return index
 

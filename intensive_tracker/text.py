@@ -35,3 +35,8 @@ def plural(n: int, one: str, few: str, many: str) -> str:
 def percent(part: float) -> str:
     """0.625 → «62,5 %» (Russian decimal comma)."""
     return f"{round(100 * part, 1):g} %".replace(".", ",")
+
+
+def ru_number(n: int) -> str:
+    """1950 → «1 950» (a non-breaking space between thousands, as Russian text writes them)."""
+    return f"{n:,}".replace(",", "\u00a0")

@@ -5,6 +5,7 @@ from __future__ import annotations
 # Each module registers its verbs on the root group when imported.
 from intensive_tracker.cli import (  # noqa: F401
     admin_commands,
+    annual_commands,
     form_commands,
     mail_commands,
     person_commands,

@@ -18,6 +18,8 @@ from intensive_tracker.config.schedule import ScheduleSettings
 class ReportSettings(Section):
     out_dir: str = "out/report"
     school_year: str | None = Field(None, pattern=r"^\d{4}/\d{2}$")
+    annual_docx: bool = True  # `report` also writes annual-report.docx (the analytic report's draft)
+    annual_template: str | None = None  # her Word document (.docx) the draft starts from; relative to the config
 
 
 class QualitySettings(Section):

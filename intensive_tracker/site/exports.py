@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from intensive_tracker.files import write_bytes_atomic
 from intensive_tracker.periods import half_year_label, ru_date
 from intensive_tracker.reports.figure_types import OutcomeCounts, ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.paths import table_file
@@ -167,27 +168,15 @@ def _csv_cell(value: Cell, *, percent: bool) -> str:
 def write_exports(summary: Summary, out_dir: Path) -> list[tuple[str, str]]:
     """Write report.xlsx and csv/*.csv; returns (relative href, label) for the index page."""
     tables = summary_tables(summary)
-    _write_bytes(out_dir / "report.xlsx", workbook_bytes(tables))
+    write_bytes_atomic(out_dir / "report.xlsx", workbook_bytes(tables))
     links = [("report.xlsx", "report.xlsx — все таблицы, по листу на таблицу")]
     names = set()
     for table in tables:
         href = table_file(table.name)
         names.add(Path(href).name)
-        _write_bytes(out_dir / href, ("\ufeff" + csv_text(table)).encode("utf-8"))
+        write_bytes_atomic(out_dir / href, ("\ufeff" + csv_text(table)).encode("utf-8"))
         links.append((href, f"{href} — {table.title}"))
     for stale in (out_dir / "csv").glob("*.csv"):
         if stale.name not in names:
             stale.unlink()
     return links
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

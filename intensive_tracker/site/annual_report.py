@@ -1,0 +1,218 @@
+"""The annual analytic report (seed 002's structure) as an editable Word document, drafted from the records.
+
+Every figure, date and name list comes from the Summary the site is built from (`reports.build_summary`)
+and the site's own sentence functions; the prose the records cannot give (aims, events, conclusions) is
+left to the methodist as «[Текст методиста: …]». Formatting lives in named Word styles, so she restyles
+the whole document in one place; with her template (`--template`, `report.annual_template`) her styles,
+first page, headers and footers are kept and the report is appended after her first page.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.shared import Cm, Emu
+
+from intensive_tracker.site.annual_chart import bar_chart_png
+from intensive_tracker.site.annual_styles import (FIGURE, NOTE, TABLE_HEADING, TABLE_TEXT, default_document,
+                                             ensure_styles, has_content, open_template)
+from intensive_tracker.errors import ConfigError
+from intensive_tracker.periods import ru_date, school_year_start
+from intensive_tracker.files import write_bytes_atomic
+from intensive_tracker.text import plural, ru_number
+from intensive_tracker.reports.figure_types import ProgramSummary, Summary, YearSummary
+from intensive_tracker.reports.figures import participation_terms
+from intensive_tracker.site.pages import absent_sentence
+
+FILE_NAME = "annual-report.docx"
+TWIP = 635  # EMU
+SESSION_HEADERS = ["№ п/п", "Дата проведения", "Тема", "Количество участников"]
+TERMS_HEADERS = ["", "Сроки участия в проекте",
+                 "Количество педагогов, прошедших защиту методической разработки на заключительном этапе"]
+DISTRICT_HEADERS = ["Городской округ", "Участников", "Посещений", "Прошли защиту"]
+
+
+def note(what: str) -> str:
+    """The marked place for the methodist's own prose."""
+    return f"[Текст методиста: {what}]"
+
+
+def report_year(summary: Summary, school_year: str | None) -> str | None:
+    """The year asked for, else the newest report year of any program (each program's is the site's)."""
+    return school_year or max((p.school_year for p in summary.programs if p.school_year), default=None)
+
+
+def write_annual_report(summary: Summary, path: Path, *, school_year: str | None = None,
+                        template: Path | None = None) -> Path:
+    """Write the .docx atomically with mode 0600 (as every file of the report folder); returns `path`."""
+    buffer = io.BytesIO()
+    build_document(summary, school_year=school_year, template=template).save(buffer)
+    try:
+        write_bytes_atomic(path, buffer.getvalue())
+    except OSError as e:
+        raise ConfigError(f"{path}: не удаётся записать отчёт ({e.strerror}); укажите другой файл в --out") from None
+    return path
+
+
+def write_beside_site(summary: Summary, out_dir: Path, *, enabled: bool, school_year: str | None,
+                      template: Path | None) -> str | None:
+    """`report`: annual-report.docx in the report folder; its href for the index, None when turned off."""
+    path = out_dir / FILE_NAME
+    if not enabled:
+        path.unlink(missing_ok=True)  # turned off: no stale draft left behind
+        return None
+    write_annual_report(summary, path, school_year=school_year, template=template)
+    return FILE_NAME
+
+
+def build_document(summary: Summary, *, school_year: str | None, template: Path | None = None) -> Any:
+    """The whole report as a python-docx Document."""
+    doc = open_template(template) if template is not None else default_document()
+    if template is not None and has_content(doc):
+        doc.add_page_break()  # her first page stays first
+    ensure_styles(doc)
+    year = report_year(summary, school_year)
+    span = f"{school_year_start(year)}-{school_year_start(year) + 1}" if year else None
+    doc.add_paragraph(f"Аналитический отчёт\nо реализации регионального проекта {note('название проекта')}"
+                      + (f" за {span} учебный год" if span else ""), style="Title")
+    if year is None:
+        _text(doc, "В базе нет ни одного занятия и ни одной защиты: сначала выполните синхронизацию (sync).")
+        return doc
+    doc.add_paragraph(note("цель и задачи проекта, показатели проекта, системообразующие мероприятия "
+                           "регионального уровня, направления деятельности Лаборатории"), style=NOTE)
+    figures = itertools.count(1)  # figure numbers across programs
+    for program in summary.programs:
+        _program(doc, program, year, figures)
+    doc.add_paragraph(note("выводы об эффективности мер по реализации сопровождения молодых специалистов"),
+                      style=NOTE)
+    appendix = [(p, y) for p in summary.programs if (y := p.year(year)) is not None and y.held]
+    if appendix:
+        doc.add_paragraph("Приложения", style="Heading 1")
+    for number, (program, y) in enumerate(appendix, start=1):
+        doc.add_paragraph(f"Приложение {number}. {program.title}: участие городских округов в {year} учебном году",
+                          style="Heading 2")
+        with_defense = bool(program.outcomes_by_school_year)
+        headers = DISTRICT_HEADERS if with_defense else DISTRICT_HEADERS[:3]
+        rows = [[d.district, ru_number(d.participants), ru_number(d.attendances),
+                 *([ru_number(d.defenses_passed)] if with_defense else [])] for d in y.districts]
+        _table(doc, headers, rows, [0.4, 0.2, 0.2, 0.2] if with_defense else [0.5, 0.25, 0.25], numeric={1, 2, 3})
+    return doc
+
+
+def _program(doc: Any, program: ProgramSummary, year: str, figures: Any) -> None:
+    """One program in seed 002's order: sessions, defenses by year, the counting sentences, absent districts."""
+    title = program.title
+    doc.add_paragraph(program.full_title or title, style="Heading 1")
+    doc.add_paragraph(note(f"задачи и формат программы «{title}», запуски {year} учебного года"), style=NOTE)
+    y = program.year(year)
+    if y is None or not y.held:
+        _text(doc, f"В {year} учебном году занятий программы «{title}» не было: в записях нет ни одного "
+                   "проведённого занятия, поэтому таблица занятий и список округов не приводятся.")
+    else:
+        _sessions(doc, y)
+        doc.add_paragraph(note("итоги запусков, методические продукты участников"), style=NOTE)
+    if not program.outcomes_by_school_year:
+        _text(doc, f"Защиты методической разработки в программе «{title}» нет: в записях нет ни одной защиты, "
+                   "поэтому таблица и диаграмма защит не приводятся.")
+    else:
+        terms = _terms(program, year)
+        if terms:
+            _table(doc, TERMS_HEADERS, [[str(i), label, ru_number(n)] for i, (label, n) in enumerate(terms, 1)],
+                   [0.08, 0.32, 0.60], numeric={0, 2})
+            png = bar_chart_png([(label, n, ru_number(n)) for label, n in terms], ylabel="Прошли защиту, педагогов")
+            doc.add_paragraph(style=FIGURE).add_run().add_picture(io.BytesIO(png), width=min(Cm(16), _width(doc)))
+            doc.add_paragraph(f"Рисунок {next(figures)}. Количество педагогов, прошедших защиту методической "
+                              f"разработки, по срокам участия в проекте («{title}»)", style="Caption")
+        else:
+            _text(doc, f"До конца {year} учебного года пройденных защит в записях нет, поэтому таблица по срокам "
+                       "участия не приводится.")
+    if y is not None and y.held:
+        _text(doc, attendance_sentence(y))
+    if program.outcomes_by_school_year:
+        _text(doc, defended_sentence(y) if y is not None and y.defenses_passed else
+              f"В {year} учебном году пройденных защит в записях нет.")
+    if y is not None and y.held:
+        _text(doc, absent_sentence(y))
+    doc.add_paragraph(note("выводы и меры: как обеспечить участие всех городских округов"), style=NOTE)
+
+
+def _sessions(doc: Any, y: YearSummary) -> None:
+    """«№ п/п / Дата проведения / Тема / (Спикер) / Количество участников» and a total of attendances."""
+    speakers = any(s.speaker for s in y.held)
+    headers = SESSION_HEADERS[:3] + (["Спикер"] if speakers else []) + SESSION_HEADERS[3:]
+    rows = [[str(s.number), ru_date(s.day), s.topic, *([s.speaker or ""] if speakers else []), ru_number(s.present)]
+            for s in y.held]
+    rows.append(["", "", "Итого посещений", *([""] if speakers else []), ru_number(y.attendances)])
+    widths = [0.07, 0.16, 0.41, 0.18, 0.18] if speakers else [0.08, 0.17, 0.53, 0.22]
+    _table(doc, headers, rows, widths, numeric={0, 1, len(headers) - 1})
+    if y.planned:
+        _text(doc, "Запланировано, ещё не проведено: "
+                   + "; ".join(f"{ru_date(s.day)} — {s.topic}" for s in y.planned) + ".")
+
+
+def attendance_sentence(y: YearSummary) -> str:
+    """Attendances against unique participants, with the re-attendance remark only when it is true."""
+    a, u = y.attendances, y.unique_participants
+    again = ": многие подключаются к занятиям повторно." if a > u else "."
+    return (f"За {y.school_year} учебный год — {ru_number(a)} {plural(a, 'посещение', 'посещения', 'посещений')} "
+            f"занятий; их совершили {ru_number(u)} {plural(u, 'участник', 'участника', 'участников')}{again}")
+
+
+def defended_sentence(y: YearSummary) -> str:
+    """«В 2023/24 учебном году защиту успешно прошли 316 педагогов из 39 городских округов.»"""
+    n, d = y.defenses_passed, y.districts_with_defenses
+    verb = "прошёл" if plural(n, "1", "2", "5") == "1" else "прошли"
+    where = f" из {ru_number(d)} {plural(d, 'городского округа', 'городских округов', 'городских округов')}" if d else ""
+    return (f"В {y.school_year} учебном году защиту успешно {verb} {ru_number(n)} "
+            f"{plural(n, 'педагог', 'педагога', 'педагогов')}{where}.")
+
+
+def _terms(program: ProgramSummary, year: str) -> list[tuple[str, int]]:
+    """«Сроки участия в проекте» up to the report year: the site's rows, cut at an earlier year's end."""
+    end = school_year_start(year) + 1
+    calendar = program.defenses_passed.by_calendar_year
+    if all(int(k) <= end for k in calendar):
+        return program.participation_terms
+    kept = Counter({k: n for k, n in calendar.items() if int(k) <= end})
+    return participation_terms(kept, Counter(program.defenses_passed.by_half_year), date(end, 6, 30))
+
+
+def _text(doc: Any, text: str) -> None:
+    doc.add_paragraph(text, style="Normal")
+
+
+def _width(doc: Any) -> Emu:
+    """Width between the margins of the section the report is written into."""
+    s = doc.sections[-1]
+    return Emu(s.page_width - s.left_margin - s.right_margin)
+
+
+def _table(doc: Any, headers: list[str], rows: list[list[str]], shares: list[float], *, numeric: set[int]) -> None:
+    """A «Table Grid» table exactly as wide as the text; its header row repeats on every page."""
+    twips = _width(doc) // TWIP  # Word keeps widths in whole twips: round down, never past the margin
+    parts = [int(twips * share) for share in shares[:-1]]
+    widths = [Emu(n * TWIP) for n in [*parts, twips - sum(parts)]]
+    table = doc.add_table(rows=0, cols=len(headers))
+    table.style = doc.styles["Table Grid"]
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    for r, values in enumerate([headers, *rows]):
+        row = table.add_row()
+        row_props = row._tr.get_or_add_trPr()
+        for tag in ("w:cantSplit", "w:tblHeader") if r == 0 else ("w:cantSplit",):
+            row_props.append(OxmlElement(tag))
+        for c, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
+            cell.width = widths[c]
+            paragraph = cell.paragraphs[0]
+            paragraph.style = doc.styles[TABLE_HEADING if r == 0 else TABLE_TEXT]
+            paragraph.add_run(value)
+            if r and c in numeric:
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
