@@ -22,9 +22,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## The layer contracts (import-linter): each layer imports only the layers below it.
+## Layer contracts (import-linter: each layer imports only the layers below it), ruff and mypy --strict.
 lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## Region-scale benchmark (README «Производительность»): factors 0.25, 1 and 4 on SQLite and
 ## PostgreSQL (when reachable); writes bench/results/latest.json and latest.md, exits 1 if a check fails.

@@ -20,15 +20,20 @@ def report_figures(summary: dict[str, Any]) -> dict[str, Any]:
         for y in program["years"]:
             years[y["school_year"]] = {
                 "sessions_present": sorted(s["present"] for s in y["sessions"]),
-                "attendances": y["attendances"], "unique_participants": y["unique_participants"],
+                "attendances": y["attendances"],
+                "unique_participants": y["unique_participants"],
                 "defenses_passed": y["defenses_passed"],
-                "by_district": {d["district"]: [d["participants"], d["attendances"], d["defenses_passed"]]
-                                for d in y["by_district"]},
+                "by_district": {
+                    d["district"]: [d["participants"], d["attendances"], d["defenses_passed"]] for d in y["by_district"]
+                },
             }
         passed = program["defenses_passed"]
-        figures[program["key"]] = {"years": years, "defenses_by_calendar_year": passed["by_calendar_year"],
-                                   "defenses_by_half_year": passed["by_half_year"],
-                                   "defenses_by_school_year": passed["by_school_year"]}
+        figures[program["key"]] = {
+            "years": years,
+            "defenses_by_calendar_year": passed["by_calendar_year"],
+            "defenses_by_half_year": passed["by_half_year"],
+            "defenses_by_school_year": passed["by_school_year"],
+        }
     return figures
 
 
@@ -54,10 +59,19 @@ def compare_figures(what: str, got: dict[str, Any], truth: dict[str, Any]) -> li
 
 def sync_counts_problems(counts: dict[str, dict[str, int]], truth: Truth) -> list[str]:
     """A first sync into an empty database inserts exactly the generator's rows."""
-    expected = {"participants": truth.participants, "accounts": truth.participants, "enrolments": truth.enrolments,
-                "sessions": truth.sessions, "attendance": truth.marks, "defenses": truth.defenses}
-    return [f"sync inserted {counts[e]['inserted']} {e}, the region has {n}"
-            for e, n in expected.items() if counts[e]["inserted"] != n]
+    expected = {
+        "participants": truth.participants,
+        "accounts": truth.participants,
+        "enrolments": truth.enrolments,
+        "sessions": truth.sessions,
+        "attendance": truth.marks,
+        "defenses": truth.defenses,
+    }
+    return [
+        f"sync inserted {counts[e]['inserted']} {e}, the region has {n}"
+        for e, n in expected.items()
+        if counts[e]["inserted"] != n
+    ]
 
 
 def data_digest(engine: Engine) -> str:
@@ -66,8 +80,7 @@ def data_digest(engine: Engine) -> str:
     with engine.connect() as conn:
         for model in DATA_TABLES:
             table = model.__table__  # type: ignore[attr-defined]
-            result = conn.execution_options(yield_per=5000).execute(
-                select(table).order_by(*table.primary_key.columns))
+            result = conn.execution_options(yield_per=5000).execute(select(table).order_by(*table.primary_key.columns))
             for row in result:
                 digest.update(repr(tuple(row)).encode())
     return digest.hexdigest()

@@ -37,7 +37,7 @@ class Database:
     def reset(self) -> None:
         self.dispose()
         if self.name == "sqlite":
-            path = Path(self.url[len("sqlite:///"):])
+            path = Path(self.url[len("sqlite:///") :])
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             return

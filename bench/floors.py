@@ -54,11 +54,15 @@ def _local_parts(dialect: str, column: str) -> dict[str, str]:
     """Year and month of a UTC timestamp in Moscow time, in the dialect's SQL."""
     if dialect == "postgresql":
         moscow = f"({column} AT TIME ZONE 'Europe/Moscow')"
-        return {"year": f"CAST(EXTRACT(YEAR FROM {moscow}) AS INTEGER)",
-                "month": f"CAST(EXTRACT(MONTH FROM {moscow}) AS INTEGER)"}
+        return {
+            "year": f"CAST(EXTRACT(YEAR FROM {moscow}) AS INTEGER)",
+            "month": f"CAST(EXTRACT(MONTH FROM {moscow}) AS INTEGER)",
+        }
     # SQLite has no zone database; Moscow has been UTC+3 all year since 2014 (the bench's years).
-    return {"year": f"CAST(strftime('%Y', {column}, '+3 hours') AS INTEGER)",
-            "month": f"CAST(strftime('%m', {column}, '+3 hours') AS INTEGER)"}
+    return {
+        "year": f"CAST(strftime('%Y', {column}, '+3 hours') AS INTEGER)",
+        "month": f"CAST(strftime('%m', {column}, '+3 hours') AS INTEGER)",
+    }
 
 
 def query_figures(engine: Engine) -> dict[str, Any]:
@@ -81,27 +85,45 @@ def query_figures(engine: Engine) -> dict[str, Any]:
         WHERE a.present AND s.missing_since IS NULL
         GROUP BY p.key, sy, a.participant_id"""
     passed_sql = f"""
-        SELECT p.key, {d_year} AS sy, {d['year']} AS cy, {d['month']} AS cm, d.participant_id
+        SELECT p.key, {d_year} AS sy, {d["year"]} AS cy, {d["month"]} AS cm, d.participant_id
         FROM defense d JOIN cohort c ON c.id = d.cohort_id JOIN program p ON p.id = c.program_id
         WHERE d.outcome = 'passed' AND d.graded_at IS NOT NULL"""
     with engine.connect() as conn:
-        names = {pid: name for pid, name in conn.execute(text(
-            "SELECT pa.id, di.name FROM participant pa LEFT JOIN district di ON di.id = pa.district_id"))}
+        names = {
+            pid: name
+            for pid, name in conn.execute(
+                text("SELECT pa.id, di.name FROM participant pa LEFT JOIN district di ON di.id = pa.district_id")
+            )
+        }
         per_session = conn.execute(text(sessions_sql)).all()
-        by_person = conn.execute(text(f"""
-            SELECT t.key, t.sy, t.participant_id, t.n FROM ({attendees_sql}) t""")).all()
+        by_person = conn.execute(
+            text(f"""
+            SELECT t.key, t.sy, t.participant_id, t.n FROM ({attendees_sql}) t""")
+        ).all()
         passed = conn.execute(text(passed_sql)).all()
         programs = [key for (key,) in conn.execute(text("SELECT key FROM program"))]
     return _shape(programs, per_session, by_person, passed, names)
 
 
-def _shape(programs: list[str], per_session: list[Any], by_person: list[Any], passed: list[Any], names: dict[int, str | None]) -> dict[str, Any]:
+def _shape(
+    programs: list[str], per_session: list[Any], by_person: list[Any], passed: list[Any], names: dict[int, str | None]
+) -> dict[str, Any]:
     def label(sy: int) -> str:
         return f"{sy}/{(sy + 1) % 100:02d}"
 
-    years: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: defaultdict(lambda: {
-        "sessions_present": [], "attendances": 0, "unique_participants": 0, "defenses_passed": 0,
-        "people": defaultdict(set), "visits": defaultdict(int), "defended": defaultdict(int)}))
+    years: dict[str, dict[str, dict[str, Any]]] = defaultdict(
+        lambda: defaultdict(
+            lambda: {
+                "sessions_present": [],
+                "attendances": 0,
+                "unique_participants": 0,
+                "defenses_passed": 0,
+                "people": defaultdict(set),
+                "visits": defaultdict(int),
+                "defended": defaultdict(int),
+            }
+        )
+    )
     for key, sy, _sid, present in per_session:
         years[key][label(sy)]["sessions_present"].append(int(present or 0))
     for key, sy, pid, n in by_person:
@@ -111,9 +133,13 @@ def _shape(programs: list[str], per_session: list[Any], by_person: list[Any], pa
         district = names.get(pid) or UNASSIGNED
         y["people"][district].add(pid)
         y["visits"][district] += int(n)
-    periods: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: {
-        "defenses_by_calendar_year": defaultdict(int), "defenses_by_half_year": defaultdict(int),
-        "defenses_by_school_year": defaultdict(int)})
+    periods: dict[str, dict[str, dict[str, int]]] = defaultdict(
+        lambda: {
+            "defenses_by_calendar_year": defaultdict(int),
+            "defenses_by_half_year": defaultdict(int),
+            "defenses_by_school_year": defaultdict(int),
+        }
+    )
     for key, sy, cy, cm, pid in passed:
         y = years[key][label(sy)]
         y["defenses_passed"] += 1
@@ -129,10 +155,13 @@ def _shape(programs: list[str], per_session: list[Any], by_person: list[Any], pa
         out = {}
         for year, y in sorted(by_year.items()):
             out[year] = {
-                "sessions_present": sorted(y["sessions_present"]), "attendances": y["attendances"],
-                "unique_participants": y["unique_participants"], "defenses_passed": y["defenses_passed"],
-                "by_district": {dn: [len(y["people"][dn]), y["visits"][dn], y["defended"][dn]]
-                                for dn in sorted(y["people"])},
+                "sessions_present": sorted(y["sessions_present"]),
+                "attendances": y["attendances"],
+                "unique_participants": y["unique_participants"],
+                "defenses_passed": y["defenses_passed"],
+                "by_district": {
+                    dn: [len(y["people"][dn]), y["visits"][dn], y["defended"][dn]] for dn in sorted(y["people"])
+                },
             }
         figures[key] = {"years": out, **{k: dict(sorted(v.items())) for k, v in periods[key].items()}}
     return figures

@@ -25,8 +25,8 @@ from connectors.demo.world import (
     MSK,
     RU_STATUSES,
     Assignment,
-    AttSession,
     Attendance,
+    AttSession,
     Course,
     GradeRow,
     Status,
@@ -40,8 +40,8 @@ from intensive_tracker.periods import half_year_of, school_year_of
 PARTICIPANTS = 20_000
 SESSIONS = 200
 COURSES = 12
-REENROL_SHARE = 0.2     # a fifth of the people also enrol in a second course
-DEFENSE_SHARE = 0.625   # of a «Конструирование урока» course's students: ~10,000 defenses at factor 1
+REENROL_SHARE = 0.2  # a fifth of the people also enrol in a second course
+DEFENSE_SHARE = 0.625  # of a «Конструирование урока» course's students: ~10,000 defenses at factor 1
 FORM_ROWS = 5_000
 SCHOOL_YEARS = (2020, 2021, 2022, 2023)
 DEFENSE_NAME = "Защита методической разработки"
@@ -89,18 +89,35 @@ def generate_region(factor: float, *, seed: int = 9, page_size: int = 200) -> Re
     weights = [1 + (i * 7919) % 9 for i in range(len(districts))]
     users: dict[int, User] = {}
     for uid in TEACHERS:
-        users[uid] = User(id=uid, username=f"metodist{uid}", lastname="Методистова", firstname="Анна",
-                          middlename="Петровна", email=f"metodist{uid}@bench.example", district=None,
-                          school="ЦНППМ", position="методист", category="методист")
+        users[uid] = User(
+            id=uid,
+            username=f"metodist{uid}",
+            lastname="Методистова",
+            firstname="Анна",
+            middlename="Петровна",
+            email=f"metodist{uid}@bench.example",
+            district=None,
+            school="ЦНППМ",
+            position="методист",
+            category="методист",
+        )
     n_people = max(1, round(PARTICIPANTS * factor))
     student_ids = list(range(10, 10 + n_people))
     for uid in student_ids:
         district = rng.choices(districts, weights=weights)[0] if rng.random() > 0.01 else None
         spelling = (_messy(rng, district) if rng.random() < 0.1 else district) if district else None
-        users[uid] = User(id=uid, username=f"user{uid}", lastname=f"Фамилия{uid}", firstname="Мария",
-                          middlename="Ивановна", email=f"user{uid}@bench.example", district=spelling,
-                          school=f"МБОУ СОШ № {uid % 40 + 1}", position="учитель",
-                          category="молодой педагог" if rng.random() < 0.8 else "наставник")
+        users[uid] = User(
+            id=uid,
+            username=f"user{uid}",
+            lastname=f"Фамилия{uid}",
+            firstname="Мария",
+            middlename="Ивановна",
+            email=f"user{uid}@bench.example",
+            district=spelling,
+            school=f"МБОУ СОШ № {uid % 40 + 1}",
+            position="учитель",
+            category="молодой педагог" if rng.random() < 0.8 else "наставник",
+        )
 
     n_courses = course_count(factor)
     n_sessions = max(n_courses, round(SESSIONS * factor))
@@ -125,12 +142,18 @@ def generate_region(factor: float, *, seed: int = 9, page_size: int = 200) -> Re
         first_day, last_day = _span(year, half)
         students = sorted(enrolled[c])
         shortname = f"{program.upper()}-{year}-{'H' + str(half) if half else 'Y'}-{c:03d}"
-        course = Course(id=course_id, shortname=shortname,
-                        fullname=("Конструирование современного урока" if program == "ku" else "Школа наставничества"),
-                        category="Лаборатория", startdate=_unix(first_day, 0), enddate=_unix(last_day, 23),
-                        students=students, teachers=list(TEACHERS))
+        course = Course(
+            id=course_id,
+            shortname=shortname,
+            fullname=("Конструирование современного урока" if program == "ku" else "Школа наставничества"),
+            category="Лаборатория",
+            startdate=_unix(first_day, 0),
+            enddate=_unix(last_day, 23),
+            students=students,
+            teachers=list(TEACHERS),
+        )
         course.groups = {}
-        course.suspended_enrolments = set(students[:: 200][1:])  # ~0.5% suspended, never the only student
+        course.suspended_enrolments = set(students[::200][1:])  # ~0.5% suspended, never the only student
         program_of_course[course_id] = program
         statuses = [Status(id=new_id("status"), acronym=a, description=d, grade=g) for a, d, g in RU_STATUSES]
         attendance = Attendance(id=course_id, cmid=new_id("cm"), name="Журнал посещаемости", statuses=statuses)
@@ -138,8 +161,12 @@ def generate_region(factor: float, *, seed: int = 9, page_size: int = 200) -> Re
         step = max(1, (last_day - first_day).days // max(count, 1))
         for k in range(count):
             day = first_day + timedelta(days=k * step)
-            session = AttSession(id=new_id("session"), sessdate=_unix(day, 15), duration=5400,
-                                 description=f"<p>Занятие {k + 1} курса {shortname}</p><p>Спикер: Карпеева И.В.</p>")
+            session = AttSession(
+                id=new_id("session"),
+                sessdate=_unix(day, 15),
+                duration=5400,
+                description=f"<p>Занятие {k + 1} курса {shortname}</p><p>Спикер: Карпеева И.В.</p>",
+            )
             for uid in students:
                 session.log[uid] = rng.choices(statuses, weights=_STATUS_WEIGHTS)[0].id
             attendance.sessions.append(session)
@@ -149,11 +176,19 @@ def generate_region(factor: float, *, seed: int = 9, page_size: int = 200) -> Re
         courses.append(course)
 
     world = World(sitename="Синтетический регион (бенчмарк)", users=users, courses=courses)
-    cohorts = [{"key": c.shortname, "program": program_of_course[c.id], "course": c.id,
-                **({"defense": DEFENSE_NAME, "pass_grade": PASS_GRADE} if c.assignments else {})} for c in courses]
+    cohorts = [
+        {
+            "key": c.shortname,
+            "program": program_of_course[c.id],
+            "course": c.id,
+            **({"defense": DEFENSE_NAME, "pass_grade": PASS_GRADE} if c.assignments else {}),
+        }
+        for c in courses
+    ]
     truth = _truth(world, program_of_course, registry, page_size)
-    return Region(factor=factor, seed=seed, world=world, cohorts=cohorts, truth=truth,
-                  program_of_course=program_of_course)
+    return Region(
+        factor=factor, seed=seed, world=world, cohorts=cohorts, truth=truth, program_of_course=program_of_course
+    )
 
 
 def _span(year: int, half: int) -> tuple[date, date]:
@@ -195,8 +230,15 @@ def requests_bound(world: World, page_size: int) -> dict[str, int]:
     suspended enrolments likewise (enrolment status is not in the first list), one call per
     attendance activity, and for a course with a defense its assignments, grades and submissions.
     """
-    terms = {"site_info": 1, "course_lookup": 1 if world.courses else 0, "contents": len(world.courses),
-             "enrolled_pages": 0, "suspended_pages": 0, "attendance": 0, "assign_calls": 0}
+    terms = {
+        "site_info": 1,
+        "course_lookup": 1 if world.courses else 0,
+        "contents": len(world.courses),
+        "enrolled_pages": 0,
+        "suspended_pages": 0,
+        "attendance": 0,
+        "assign_calls": 0,
+    }
     for c in world.courses:
         terms["enrolled_pages"] += len(set(c.students) | set(c.teachers)) // page_size + 1
         terms["suspended_pages"] += len(c.suspended_enrolments) // page_size + 1
@@ -209,8 +251,11 @@ def _truth(world: World, program_of: dict[int, str], registry: Any, page_size: i
     present = {s.id for c in world.courses for a in c.attendances for s in a.statuses if s.acronym in ("П", "О")}
     students = {u for c in world.courses for u in c.students}
     terms = requests_bound(world, page_size)
-    defenses = sum(len({g.userid for g in a.grades} | {s.userid for s in a.submissions if s.status == "submitted"})
-                   for c in world.courses for a in c.assignments)
+    defenses = sum(
+        len({g.userid for g in a.grades} | {s.userid for s in a.submissions if s.status == "submitted"})
+        for c in world.courses
+        for a in c.assignments
+    )
 
     def district(uid: int, year: str) -> str:
         on = date(int(year[:4]), 9, 1)
@@ -260,13 +305,20 @@ def _truth(world: World, program_of: dict[int, str], registry: Any, page_size: i
                 "defenses_passed": len(data["passed"]),
                 "by_district": {d: [len(people[d]), visits[d], defended[d]] for d in sorted(people)},
             }
-        figures[program] = {"years": out_years, "defenses_by_calendar_year": dict(sorted(cal.items())),
-                            "defenses_by_half_year": dict(sorted(half.items())),
-                            "defenses_by_school_year": dict(sorted(school.items()))}
+        figures[program] = {
+            "years": out_years,
+            "defenses_by_calendar_year": dict(sorted(cal.items())),
+            "defenses_by_half_year": dict(sorted(half.items())),
+            "defenses_by_school_year": dict(sorted(school.items())),
+        }
     return Truth(
-        participants=len(students), enrolments=sum(len(c.students) for c in world.courses),
+        participants=len(students),
+        enrolments=sum(len(c.students) for c in world.courses),
         sessions=sum(len(a.sessions) for c in world.courses for a in c.attendances),
-        marks=world.attendance_marks, defenses=defenses, requests_bound=sum(terms.values()), bound_terms=terms,
+        marks=world.attendance_marks,
+        defenses=defenses,
+        requests_bound=sum(terms.values()),
+        bound_terms=terms,
         figures=figures,
     )
 
@@ -276,24 +328,31 @@ def write_form_exports(region: Region, out_dir: Path) -> list[Path]:
     webinar sign-in list (Windows-1251, «,»), as PRODUCT.md describes them in the wild."""
     rng = random.Random(f"forms:{region.seed}:{region.factor}")
     rows = max(1, round(FORM_ROWS * region.factor))
-    people = sorted((u for u in region.world.users.values() if u.id not in TEACHERS and u.district),
-                    key=lambda u: u.id)
+    people = sorted((u for u in region.world.users.values() if u.id not in TEACHERS and u.district), key=lambda u: u.id)
     out_dir.mkdir(parents=True, exist_ok=True)
     registration = out_dir / "registrations.csv"
     with registration.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";")
-        writer.writerow(["Отметка времени", "ФИО", "Электронная почта", "Городской округ", "Образовательная организация"])
+        writer.writerow(
+            ["Отметка времени", "ФИО", "Электронная почта", "Городской округ", "Образовательная организация"]
+        )
         for i in range(rows):
             u = people[(i * 7) % len(people)]
-            writer.writerow([f"{10 + i % 18:02d}.09.2023 {i % 24:02d}:{i % 60:02d}:00", u.fullname, u.email,
-                             u.district, u.school])
+            writer.writerow(
+                [f"{10 + i % 18:02d}.09.2023 {i % 24:02d}:{i % 60:02d}:00", u.fullname, u.email, u.district, u.school]
+            )
     signins = out_dir / "webinar-signins.csv"
     with signins.open("w", encoding="cp1251", newline="") as handle:
         writer = csv.writer(handle, delimiter=",")
         writer.writerow(["Имя участника", "Email", "Время входа", "Длительность, мин"])
         for i in range(rows):
             u = people[(i * 11 + 3) % len(people)]
-            writer.writerow([u.fullname, u.email.upper() if rng.random() < 0.05 else u.email,
-                             f"2023-10-11 15:{i % 60:02d}", 60 + i % 60])
+            writer.writerow(
+                [
+                    u.fullname,
+                    u.email.upper() if rng.random() < 0.05 else u.email,
+                    f"2023-10-11 15:{i % 60:02d}",
+                    60 + i % 60,
+                ]
+            )
     return [registration, signins]
-

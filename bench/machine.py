@@ -35,8 +35,12 @@ def machine_info(dbs: list[str], pg_url: str) -> dict[str, Any]:
     import sqlalchemy
 
     return {
-        "nproc": os.cpu_count(), "cpu": _cpu_model(), "ram_gb": _meminfo_gb(),
-        "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version, "sqlalchemy": sqlalchemy.__version__,
+        "nproc": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "ram_gb": _meminfo_gb(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "sqlalchemy": sqlalchemy.__version__,
         "postgresql": postgres_version(pg_url) if "postgresql" in dbs else None,
     }

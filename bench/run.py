@@ -19,7 +19,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,8 @@ from connectors.demo.standin import CostModel
 from connectors.moodle import MoodleClient, MoodleConnector
 from intensive_tracker.app import App
 from intensive_tracker.config import Settings, parse_settings
-from intensive_tracker.store.schema import ensure_schema
 from intensive_tracker.people.districts import load_registry
+from intensive_tracker.store.schema import ensure_schema
 from intensive_tracker.sync.engine import run_sync
 from intensive_tracker.sync.state import SyncReport
 
@@ -75,6 +75,7 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 # --- one factor ----------------------------------------------------------------------------------
 
+
 def bench_settings(region: Region, db: Database, server_url: str, opts: Options, work: Path) -> tuple[Settings, Path]:
     """The tracker's config for this region, written to a file too (the report reads it like the CLI)."""
     data: dict[str, Any] = {
@@ -84,10 +85,15 @@ def bench_settings(region: Region, db: Database, server_url: str, opts: Options,
         "programs": [{"key": "ku", "title": "Конструирование урока"}, {"key": "shn", "title": "Школа наставничества"}],
         "cohorts": region.cohorts,
         # The email preview builds every district's message; nothing is sent, so no server is needed.
-        "mail": {"smtp_host": "127.0.0.1", "security": "none", "from_address": "lab@bench.invalid",
-                 "lab_address": "lab@bench.invalid"},
-        "districts": {"recipients": {name: [f"umc{n}@bench.invalid"]
-                                     for n, name in enumerate(load_registry().territorial())}},
+        "mail": {
+            "smtp_host": "127.0.0.1",
+            "security": "none",
+            "from_address": "lab@bench.invalid",
+            "lab_address": "lab@bench.invalid",
+        },
+        "districts": {
+            "recipients": {name: [f"umc{n}@bench.invalid"] for n, name in enumerate(load_registry().territorial())}
+        },
     }
     path = work / "config.toml"
     work.mkdir(parents=True, exist_ok=True)
@@ -113,12 +119,20 @@ def _toml(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def one_sync(settings: Settings, server: StandinProcess, db: Database, session: requests.Session) -> tuple[float, SyncReport, int]:
-    client = MoodleClient(server.url, server.token, max_in_flight=settings.moodle.max_in_flight,  # type: ignore[union-attr]
-                          read_timeout=settings.moodle.read_timeout, session=session)  # type: ignore[union-attr]
+def one_sync(
+    settings: Settings, server: StandinProcess, db: Database, session: requests.Session
+) -> tuple[float, SyncReport, int]:
+    client = MoodleClient(
+        server.url,
+        server.token,
+        max_in_flight=settings.moodle.max_in_flight,  # type: ignore[union-attr]
+        read_timeout=settings.moodle.read_timeout,
+        session=session,
+    )  # type: ignore[union-attr]
     before = server.requests
-    seconds, report = timed(lambda: run_sync(db.engine, settings, load_registry(),
-                                             [MoodleConnector(settings, client)], trigger="manual"))
+    seconds, report = timed(
+        lambda: run_sync(db.engine, settings, load_registry(), [MoodleConnector(settings, client)], trigger="manual")
+    )
     return seconds, report, server.requests - before
 
 
@@ -139,19 +153,40 @@ def forms_import(paths: list[Path], db: Database, settings: Settings) -> tuple[f
 
     registration, signins = paths
     forms = [
-        FormSettings.model_validate({
-            "name": "bench-registrations", "kind": "registration", "files": str(registration),
-            "cohort": "FORMS-REG", "program": "ku", "columns": {
-                "timestamp": "Отметка времени", "full_name": "ФИО", "email": "Электронная почта",
-                "district": "Городской округ", "school": "Образовательная организация"}}),
-        FormSettings.model_validate({
-            "name": "bench-signins", "kind": "attendance", "files": str(signins), "cohort": "FORMS-WEBINAR",
-            "program": "ku", "session_date": "2023-10-11", "session_time": "15:00:00",
-            "session_topic": "Вебинар (список входа)", "columns": {"full_name": "Имя участника", "email": "Email"}}),
+        FormSettings.model_validate(
+            {
+                "name": "bench-registrations",
+                "kind": "registration",
+                "files": str(registration),
+                "cohort": "FORMS-REG",
+                "program": "ku",
+                "columns": {
+                    "timestamp": "Отметка времени",
+                    "full_name": "ФИО",
+                    "email": "Электронная почта",
+                    "district": "Городской округ",
+                    "school": "Образовательная организация",
+                },
+            }
+        ),
+        FormSettings.model_validate(
+            {
+                "name": "bench-signins",
+                "kind": "attendance",
+                "files": str(signins),
+                "cohort": "FORMS-WEBINAR",
+                "program": "ku",
+                "session_date": "2023-10-11",
+                "session_time": "15:00:00",
+                "session_topic": "Вебинар (список входа)",
+                "columns": {"full_name": "Имя участника", "email": "Email"},
+            }
+        ),
     ]
     with_forms = settings.model_copy(update={"forms": forms})
-    seconds, report = timed(lambda: run_sync(db.engine, with_forms, load_registry(), [FormsConnector(with_forms)],
-                                             trigger="import-form"))
+    seconds, report = timed(
+        lambda: run_sync(db.engine, with_forms, load_registry(), [FormsConnector(with_forms)], trigger="import-form")
+    )
     if report.status != "ok":
         return None, f"the forms import ended «{report.status}»: {report.errors[:1]}"
     return round(seconds, 3), ""
@@ -166,8 +201,10 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
     runs: list[dict[str, Any]] = []
     names = [d for d in opts.dbs if d != "postgresql" or factor <= opts.pg_max_factor]
     if names != opts.dbs:
-        opts.notes.append(f"PostgreSQL measured up to factor {opts.pg_max_factor:g} (--pg-max-factor): each run at "
-                          "a larger factor takes minutes of simulated Moodle time")
+        opts.notes.append(
+            f"PostgreSQL measured up to factor {opts.pg_max_factor:g} (--pg-max-factor): each run at "
+            "a larger factor takes minutes of simulated Moodle time"
+        )
     with StandinProcess(region.world, opts.cost) as server, open_databases(names, work, opts.pg_url, opts.notes) as dbs:
         recorded: RecordingSession | None = None
         for db in dbs:
@@ -201,16 +238,33 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
                     failures.append(f"{where}: the full sync made {made} requests, the bound is {truth.requests_bound}")
             if any(noop_rows):
                 failures.append(f"{where}: the no-op sync wrote rows: {noop_rows}")
-            runs.append(measure_outputs(region, db, settings, config_path, work / db.name, opts, failures, {
-                "factor": factor, "db": db.name, "reps": reps,
-                "sync_s": median(sync_s), "sync_runs_s": [round(x, 3) for x in sync_s],
-                "requests": max(requests_made), "requests_bound": truth.requests_bound,
-                "requests_bound_terms": truth.bound_terms,
-                "noop_rows_written": max(noop_rows), "noop_requests": max(noop_requests), "noop_s": median(noop_s),
-                "forms": [str(p.name) for p in forms],
-                # The machine may be shared: a load above its CPU count slows the sync (CPU) more than its floor.
-                "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-            }))
+            runs.append(
+                measure_outputs(
+                    region,
+                    db,
+                    settings,
+                    config_path,
+                    work / db.name,
+                    opts,
+                    failures,
+                    {
+                        "factor": factor,
+                        "db": db.name,
+                        "reps": reps,
+                        "sync_s": median(sync_s),
+                        "sync_runs_s": [round(x, 3) for x in sync_s],
+                        "requests": max(requests_made),
+                        "requests_bound": truth.requests_bound,
+                        "requests_bound_terms": truth.bound_terms,
+                        "noop_rows_written": max(noop_rows),
+                        "noop_requests": max(noop_requests),
+                        "noop_s": median(noop_s),
+                        "forms": [str(p.name) for p in forms],
+                        # The machine may be shared: a load above its CPU count slows the sync (CPU) more than its floor.
+                        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                    },
+                )
+            )
             f_s, f_note = forms_import(forms, db, settings)
             runs[-1].update({"forms_import_s": f_s, "forms_note": f_note})
         assert recorded is not None
@@ -225,13 +279,26 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
         run["fetch_floor_s"] = median(floor_s)
         run["fetch_floor_runs_s"] = [round(x, 3) for x in floor_s]
         run["sync_vs_fetch_floor"] = round(run["sync_s"] / run["fetch_floor_s"], 3)
-        run["truth"] = {"participants": truth.participants, "enrolments": truth.enrolments, "sessions": truth.sessions,
-                        "attendance_marks": truth.marks, "defenses": truth.defenses}
+        run["truth"] = {
+            "participants": truth.participants,
+            "enrolments": truth.enrolments,
+            "sessions": truth.sessions,
+            "attendance_marks": truth.marks,
+            "defenses": truth.defenses,
+        }
     return runs
 
 
-def measure_outputs(region: Region, db: Database, settings: Settings, config_path: Path, work: Path, opts: Options,
-                    failures: list[str], run: dict[str, Any]) -> dict[str, Any]:
+def measure_outputs(
+    region: Region,
+    db: Database,
+    settings: Settings,
+    config_path: Path,
+    work: Path,
+    opts: Options,
+    failures: list[str],
+    run: dict[str, Any],
+) -> dict[str, Any]:
     """Report (CLI path) vs query floor, peak memory, email preview; figures checked against truth."""
     where = f"factor {run['factor']:g} {db.name}"
     out = work / "report"
@@ -249,17 +316,23 @@ def measure_outputs(region: Region, db: Database, settings: Settings, config_pat
         floor_s.append(seconds)
     failures.extend(f"{where}: {p}" for p in compare_figures("query floor", figures, region.truth.figures))
     preview_s, preview_note = email_preview(settings, db, work / "mail-preview")
-    run.update({
-        "report_s": median(report_s), "report_runs_s": [round(x, 3) for x in report_s],
-        "query_floor_s": median(floor_s), "report_vs_query_floor": round(median(report_s) / median(floor_s), 3),
-        "report_peak_mb": round(peak / 2**20, 1),
-        "report_outputs": sorted(p.name for p in out.iterdir() if not p.name.startswith(".")),
-        "email_preview_s": preview_s, "email_preview_note": preview_note,
-    })
+    run.update(
+        {
+            "report_s": median(report_s),
+            "report_runs_s": [round(x, 3) for x in report_s],
+            "query_floor_s": median(floor_s),
+            "report_vs_query_floor": round(median(report_s) / median(floor_s), 3),
+            "report_peak_mb": round(peak / 2**20, 1),
+            "report_outputs": sorted(p.name for p in out.iterdir() if not p.name.startswith(".")),
+            "email_preview_s": preview_s,
+            "email_preview_note": preview_note,
+        }
+    )
     return run
 
 
 # --- the whole run --------------------------------------------------------------------------------
+
 
 def run(opts: Options) -> int:
     started = time.perf_counter()
@@ -280,11 +353,12 @@ def run(opts: Options) -> int:
     return 0
 
 
-def write_results(opts: Options, runs: list[dict[str, Any]], failures: list[str], started: float, *,
-                  partial: bool) -> dict[str, Any]:
+def write_results(
+    opts: Options, runs: list[dict[str, Any]], failures: list[str], started: float, *, partial: bool
+) -> dict[str, Any]:
     document = {
         "schema_version": 1,
-        "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "command": opts.command,
         "partial": partial,
         "wall_time_s": round(time.perf_counter() - started, 1),
@@ -311,12 +385,22 @@ def parse_args(argv: list[str] | None) -> Options:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--factors", default="0.25,1,4", help="comma-separated scale factors (default 0.25,1,4)")
     p.add_argument("--reps", default="3,1,1", help="runs per factor, median reported (default 3,1,1)")
-    p.add_argument("--db", default="sqlite,postgresql", help="databases (default sqlite,postgresql; PostgreSQL "
-                   "is skipped with a note when unreachable)")
-    p.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", Options.pg_url),
-                   help="PostgreSQL admin URL; a throw-away database is made beside it (env BENCH_PG_URL)")
-    p.add_argument("--pg-max-factor", type=float, default=1.0,
-                   help="largest factor run on PostgreSQL too (default 1: keeps `make bench` under half an hour)")
+    p.add_argument(
+        "--db",
+        default="sqlite,postgresql",
+        help="databases (default sqlite,postgresql; PostgreSQL is skipped with a note when unreachable)",
+    )
+    p.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", Options.pg_url),
+        help="PostgreSQL admin URL; a throw-away database is made beside it (env BENCH_PG_URL)",
+    )
+    p.add_argument(
+        "--pg-max-factor",
+        type=float,
+        default=1.0,
+        help="largest factor run on PostgreSQL too (default 1: keeps `make bench` under half an hour)",
+    )
     p.add_argument("--per-call-ms", type=float, default=CostModel.per_call_ms)
     p.add_argument("--per-user-ms", type=float, default=CostModel.per_user_ms)
     p.add_argument("--per-mark-ms", type=float, default=CostModel.per_mark_ms)
@@ -333,10 +417,20 @@ def parse_args(argv: list[str] | None) -> Options:
         reps *= len(factors)
     if len(reps) != len(factors) or min(reps) < 1 or min(factors) <= 0:
         p.error("--reps needs one positive count per factor (or one for all); factors must be positive")
-    return Options(factors=factors, reps=reps, dbs=[d.strip() for d in a.db.split(",") if d.strip()],
-                   cost=CostModel(a.per_call_ms, a.per_user_ms, a.per_mark_ms, a.concurrency),
-                   page_size=a.page_size, seed=a.seed, results=a.results, work=a.work, pg_url=a.pg_url,
-                   report_reps=a.report_reps, pg_max_factor=a.pg_max_factor, command=" ".join(["python -m bench.run", *(argv or sys.argv[1:])]))
+    return Options(
+        factors=factors,
+        reps=reps,
+        dbs=[d.strip() for d in a.db.split(",") if d.strip()],
+        cost=CostModel(a.per_call_ms, a.per_user_ms, a.per_mark_ms, a.concurrency),
+        page_size=a.page_size,
+        seed=a.seed,
+        results=a.results,
+        work=a.work,
+        pg_url=a.pg_url,
+        report_reps=a.report_reps,
+        pg_max_factor=a.pg_max_factor,
+        command=" ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,15 +40,19 @@ class StandinProcess:
         self._stop = ctx.Event()
         parent, child = ctx.Pipe()
         self._conn = parent
-        self._process = ctx.Process(target=_serve, args=(world, self.token, cost, self._counter, child, self._stop),
-                                    name="bench-standin", daemon=True)
+        self._process = ctx.Process(
+            target=_serve,
+            args=(world, self.token, cost, self._counter, child, self._stop),
+            name="bench-standin",
+            daemon=True,
+        )
         self.url = ""
 
     @property
     def requests(self) -> int:
         return int(self._counter.value)
 
-    def __enter__(self) -> "StandinProcess":
+    def __enter__(self) -> StandinProcess:
         self._process.start()
         if not self._conn.poll(60):
             self._process.kill()

@@ -5,8 +5,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-GROWING = ("sync_s", "fetch_floor_s", "requests", "noop_s", "report_s", "query_floor_s", "report_peak_mb",
-           "email_preview_s")
+GROWING = (
+    "sync_s",
+    "fetch_floor_s",
+    "requests",
+    "noop_s",
+    "report_s",
+    "query_floor_s",
+    "report_peak_mb",
+    "email_preview_s",
+)
 # A growth exponent in this band counts as a straight line (work ∝ factor).
 LINEAR = (0.85, 1.15)
 
@@ -22,9 +30,19 @@ def growth(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 if not ya or not yb or a["factor"] == b["factor"]:
                     continue
                 k = math.log(yb / ya) / math.log(b["factor"] / a["factor"])
-                verdict = "linear" if LINEAR[0] <= k <= LINEAR[1] else ("sub-linear" if k < LINEAR[0] else "super-linear")
-                out.append({"db": db, "figure": name, "from_factor": a["factor"], "to_factor": b["factor"],
-                            "exponent": round(k, 2), "verdict": verdict})
+                verdict = (
+                    "linear" if LINEAR[0] <= k <= LINEAR[1] else ("sub-linear" if k < LINEAR[0] else "super-linear")
+                )
+                out.append(
+                    {
+                        "db": db,
+                        "figure": name,
+                        "from_factor": a["factor"],
+                        "to_factor": b["factor"],
+                        "exponent": round(k, 2),
+                        "verdict": verdict,
+                    }
+                )
     return out
 
 
@@ -45,9 +63,11 @@ def markdown(doc: dict[str, Any]) -> str:
         f"Cost model of the stand-in Moodle: {c['per_call_ms']:g} ms per call + {c['per_user_ms']:g} ms per enrolled "
         f"user returned + {c['per_mark_ms']:g} ms per attendance mark, {c['concurrency']} requests served at once; "
         f"page size {doc['page_size']}; seed {doc['seed']}. Runs per factor: "
-        + ", ".join(f"{f} → {n}" for f, n in doc["reps"].items()) + f" (medians); report runs: {doc['report_reps']}.",
+        + ", ".join(f"{f} → {n}" for f, n in doc["reps"].items())
+        + f" (medians); report runs: {doc['report_reps']}.",
         f"Command: `{doc['command']}`; {doc['generated_at']}; total {doc['wall_time_s']:g} s"
-        + (" (PARTIAL: the run did not finish)" if doc.get("partial") else "") + ".",
+        + (" (PARTIAL: the run did not finish)" if doc.get("partial") else "")
+        + ".",
         "",
         "| factor | db | full sync s | fetch floor s | sync ÷ floor | requests / bound | no-op rows | no-op requests "
         "| no-op sync s | report s | query floor s | report ÷ floor | report peak MB | email preview s | forms import s | load 1m |",
@@ -59,18 +79,34 @@ def markdown(doc: dict[str, Any]) -> str:
             f"{_n(r['sync_vs_fetch_floor'], 3)} | {r['requests']} / {r['requests_bound']} | {r['noop_rows_written']} | "
             f"{r['noop_requests']} | {_n(r['noop_s'], 1)} | {_n(r['report_s'])} | {_n(r['query_floor_s'])} | "
             f"{_n(r['report_vs_query_floor'])} | {_n(r['report_peak_mb'], 1)} | {_n(r['email_preview_s'])} | {_n(r.get('forms_import_s'))} | "
-            + "→".join(f"{x:.1f}" for x in r.get("load_avg_1m", [])) + " |")
+            + "→".join(f"{x:.1f}" for x in r.get("load_avg_1m", []))
+            + " |"
+        )
     if doc["growth"]:
-        lines += ["", "Growth: k in figure ∝ factor^k between consecutive factors (1 = a straight line; "
-                  f"{LINEAR[0]}–{LINEAR[1]} counts as linear).", "",
-                  "| db | figure | factors | k | verdict |", "|---|---|---|---:|---|"]
+        lines += [
+            "",
+            "Growth: k in figure ∝ factor^k between consecutive factors (1 = a straight line; "
+            f"{LINEAR[0]}–{LINEAR[1]} counts as linear).",
+            "",
+            "| db | figure | factors | k | verdict |",
+            "|---|---|---|---:|---|",
+        ]
         for g in doc["growth"]:
-            lines.append(f"| {g['db']} | {g['figure']} | {g['from_factor']:g} → {g['to_factor']:g} | "
-                         f"{g['exponent']:.2f} | {g['verdict']} |")
+            lines.append(
+                f"| {g['db']} | {g['figure']} | {g['from_factor']:g} → {g['to_factor']:g} | "
+                f"{g['exponent']:.2f} | {g['verdict']} |"
+            )
     notes = list(doc.get("notes", []))
     notes += sorted({r[k] for r in doc["runs"] for k in ("email_preview_note", "forms_note") if r.get(k)})
     if notes:
         lines += ["", *(f"- {n}" for n in notes)]
-    lines += ["", "Checks: " + ("all passed (counts and figures equal the generator's truth)." if doc["checks_passed"]
-                                else f"{len(doc['failures'])} FAILED — see failures in latest.json.")]
+    lines += [
+        "",
+        "Checks: "
+        + (
+            "all passed (counts and figures equal the generator's truth)."
+            if doc["checks_passed"]
+            else f"{len(doc['failures'])} FAILED — see failures in latest.json."
+        ),
+    ]
     return "\n".join(lines)

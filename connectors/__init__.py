@@ -17,6 +17,14 @@ from connectors.base import (
 )
 
 __all__ = [
-    "AttendanceRecord", "Batch", "CohortRef", "Connector", "DefenseRecord", "EnrolmentRecord",
-    "PersonRecord", "Reject", "SessionRecord", "SourceWarning",
+    "AttendanceRecord",
+    "Batch",
+    "CohortRef",
+    "Connector",
+    "DefenseRecord",
+    "EnrolmentRecord",
+    "PersonRecord",
+    "Reject",
+    "SessionRecord",
+    "SourceWarning",
 ]

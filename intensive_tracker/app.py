@@ -27,13 +27,13 @@ from intensive_tracker.errors import ConfigError
 from intensive_tracker.mail import SendReport, resend, send_all
 from intensive_tracker.people.districts import Registry, registry_from_settings, validate_districts
 from intensive_tracker.people.refresh import refresh_districts
+from intensive_tracker.reports.figure_types import Summary
 from intensive_tracker.reports.figures import build_summary
-from intensive_tracker.site.pages import site_rosters
 from intensive_tracker.reports.quality import build_quality
 from intensive_tracker.reports.quality_json import quality_json
-from intensive_tracker.reports.figure_types import Summary
 from intensive_tracker.site.annual_report import report_year, write_annual_report, write_beside_site
 from intensive_tracker.site.annual_styles import open_template
+from intensive_tracker.site.pages import site_rosters
 from intensive_tracker.site.person_pages import write_person_pages
 from intensive_tracker.site.quality_page import render_quality
 from intensive_tracker.site.render import render_site
@@ -63,6 +63,7 @@ def parse_settings(data: dict[str, Any], *, source: str, base_dir: Path | None =
 
 # --- source plugins ----------------------------------------------------------------------------
 
+
 def _plugin_entry_points() -> list[EntryPoint]:
     return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
@@ -79,11 +80,15 @@ def connector_classes() -> list[type[Connector]]:
         try:
             plugin = ep.load()
         except Exception as e:  # a broken third-party package must not look like our bug
-            raise ConfigError(f"source plugin «{ep.name}» ({ep.value}) cannot be loaded: {type(e).__name__}: {e}; "
-                              "reinstall or remove the package that provides it") from None
+            raise ConfigError(
+                f"source plugin «{ep.name}» ({ep.value}) cannot be loaded: {type(e).__name__}: {e}; "
+                "reinstall or remove the package that provides it"
+            ) from None
         if not callable(getattr(plugin, "from_settings", None)) or not hasattr(plugin, "batches"):
-            raise ConfigError(f"source plugin «{ep.name}» ({ep.value}) is not a connector: it needs "
-                              "from_settings(settings, stack) and batches(cursors)")
+            raise ConfigError(
+                f"source plugin «{ep.name}» ({ep.value}) is not a connector: it needs "
+                "from_settings(settings, stack) and batches(cursors)"
+            )
         classes.append(plugin)
     return sorted(classes, key=lambda cls: getattr(cls, "order", 50))
 
@@ -101,6 +106,7 @@ def open_connectors(settings: Settings) -> Iterator[list[Connector]]:
 
 
 # --- the application ---------------------------------------------------------------------------
+
 
 class App:
     """One command's or one job's world: settings, engine, registry, and the work they can do."""
@@ -133,25 +139,45 @@ class App:
     def __enter__(self) -> App:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     def relative_to_config(self, path: Path) -> Path:
         """A path from the config, taken relative to the config file's folder."""
         return path if path.is_absolute() else self.config_path.resolve().parent / path
 
-    def sync_sources(self, *, trigger: str = "manual", on_batch: Callable[[str, str], None] | None = None,
-                     on_failure: Callable[[str, str], None] | None = None,
-                     should_stop: Callable[[], bool] | None = None,
-                     connectors: list[Connector] | None = None) -> SyncReport:
+    def sync_sources(
+        self,
+        *,
+        trigger: str = "manual",
+        on_batch: Callable[[str, str], None] | None = None,
+        on_failure: Callable[[str, str], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        connectors: list[Connector] | None = None,
+    ) -> SyncReport:
         """Sync every configured source (or the given connectors) into the database."""
         if connectors is not None:
-            return run_sync(self.engine, self.settings, self.registry, connectors, trigger=trigger,
-                            on_batch=on_batch, on_failure=on_failure, should_stop=should_stop)
+            return run_sync(
+                self.engine,
+                self.settings,
+                self.registry,
+                connectors,
+                trigger=trigger,
+                on_batch=on_batch,
+                on_failure=on_failure,
+                should_stop=should_stop,
+            )
         with open_connectors(self.settings) as opened:
-            return run_sync(self.engine, self.settings, self.registry, opened, trigger=trigger,
-                            on_batch=on_batch, on_failure=on_failure, should_stop=should_stop)
+            return run_sync(
+                self.engine,
+                self.settings,
+                self.registry,
+                opened,
+                trigger=trigger,
+                on_batch=on_batch,
+                on_failure=on_failure,
+                should_stop=should_stop,
+            )
 
     def annual_template(self, given: Path | None = None) -> Path | None:
         """Her Word document the annual report starts from: `given`, else `report.annual_template`."""
@@ -161,8 +187,9 @@ class App:
     def summary(self) -> Summary:
         """Every figure of the report, computed now from the stored records."""
         tz = self.settings.tz
-        return build_summary(self.engine, self.registry, tz=tz, now=datetime.now(tz),
-                             school_year=self.settings.report.school_year)
+        return build_summary(
+            self.engine, self.registry, tz=tz, now=datetime.now(tz), school_year=self.settings.report.school_year
+        )
 
     def write_annual_report(self, *, year: str | None, out: Path | None, template: Path | None) -> Path:
         """The annual analytic report as an editable Word document; returns its path."""
@@ -186,20 +213,31 @@ class App:
         all_rosters = site_rosters(self.engine, self.registry, summary)
         quality = build_quality(self.engine, self.registry, settings, summary.generated_at)
         items = quality_json(quality)["items"]
-        annual = write_beside_site(summary, out_dir, enabled=settings.report.annual_docx,
-                                   school_year=settings.report.school_year, template=self.annual_template())
-        index = render_site(summary, out_dir, rosters=all_rosters, context={"annual_docx": annual},
-                            person_pages=lambda folder: write_person_pages(
-                                self.engine, self.registry, summary, all_rosters, items, folder))
+        annual = write_beside_site(
+            summary,
+            out_dir,
+            enabled=settings.report.annual_docx,
+            school_year=settings.report.school_year,
+            template=self.annual_template(),
+        )
+        index = render_site(
+            summary,
+            out_dir,
+            rosters=all_rosters,
+            context={"annual_docx": annual},
+            person_pages=lambda folder: write_person_pages(
+                self.engine, self.registry, summary, all_rosters, items, folder
+            ),
+        )
         render_quality(quality, out_dir)  # quality.html beside index.html
         return index
 
-    def send_emails(self, *, program: str | None = None, period: str | None = None,
-                    district: str | None = None) -> SendReport:
+    def send_emails(
+        self, *, program: str | None = None, period: str | None = None, district: str | None = None
+    ) -> SendReport:
         """Send the due district e-mails through the outbox, each once."""
         ensure_schema(self.engine)
-        return send_all(self.settings, self.engine, self.registry, program=program, period=period,
-                        district=district)
+        return send_all(self.settings, self.engine, self.registry, program=program, period=period, district=district)
 
     def resend_email(self, outbox_id: int) -> SendReport:
         """Send outbox message `outbox_id` again, after a person decided to."""

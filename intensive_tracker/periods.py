@@ -6,7 +6,7 @@ sees is the local date. A school year runs 1 Sep – 31 Aug; its first полу�
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -14,7 +14,7 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 
 def from_unix(seconds: int | float) -> datetime:
     """Unix seconds → aware UTC datetime, as stored."""
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def to_unix(value: datetime) -> int:
@@ -23,13 +23,13 @@ def to_unix(value: datetime) -> int:
 
 def utcnow() -> datetime:
     """Now, aware UTC, to the second: the form every timestamp is stored in."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def aware_utc(value: datetime) -> datetime:
     """A stored datetime as aware UTC."""
     # SQLite hands back what it was given; a naive value here is UTC by our convention.
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def local(value: datetime, tz: ZoneInfo = MOSCOW) -> datetime:
@@ -62,7 +62,7 @@ def half_year_of(day: date) -> str:
 
 
 def half_year_label(key: str) -> str:
-    """"2024-H1" → "2024 (1 полугодие)", as the annual report writes it."""
+    """ "2024-H1" → "2024 (1 полугодие)", as the annual report writes it."""
     year, half = key.split("-H")
     return f"{year} ({half} полугодие)"
 

@@ -16,8 +16,14 @@ def templates_dir() -> Path:
 
 
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(templates_dir()), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(templates_dir()),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["ru_date"] = ru_date
     env.filters["ru_date_long"] = ru_date_long
     env.filters["half_year"] = half_year_label

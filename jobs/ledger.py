@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from intensive_tracker.store.engine import transaction
 from intensive_tracker.periods import aware_utc, utcnow
+from intensive_tracker.store.engine import transaction
 from intensive_tracker.store.models import JobRun
 
 # A night whose run ended like this is done; failed or interrupted nights run again when due.
@@ -22,14 +22,15 @@ DONE = ("ok", "problems")
 
 def as_utc(value: datetime) -> datetime:
     """Aware UTC without microseconds: the form logical dates are stored and compared in."""
-    return aware_utc(value).astimezone(timezone.utc).replace(microsecond=0)
+    return aware_utc(value).astimezone(UTC).replace(microsecond=0)
 
 
 def is_done(engine: Engine, job: str, logical_date: datetime) -> bool:
     """Whether `job` already ran for that night (ok or with problems)."""
     with engine.connect() as connection:
-        status = connection.execute(select(col(JobRun.status)).where(
-            col(JobRun.job) == job, col(JobRun.logical_date) == as_utc(logical_date))).scalar_one_or_none()
+        status = connection.execute(
+            select(col(JobRun.status)).where(col(JobRun.job) == job, col(JobRun.logical_date) == as_utc(logical_date))
+        ).scalar_one_or_none()
     return status in DONE
 
 
@@ -40,8 +41,14 @@ def claim(engine: Engine, job: str, logical_date: datetime, *, takeover_running:
     killed process and is taken over (and recorded as such in `message`).
     """
     night = as_utc(logical_date)
-    values: dict[str, Any] = {"status": "running", "pid": os.getpid(), "host": socket.gethostname(), "started_at": utcnow(),
-              "finished_at": None, "sync_run_id": None}
+    values: dict[str, Any] = {
+        "status": "running",
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started_at": utcnow(),
+        "finished_at": None,
+        "sync_run_id": None,
+    }
     try:
         with transaction(engine) as session:
             row = JobRun(job=job, logical_date=night, message="", **values)
@@ -51,7 +58,9 @@ def claim(engine: Engine, job: str, logical_date: datetime, *, takeover_running:
     except IntegrityError:
         pass
     with transaction(engine) as session:
-        existing: JobRun = session.execute(select(JobRun).where(col(JobRun.job) == job, col(JobRun.logical_date) == night)).scalar_one()
+        existing: JobRun = session.execute(
+            select(JobRun).where(col(JobRun.job) == job, col(JobRun.logical_date) == night)
+        ).scalar_one()
         if existing.status in DONE or (existing.status == "running" and not takeover_running):
             return None
         note = f"rerun after {existing.status}"
@@ -62,13 +71,17 @@ def claim(engine: Engine, job: str, logical_date: datetime, *, takeover_running:
 def finish(engine: Engine, run_id: int, status: str, *, message: str = "", sync_run_id: int | None = None) -> None:
     """Record how the ledger row's run ended."""
     with transaction(engine) as session:
-        session.connection().execute(update(JobRun).where(col(JobRun.id) == run_id).values(
-            status=status, finished_at=utcnow(), message=message[:2000], sync_run_id=sync_run_id))
+        session.connection().execute(
+            update(JobRun)
+            .where(col(JobRun.id) == run_id)
+            .values(status=status, finished_at=utcnow(), message=message[:2000], sync_run_id=sync_run_id)
+        )
 
 
 def mark_interrupted(engine: Engine, job: str) -> int:
     """Rows of `job` still «running»: their process died (call only while holding the sync lock)."""
     with transaction(engine) as session:
-        result = session.connection().execute(update(JobRun).where(
-            col(JobRun.job) == job, col(JobRun.status) == "running").values(status="interrupted"))
+        result = session.connection().execute(
+            update(JobRun).where(col(JobRun.job) == job, col(JobRun.status) == "running").values(status="interrupted")
+        )
     return int(result.rowcount or 0)

@@ -32,13 +32,22 @@ StopCheck = Callable[[], bool]
 
 def sync_all(app: App, should_stop: StopCheck | None) -> SyncReport:
     """The nightly sync of every source, each written cohort logged."""
-    return app.sync_sources(trigger="schedule", should_stop=should_stop,
-                            on_batch=lambda source, key: log.info("%s: %s записан", source, key))
+    return app.sync_sources(
+        trigger="schedule",
+        should_stop=should_stop,
+        on_batch=lambda source, key: log.info("%s: %s записан", source, key),
+    )
 
 
-def nightly_sync(config_path: str | Path, *, night: datetime | None = None, should_stop: StopCheck | None = None,
-                 lock_wait_s: float | None = None, sync: Callable[[App, StopCheck | None], SyncReport] = sync_all,
-                 publish: Callable[[App], Path] = App.publish_report) -> str:
+def nightly_sync(
+    config_path: str | Path,
+    *,
+    night: datetime | None = None,
+    should_stop: StopCheck | None = None,
+    lock_wait_s: float | None = None,
+    sync: Callable[[App, StopCheck | None], SyncReport] = sync_all,
+    publish: Callable[[App], Path] = App.publish_report,
+) -> str:
     """Sync every source and render the report, once per scheduled night.
 
     Returns "ok", "problems", "failed", "interrupted", "busy" (another sync held the lock for all of
@@ -86,12 +95,19 @@ def nightly_sync(config_path: str | Path, *, night: datetime | None = None, shou
 
 def _sync_summary(report: SyncReport) -> str:
     written = sum(c["inserted"] + c["updated"] for c in report.counts.values())
-    return (f"sync #{report.run_id} {report.status}: cohorts {report.cohorts_ok} ok, {report.cohorts_failed} failed, "
-            f"{written} rows written, {len(report.warnings)} warnings")
+    return (
+        f"sync #{report.run_id} {report.status}: cohorts {report.cohorts_ok} ok, {report.cohorts_failed} failed, "
+        f"{written} rows written, {len(report.warnings)} warnings"
+    )
 
 
-def district_emails(config_path: str | Path, *, night: datetime | None = None, should_stop: StopCheck | None = None,
-                    send: Callable[[App], SendReport] = App.send_emails) -> str:
+def district_emails(
+    config_path: str | Path,
+    *,
+    night: datetime | None = None,
+    should_stop: StopCheck | None = None,
+    send: Callable[[App], SendReport] = App.send_emails,
+) -> str:
     """Send the per-district emails through the outbox, once per scheduled date.
 
     Returns "sent" (the send run returned; the night is "problems" in job_run when a message waits
@@ -101,8 +117,10 @@ def district_emails(config_path: str | Path, *, night: datetime | None = None, s
     try:
         app = App.from_config(Path(config_path))
         if app.settings.mail is None:
-            log.error("district emails are scheduled but mail is not configured: add the [mail] section "
-                      "(see config.example.toml)")
+            log.error(
+                "district emails are scheduled but mail is not configured: add the [mail] section "
+                "(see config.example.toml)"
+            )
             return "not-configured"
         with app:
             engine = app.engine

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,16 @@ from jobs.nightly import district_emails, nightly_sync
 
 log = logging.getLogger(__name__)
 
-__all__ = ["JOBS", "JOB_EMAILS", "JOB_SYNC", "build_scheduler", "logical_date", "missed_runs", "next_fire_times",
-           "schedule_zone"]
+__all__ = [
+    "JOBS",
+    "JOB_EMAILS",
+    "JOB_SYNC",
+    "build_scheduler",
+    "logical_date",
+    "missed_runs",
+    "next_fire_times",
+    "schedule_zone",
+]
 
 JOBS: Mapping[str, Callable[..., Any]] = {JOB_SYNC: nightly_sync, JOB_EMAILS: district_emails}
 
@@ -71,9 +79,10 @@ def build_scheduler(
     """
     tz = schedule_zone(settings)
     grace_s = int(settings.schedule.misfire_grace_hours * 3600)
-    scheduler = scheduler_cls(timezone=tz, job_defaults={
-        "max_instances": 1, "coalesce": True, "misfire_grace_time": grace_s})
-    missed = missed_runs(engine, settings, now or datetime.now(timezone.utc))
+    scheduler = scheduler_cls(
+        timezone=tz, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": grace_s}
+    )
+    missed = missed_runs(engine, settings, now or datetime.now(UTC))
     for job in configured_jobs(settings):
         options: dict[str, Any] = {}
         if job.id in missed:
@@ -82,7 +91,16 @@ def build_scheduler(
             options["next_run_time"] = missed[job.id]
             log.warning("%s: the run of %s did not happen; it runs now", job.id, missed[job.id].isoformat())
         scheduler.add_job(
-            jobs[job.id], trigger_for(job.crontab, tz), id=job.id, name=job.title,
-            args=[str(config_path)], kwargs={"should_stop": should_stop},
-            replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=grace_s, **options)
+            jobs[job.id],
+            trigger_for(job.crontab, tz),
+            id=job.id,
+            name=job.title,
+            args=[str(config_path)],
+            kwargs={"should_stop": should_stop},
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=grace_s,
+            **options,
+        )
     return scheduler

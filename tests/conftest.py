@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from intensive_tracker.cli import cli
 from intensive_tracker.store.engine import make_engine
-
 from intensive_tracker.store.schema import ensure_schema
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -78,3 +79,12 @@ def engine(db_url: str) -> Iterator[Engine]:
     ensure_schema(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`intensive-tracker demo` once per test session; the folder of its report."""
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(cli, ["--quiet", "demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / "report"

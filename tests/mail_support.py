@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from html.parser import HTMLParser
@@ -23,13 +23,13 @@ from aiosmtpd.smtp import AuthResult
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.store import models as m
 from intensive_tracker.config import Settings, parse_settings
-from intensive_tracker.store.engine import transaction
 from intensive_tracker.reports.roster import OUTCOME_LABELS
+from intensive_tracker.store import models as m
+from intensive_tracker.store.engine import transaction
 
 LAB = "lab@test.invalid"
-SESSION_DAYS = [datetime(2023, 10, d, 12, tzinfo=timezone.utc) for d in (2, 9, 16)]
+SESSION_DAYS = [datetime(2023, 10, d, 12, tzinfo=UTC) for d in (2, 9, 16)]
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,9 @@ class Person:
     grade: float | None = None  # of a passed or failed defense
 
 
-def populate(engine: Engine, people: Sequence[Person], *, program: str = "ku",
-             title: str = "Конструирование урока") -> None:
+def populate(
+    engine: Engine, people: Sequence[Person], *, program: str = "ku", title: str = "Конструирование урока"
+) -> None:
     """Write a program, one cohort of 2023/24 with three sessions, and the people's marks and defenses."""
     with transaction(engine) as s:
         prog = m.Program(key=program, title=title)
@@ -52,38 +53,75 @@ def populate(engine: Engine, people: Sequence[Person], *, program: str = "ku",
         cohort = m.Cohort(key=f"{program}-2023", program_id=prog.id, school_year="2023/24", term=1)  # type: ignore[arg-type]
         s.add(cohort)
         s.flush()
-        sessions = [m.Session(cohort_id=cohort.id, source_key=str(i), starts_at=day, topic=f"Тема {i}", taken=True)  # type: ignore[arg-type]
-                    for i, day in enumerate(SESSION_DAYS)]
+        sessions = [
+            m.Session(cohort_id=cohort.id, source_key=str(i), starts_at=day, topic=f"Тема {i}", taken=True)  # type: ignore[arg-type]
+            for i, day in enumerate(SESSION_DAYS)
+        ]
         s.add_all(sessions)
         s.flush()
         for n, person in enumerate(people):
-            p = m.Participant(full_name=person.full_name, name_key=person.full_name.lower(),
-                              district_raw=person.district_raw, school=person.school)
+            p = m.Participant(
+                full_name=person.full_name,
+                name_key=person.full_name.lower(),
+                district_raw=person.district_raw,
+                school=person.school,
+            )
             s.add(p)
             s.flush()
-            account = m.Account(source="test", external_id=f"{program}-{n}", participant_id=p.id,  # type: ignore[arg-type]
-                                full_name=person.full_name)
+            account = m.Account(
+                source="test",
+                external_id=f"{program}-{n}",
+                participant_id=p.id,  # type: ignore[arg-type]
+                full_name=person.full_name,
+            )
             s.add(account)
             s.flush()
-            for sess in sessions[:person.sessions]:
-                s.add(m.Attendance(session_id=sess.id, participant_id=p.id, account_id=account.id,  # type: ignore[arg-type]
-                                   status="P", present=True))
+            for sess in sessions[: person.sessions]:
+                s.add(
+                    m.Attendance(
+                        session_id=sess.id,
+                        participant_id=p.id,
+                        account_id=account.id,  # type: ignore[arg-type]
+                        status="P",
+                        present=True,
+                    )
+                )
             if person.defense:
-                s.add(m.Defense(cohort_id=cohort.id, participant_id=p.id, account_id=account.id,  # type: ignore[arg-type]
-                                outcome=person.defense, grade=person.grade if person.defense != "pending" else None,
-                                graded_at=datetime(2023, 12, 1, tzinfo=timezone.utc) if person.defense != "pending" else None))
+                s.add(
+                    m.Defense(
+                        cohort_id=cohort.id,
+                        participant_id=p.id,
+                        account_id=account.id,  # type: ignore[arg-type]
+                        outcome=person.defense,
+                        grade=person.grade if person.defense != "pending" else None,
+                        graded_at=datetime(2023, 12, 1, tzinfo=UTC) if person.defense != "pending" else None,
+                    )
+                )
 
 
-def settings_for(db_url: str, recipients: dict[str, list[str]], *, extra_districts: list[str] = (),  # type: ignore[assignment]
-                 **mail: Any) -> Settings:
+def settings_for(
+    db_url: str,
+    recipients: dict[str, list[str]],
+    *,
+    extra_districts: list[str] = (),  # type: ignore[assignment]
+    **mail: Any,
+) -> Settings:
     """Settings with a [mail] section pointing at a local SMTP port."""
-    section = {"smtp_host": "127.0.0.1", "smtp_port": mail.pop("port", 25), "security": "none",
-               "from_address": "lab@test.invalid", "lab_address": LAB, "rate_per_minute": 6000, **mail}
+    section = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mail.pop("port", 25),
+        "security": "none",
+        "from_address": "lab@test.invalid",
+        "lab_address": LAB,
+        "rate_per_minute": 6000,
+        **mail,
+    }
     districts = {"recipients": recipients, "extra": [{"name": name} for name in extra_districts]}
     return parse_settings({"database_url": db_url, "mail": section, "districts": districts}, source="test")
 
 
 # --- the SMTP server ------------------------------------------------------------------------
+
 
 @dataclass
 class Received:
@@ -101,9 +139,9 @@ class Received:
 class ScriptedHandler:
     """Answers like a real server, except where told: a reply per message number, per address, or a drop."""
 
-    data_replies: dict[int, str] = field(default_factory=dict)   # message number → "451 …"
-    refuse: dict[str, str] = field(default_factory=dict)          # address → "550 …"
-    drop_after_data: set[int] = field(default_factory=set)        # message numbers: body taken, then hang up
+    data_replies: dict[int, str] = field(default_factory=dict)  # message number → "451 …"
+    refuse: dict[str, str] = field(default_factory=dict)  # address → "550 …"
+    drop_after_data: set[int] = field(default_factory=set)  # message numbers: body taken, then hang up
     received: list[Received] = field(default_factory=list)
     count: int = 0
 
@@ -145,8 +183,26 @@ def smtp_server(handler: Any, **kwargs: Any) -> Iterator[int]:
 def self_signed_context(tmp: Path) -> ssl.SSLContext:
     """A server TLS context with a throw-away certificate for 127.0.0.1."""
     key, cert = tmp / "key.pem", tmp / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
@@ -157,6 +213,7 @@ def refuse_all_logins(server: Any, session: Any, envelope: Any, mechanism: str, 
 
 
 # --- reading a message back -----------------------------------------------------------------
+
 
 class _Cells(HTMLParser):
     """The people table of the HTML part: per body row, its texts by class (fio, oo, mark, total, defense…)."""
@@ -200,15 +257,26 @@ def _html_table(message: EmailMessage) -> list[dict[str, list[str]]]:
 
 def html_rows(message: EmailMessage) -> list[tuple[str, str, int, str]]:
     """(ФИО, ОО, sessions, defense) of the HTML body's people table."""
-    return [(r["fio"][0], r["oo"][0], int(r["total"][0]), r.get("defense", [OUTCOME_LABELS[None]])[0])
-            for r in _html_table(message)]
+    return [
+        (r["fio"][0], r["oo"][0], int(r["total"][0]), r.get("defense", [OUTCOME_LABELS[None]])[0])
+        for r in _html_table(message)
+    ]
 
 
 def html_matrix(message: EmailMessage) -> list[tuple[Any, ...]]:
     """(ФИО, ОО, the session marks, sessions, defense, grading date, grade) of the HTML body."""
-    return [(r["fio"][0], r["oo"][0], tuple(r.get("mark", [])), int(r["total"][0]),
-             r.get("defense", [""])[0], r.get("defense-date", [""])[0], r.get("defense-grade", [""])[0])
-            for r in _html_table(message)]
+    return [
+        (
+            r["fio"][0],
+            r["oo"][0],
+            tuple(r.get("mark", [])),
+            int(r["total"][0]),
+            r.get("defense", [""])[0],
+            r.get("defense-date", [""])[0],
+            r.get("defense-grade", [""])[0],
+        )
+        for r in _html_table(message)
+    ]
 
 
 def html_headers(message: EmailMessage) -> list[list[str]]:
@@ -232,8 +300,10 @@ def text_rows(message: EmailMessage) -> list[tuple[str, str, int, str]]:
     rows = []
     for parts in _text_lines(message):
         count = parts[2].split(":")[0]
-        defense = next((label for label in OUTCOME_LABELS.values() if len(parts) > 3 and parts[3].startswith(label)),
-                       OUTCOME_LABELS[None])
+        defense = next(
+            (label for label in OUTCOME_LABELS.values() if len(parts) > 3 and parts[3].startswith(label)),
+            OUTCOME_LABELS[None],
+        )
         rows.append((parts[0], parts[1], int(count), defense))
     return rows
 
@@ -259,9 +329,10 @@ def xlsx_rows(data: bytes) -> list[tuple[Any, ...]]:
     header = [c.value for c in sheet[1]]
     wanted = [header.index(h) for h in ("ФИО", "ОО", "Посещено занятий")]
     defense = header.index("Защита") if "Защита" in header else None
-    return [tuple([row[i].value for i in wanted]
-                  + [row[defense].value if defense is not None else OUTCOME_LABELS[None]])
-            for row in sheet.iter_rows(min_row=2)]
+    return [
+        tuple([row[i].value for i in wanted] + [row[defense].value if defense is not None else OUTCOME_LABELS[None]])
+        for row in sheet.iter_rows(min_row=2)
+    ]
 
 
 def xlsx_matrix(data: bytes) -> tuple[list[Any], list[tuple[Any, ...]]]:
@@ -272,7 +343,7 @@ def xlsx_matrix(data: bytes) -> tuple[list[Any], list[tuple[Any, ...]]]:
     rows = []
     for row in sheet.iter_rows(min_row=2):
         values = [c.value for c in row]
-        rest = values[total + 1:] + [None] * (3 - len(values[total + 1:]))
+        rest = values[total + 1 :] + [None] * (3 - len(values[total + 1 :]))
         rows.append((values[0], values[1], tuple(v or "" for v in values[first:total]), values[total], *rest))
     return header[first:total], rows
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -25,11 +25,11 @@ from intensive_tracker.people.districts import registry_from_settings
 from intensive_tracker.sync.engine import run_sync
 from intensive_tracker.sync.state import SyncReport
 
-BASE_CONFIG = '''
+BASE_CONFIG = """
 [[programs]]
 key = "ku"
 title = "Конструирование урока"
-'''
+"""
 
 
 def settings(extra: str = "") -> Settings:
@@ -50,37 +50,59 @@ class ListConnector:
 
 
 def utc(text: str) -> datetime:
-    """"2023-09-20 12:00" as aware UTC."""
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    """ "2023-09-20 12:00" as aware UTC."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def person(uid: int, name: str, district: str | None, email: str | None = None, **extra: Any) -> PersonRecord:
-    return PersonRecord(external_id=str(uid), full_name=name, email=email or f"user{uid}@example.org",
-                        district_raw=district, **extra)
+    return PersonRecord(
+        external_id=str(uid), full_name=name, email=email or f"user{uid}@example.org", district_raw=district, **extra
+    )
 
 
-def batch(cohort: str, people: list[PersonRecord], *, school_year: str = "2023/24",
-          sessions: list[tuple[str, str, bool]] = (),  # type: ignore[assignment]
-          present: Mapping[str, list[int]] | None = None, absent: Mapping[str, list[int]] | None = None,
-          defenses: Mapping[int, str] | None = None, graded: str = "2023-12-20 10:00",
-          enrolled: list[int] | None = None, warnings: list[str] = ()) -> Batch:  # type: ignore[assignment]
+def batch(
+    cohort: str,
+    people: list[PersonRecord],
+    *,
+    school_year: str = "2023/24",
+    sessions: list[tuple[str, str, bool]] = (),  # type: ignore[assignment]
+    present: Mapping[str, list[int]] | None = None,
+    absent: Mapping[str, list[int]] | None = None,
+    defenses: Mapping[int, str] | None = None,
+    graded: str = "2023-12-20 10:00",
+    enrolled: list[int] | None = None,
+    warnings: list[str] = (),
+) -> Batch:  # type: ignore[assignment]
     """One cohort: `sessions` = (key, UTC start, taken); `present`/`absent` = session key → user ids."""
-    marks = [AttendanceRecord(session_key=k, external_id=str(u), status="P", present=True)
-             for k, users in (present or {}).items() for u in users]
-    marks += [AttendanceRecord(session_key=k, external_id=str(u), status="A", present=False)
-              for k, users in (absent or {}).items() for u in users]
+    marks = [
+        AttendanceRecord(session_key=k, external_id=str(u), status="P", present=True)
+        for k, users in (present or {}).items()
+        for u in users
+    ]
+    marks += [
+        AttendanceRecord(session_key=k, external_id=str(u), status="A", present=False)
+        for k, users in (absent or {}).items()
+        for u in users
+    ]
     listed = enrolled if enrolled is not None else [int(p.external_id) for p in people]
     return Batch(
         source="moodle",
         cohort=CohortRef(key=cohort, program="ku", title=cohort, school_year=school_year),
         people=people,
         enrolments=[EnrolmentRecord(external_id=str(u)) for u in listed],
-        sessions=[SessionRecord(source_key=k, starts_at=utc(t), topic=f"Тема {k}", taken=taken)
-                  for k, t, taken in sessions],
+        sessions=[
+            SessionRecord(source_key=k, starts_at=utc(t), topic=f"Тема {k}", taken=taken) for k, t, taken in sessions
+        ],
         attendance=marks,
-        defenses=[DefenseRecord(external_id=str(u), outcome=o, grade=10.0 if o == "passed" else None,
-                                graded_at=utc(graded) if o != "pending" else None)
-                  for u, o in (defenses or {}).items()],
+        defenses=[
+            DefenseRecord(
+                external_id=str(u),
+                outcome=o,
+                grade=10.0 if o == "passed" else None,
+                graded_at=utc(graded) if o != "pending" else None,
+            )
+            for u, o in (defenses or {}).items()
+        ],
         warnings=[SourceWarning(source="moodle", message=w) for w in warnings],
     )
 

@@ -9,14 +9,14 @@ hold the same facts.
 from __future__ import annotations
 
 import functools
-import threading
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,12 @@ from sqlalchemy.engine import Engine
 
 from connectors.demo import StandinMoodle, generate_demo_world
 from connectors.demo.world import World
+from intensive_tracker.app import open_connectors
 from intensive_tracker.config import load_settings
-from intensive_tracker.store.engine import make_engine
 from intensive_tracker.people.districts import load_registry
+from intensive_tracker.store.engine import make_engine
 from intensive_tracker.store.locks import sync_lock
 from intensive_tracker.store.models import DATA_TABLES
-from intensive_tracker.app import open_connectors
 from intensive_tracker.sync.engine import run_sync
 from intensive_tracker.sync.state import SyncReport
 
@@ -49,16 +49,41 @@ def demo_world() -> World:
     return generate_demo_world(2024)
 
 
-def write_config(path: Path, *, db_url: str, moodle_url: str, page_size: int = 200, read_timeout: float = 10,
-                 retries: int = 2, extra: str = "") -> Path:
+def write_config(
+    path: Path,
+    *,
+    db_url: str,
+    moodle_url: str,
+    page_size: int = 200,
+    read_timeout: float = 10,
+    retries: int = 2,
+    extra: str = "",
+) -> Path:
     """A config for the stand-in at `moodle_url`: tiny backoff, the three small cohorts."""
     lines = [
-        f'database_url = "{db_url}"', 'timezone = "Europe/Moscow"', "",
-        "[moodle]", f'url = "{moodle_url}"', f'token_env = "{TOKEN_ENV}"', f"page_size = {page_size}",
-        f"read_timeout = {read_timeout}", "connect_timeout = 2", f"retries = {retries}", "backoff = 0.01", "",
-        "[report]", 'out_dir = "report"', "",
-        "[[programs]]", 'key = "ku"', 'title = "Конструирование урока"', "",
-        "[[programs]]", 'key = "shn"', 'title = "Школа наставничества"', "",
+        f'database_url = "{db_url}"',
+        'timezone = "Europe/Moscow"',
+        "",
+        "[moodle]",
+        f'url = "{moodle_url}"',
+        f'token_env = "{TOKEN_ENV}"',
+        f"page_size = {page_size}",
+        f"read_timeout = {read_timeout}",
+        "connect_timeout = 2",
+        f"retries = {retries}",
+        "backoff = 0.01",
+        "",
+        "[report]",
+        'out_dir = "report"',
+        "",
+        "[[programs]]",
+        'key = "ku"',
+        'title = "Конструирование урока"',
+        "",
+        "[[programs]]",
+        'key = "shn"',
+        'title = "Школа наставничества"',
+        "",
     ]
     for key, program, defense in COHORTS:
         lines += ["[[cohorts]]", f'key = "{key}"', f'program = "{program}"', f'course = "{key}"']
@@ -90,14 +115,15 @@ def cli_args(config: Path, *args: str) -> list[str]:
 
 def run_cli(config: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
     """The real command in a child process (so that it can really die)."""
-    return subprocess.run(cli_args(config, *args), env=cli_env(**env), cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        cli_args(config, *args), env=cli_env(**env), cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _normal(value: Any) -> Any:
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return aware.astimezone(timezone.utc).isoformat()
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat()
     if isinstance(value, float):
         return round(value, 6)
     return value
@@ -124,7 +150,9 @@ def canonical_snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             row = raw[name][row_id]
             memo[key] = tuple(
                 (col, content(fks[name][col], value) if col in fks[name] else _normal(value))
-                for col, value in sorted(row.items()) if col != "id")
+                for col, value in sorted(row.items())
+                if col != "id"
+            )
         return memo[key]
 
     return {name: sorted((content(name, rid) for rid in raw[name]), key=repr) for name in names}
@@ -137,8 +165,10 @@ def data_counts(engine: Engine) -> dict[str, int]:
 def sync_in_process(config: Path, **kwargs: Any) -> SyncReport:
     """`sync` without the CLI: the engine, the connectors and run_sync as the command builds them."""
     settings = load_settings(config)
-    engine = make_engine(settings.database_url, **({"busy_timeout_ms": kwargs.pop("busy_timeout_ms")}
-                                                   if "busy_timeout_ms" in kwargs else {}))
+    engine = make_engine(
+        settings.database_url,
+        **({"busy_timeout_ms": kwargs.pop("busy_timeout_ms")} if "busy_timeout_ms" in kwargs else {}),
+    )
     try:
         with open_connectors(settings) as connectors:
             return run_sync(engine, settings, load_registry(), connectors, **kwargs)

@@ -15,20 +15,30 @@ from click.testing import CliRunner
 from docx import Document
 from docx.shared import Mm, Pt
 
+from intensive_tracker.cli import cli
+from intensive_tracker.reports.figure_types import (
+    DefenseCounts,
+    DistrictRow,
+    OutcomeCounts,
+    ProgramSummary,
+    SessionRow,
+    Summary,
+    YearSummary,
+)
 from intensive_tracker.site.annual_report import build_document, defended_sentence
 from intensive_tracker.text import ru_number
-from intensive_tracker.cli import cli
-from intensive_tracker.reports.figure_types import (DefenseCounts, DistrictRow, OutcomeCounts, ProgramSummary, SessionRow, Summary,
-                                       YearSummary)
 from tests.html_pages import parse
 from tests.test_demo import ABSENT, KU_2023_24, SHN_2023_24
-from tests.test_site_demo import TERMS_SEED, demo_site  # noqa: F401 - the session fixture, shared
+from tests.test_site_demo import TERMS_SEED
 
 NBSP = "\u00a0"
 SESSIONS = ["№ п/п", "Дата проведения", "Тема", "Количество участников"]
 SESSIONS_SPEAKER = ["№ п/п", "Дата проведения", "Тема", "Спикер", "Количество участников"]
-TERMS = ["", "Сроки участия в проекте",
-         "Количество педагогов, прошедших защиту методической разработки на заключительном этапе"]
+TERMS = [
+    "",
+    "Сроки участия в проекте",
+    "Количество педагогов, прошедших защиту методической разработки на заключительном этапе",
+]
 
 
 def _rows(doc: Any) -> list[list[list[str]]]:
@@ -57,10 +67,12 @@ def _year(program: dict[str, Any], school_year: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_site: Path) -> tuple[Any, dict[str, Any]]:  # noqa: F811 - pytest injects the imported fixture
+def demo(demo_site: Path) -> tuple[Any, dict[str, Any]]:
     """The demo's annual-report.docx (written by `report`) and its summary.json."""
-    return (Document(str(demo_site / "annual-report.docx")),
-            json.loads((demo_site / "summary.json").read_text("utf-8")))
+    return (
+        Document(str(demo_site / "annual-report.docx")),
+        json.loads((demo_site / "summary.json").read_text("utf-8")),
+    )
 
 
 def _sessions_match(rows: list[list[str]], program: dict[str, Any], *, speakers: bool) -> None:
@@ -106,11 +118,15 @@ def test_counting_sentences_come_from_summary_json(demo: tuple[Any, dict[str, An
     doc, summary = demo
     text = _text(doc)
     year = _year(_program(summary, "ku"), "2023/24")
-    assert (f"защиту успешно прошли {year['defenses_passed']} педагогов из {year['districts_with_defenses']} "
-            "городских округов.") in text
+    assert (
+        f"защиту успешно прошли {year['defenses_passed']} педагогов из {year['districts_with_defenses']} "
+        "городских округов."
+    ) in text
     assert "прошли 316 педагогов из 39 городских округов" in text
-    assert (f"За 2023/24 учебный год — {ru_number(year['attendances'])} посещений занятий; их совершили "
-            f"{ru_number(year['unique_participants'])} участник") in text
+    assert (
+        f"За 2023/24 учебный год — {ru_number(year['attendances'])} посещений занятий; их совершили "
+        f"{ru_number(year['unique_participants'])} участник"
+    ) in text
     absent = "Не принимали участие педагоги из округов: " + ", ".join(year["districts_not_reached"]) + "."
     assert absent in text and year["districts_not_reached"] == ABSENT
 
@@ -123,8 +139,7 @@ def test_districts_appendix_equals_summary_json(demo: tuple[Any, dict[str, Any]]
     for rows, key, columns in ((ku_rows, "ku", 3), (shn_rows, "shn", 2)):
         expected = _year(_program(summary, key), "2023/24")["by_district"]
         fields = ["participants", "attendances", "defenses_passed"][:columns]
-        assert [[r[0], *map(_int, r[1:])] for r in rows] == [[d["district"], *(d[f] for f in fields)]
-                                                              for d in expected]
+        assert [[r[0], *map(_int, r[1:])] for r in rows] == [[d["district"], *(d[f] for f in fields)] for d in expected]
 
 
 def test_program_without_defense_says_why_and_has_no_defense_figures(demo: tuple[Any, dict[str, Any]]) -> None:
@@ -142,7 +157,9 @@ def test_narrative_is_left_to_the_methodist_as_marked_placeholders(demo: tuple[A
     doc, _ = demo
     notes = [p for p in doc.paragraphs if p.text.startswith("[Текст методиста: ")]
     assert len(notes) >= 4 and {p.style.name for p in notes} == {"Текст методиста"}
-    assert doc.paragraphs[0].text.startswith("Аналитический отчёт") and "2023-2024 учебный год" in doc.paragraphs[0].text
+    assert (
+        doc.paragraphs[0].text.startswith("Аналитический отчёт") and "2023-2024 учебный год" in doc.paragraphs[0].text
+    )
 
 
 def test_default_document_is_a4_times_14_with_real_styles(demo: tuple[Any, dict[str, Any]]) -> None:
@@ -150,8 +167,9 @@ def test_default_document_is_a4_times_14_with_real_styles(demo: tuple[Any, dict[
     doc, _ = demo
     section = doc.sections[0]
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
-    assert [round(x.mm) for x in (section.left_margin, section.right_margin, section.top_margin,
-                                  section.bottom_margin)] == [30, 15, 20, 20]
+    assert [
+        round(x.mm) for x in (section.left_margin, section.right_margin, section.top_margin, section.bottom_margin)
+    ] == [30, 15, 20, 20]
     normal = doc.styles["Normal"]
     assert normal.font.name == "Times New Roman" and normal.font.size == Pt(14)
     assert {"Heading 1", "Heading 2", "Title"} <= {p.style.name for p in doc.paragraphs}
@@ -169,7 +187,7 @@ def test_tables_and_chart_fit_between_the_margins(demo: tuple[Any, dict[str, Any
     assert all(shape.width <= usable for shape in doc.inline_shapes)
 
 
-def test_report_links_the_draft_from_the_index_and_writes_it_private(demo_site: Path) -> None:  # noqa: F811
+def test_report_links_the_draft_from_the_index_and_writes_it_private(demo_site: Path) -> None:
     """The index links «Черновик аналитического отчёта (Word)»; the file is readable by its owner only."""
     page = (demo_site / "index.html").read_text("utf-8")
     assert '<a href="annual-report.docx">Черновик аналитического отчёта (Word)</a>' in page
@@ -177,22 +195,24 @@ def test_report_links_the_draft_from_the_index_and_writes_it_private(demo_site: 
     assert stat.S_IMODE(os.stat(demo_site / "annual-report.docx").st_mode) == 0o600
 
 
-def _config(demo_site: Path, tmp_path: Path, *report_lines: str) -> Path:  # noqa: F811
+def _config(demo_site: Path, tmp_path: Path, *report_lines: str) -> Path:
     """The demo's config in tmp_path, on the demo's database, with extra [report] lines."""
     text = (demo_site.parent / "config.toml").read_text("utf-8")
-    text = text.replace('database_url = "sqlite:///tracker.db"',
-                        f'database_url = "sqlite:///{demo_site.parent / "tracker.db"}"')
+    text = text.replace(
+        'database_url = "sqlite:///tracker.db"', f'database_url = "sqlite:///{demo_site.parent / "tracker.db"}"'
+    )
     text = text.replace('out_dir = "report"', "\n".join(['out_dir = "report"', *report_lines]))
     path = tmp_path / "config.toml"
     path.write_text(text, "utf-8")
     return path
 
 
-def test_annual_report_command_writes_the_year_asked(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_annual_report_command_writes_the_year_asked(demo_site: Path, tmp_path: Path) -> None:
     """`annual-report --year 2022/23 --out FILE` prints FILE; its terms table ends with «2023 (1 полугодие)»."""
     out = tmp_path / "отчёт.docx"
-    result = CliRunner().invoke(cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report",
-                                      "--year", "2022/23", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report", "--year", "2022/23", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(out)
     doc = Document(str(out))
@@ -201,11 +221,12 @@ def test_annual_report_command_writes_the_year_asked(demo_site: Path, tmp_path: 
     assert "2022-2023 учебный год" in doc.paragraphs[0].text
 
 
-def test_year_without_sessions_leaves_every_table_out_and_says_why(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_year_without_sessions_leaves_every_table_out_and_says_why(demo_site: Path, tmp_path: Path) -> None:
     """A year with no records: no table, no chart, no «0 педагогов»; a sentence per part says why."""
     out = tmp_path / "пусто.docx"
-    result = CliRunner().invoke(cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report",
-                                      "--year", "2019/20", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report", "--year", "2019/20", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     doc = Document(str(out))
     text = _text(doc)
@@ -215,7 +236,7 @@ def test_year_without_sessions_leaves_every_table_out_and_says_why(demo_site: Pa
     assert " 0 " not in text and "0 педагогов" not in text
 
 
-def test_bad_year_is_a_usage_error(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_bad_year_is_a_usage_error(demo_site: Path, tmp_path: Path) -> None:
     """--year must read like 2023/24."""
     result = CliRunner().invoke(cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report", "--year", "2023"])
     assert result.exit_code == 2 and "2023/24" in result.output
@@ -238,12 +259,22 @@ def _template(path: Path, *, drop_styles: tuple[str, ...] = ()) -> Path:
     return path
 
 
-def test_template_keeps_her_first_page_headers_footers_and_styles(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_template_keeps_her_first_page_headers_footers_and_styles(demo_site: Path, tmp_path: Path) -> None:
     """--template: her first page stays first, her header, footer, margins and fonts stay; the report follows."""
     template = _template(tmp_path / "бланк.docx", drop_styles=("Heading 1", "Table Grid"))
     out = tmp_path / "из-бланка.docx"
-    result = CliRunner().invoke(cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report",
-                                      "--template", str(template), "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(_config(demo_site, tmp_path)),
+            "annual-report",
+            "--template",
+            str(template),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = Document(str(out))
     assert doc.paragraphs[0].text == "Бланк лаборатории"
@@ -258,7 +289,7 @@ def test_template_keeps_her_first_page_headers_footers_and_styles(demo_site: Pat
     assert len(_tables(doc, SESSIONS)) == 1
 
 
-def test_template_from_the_config_is_used_by_report(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_template_from_the_config_is_used_by_report(demo_site: Path, tmp_path: Path) -> None:
     """report.annual_template (relative to the config) is what `report` starts annual-report.docx from."""
     _template(tmp_path / "бланк.docx")
     config = _config(demo_site, tmp_path, 'annual_template = "бланк.docx"')
@@ -267,7 +298,7 @@ def test_template_from_the_config_is_used_by_report(demo_site: Path, tmp_path: P
     assert Document(str(tmp_path / "site" / "annual-report.docx")).paragraphs[0].text == "Бланк лаборатории"
 
 
-def test_draft_can_be_turned_off(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_draft_can_be_turned_off(demo_site: Path, tmp_path: Path) -> None:
     """report.annual_docx = false: no .docx beside the site and no link to it."""
     site = tmp_path / "site"
     site.mkdir()
@@ -280,14 +311,19 @@ def test_draft_can_be_turned_off(demo_site: Path, tmp_path: Path) -> None:  # no
 
 
 @pytest.mark.parametrize("content", [None, b"just text, not a Word file", b"PK\x03\x04broken zip"])
-def test_unreadable_template_exits_78_naming_the_file(demo_site: Path, tmp_path: Path,  # noqa: F811
-                                                      content: bytes | None) -> None:
+def test_unreadable_template_exits_78_naming_the_file(
+    demo_site: Path,
+    tmp_path: Path,
+    content: bytes | None,
+) -> None:
     """A missing file, a text file or a broken archive as template: a Russian message naming it, exit 78."""
     template = tmp_path / "бланк.docx"
     if content is not None:
         template.write_bytes(content)
-    for args in (["annual-report", "--template", str(template), "--out", str(tmp_path / "x.docx")],
-                 ["report", "--out", str(tmp_path / "site")]):
+    for args in (
+        ["annual-report", "--template", str(template), "--out", str(tmp_path / "x.docx")],
+        ["report", "--out", str(tmp_path / "site")],
+    ):
         config = _config(demo_site, tmp_path, 'annual_template = "бланк.docx"')
         result = CliRunner().invoke(cli, ["--config", str(config), *args])
         assert result.exit_code == 78, result.output
@@ -299,19 +335,40 @@ def test_unreadable_template_exits_78_naming_the_file(demo_site: Path, tmp_path:
 def _summary(sessions: int, *, passed: int = 1, districts: int = 1) -> Summary:
     """A program of one school year with `sessions` long-topic sessions, built without a database."""
     tz = ZoneInfo("Europe/Moscow")
-    rows = [SessionRow(number=i, starts_at=datetime(2023, 9, 4, 15, tzinfo=tz) + timedelta(days=7 * i),
-                       topic=f"Занятие {i}: " + "длинная формулировка темы " * 4, speaker=None, present=10 + i,
-                       taken=True, cohort="K") for i in range(1, sessions + 1)]
-    year = YearSummary(school_year="2023/24", sessions=rows, attendances=sum(r.present for r in rows),
-                       unique_participants=sessions, defenses_passed=passed,
-                       districts=[DistrictRow("Балашиха", sessions, sum(r.present for r in rows), passed)],
-                       districts_reached=["Балашиха"], districts_not_reached=["Бронницы"],
-                       districts_with_defenses=districts)
-    program = ProgramSummary(key="t", title="Тест", full_title=None, school_year="2023/24", current=year,
-                             years=[year], defenses_passed=DefenseCounts({"2024": passed}, {"2024-H1": passed},
-                                                                        {"2023/24": passed}),
-                             outcomes_by_school_year={"2023/24": OutcomeCounts(passed=passed)},
-                             participation_terms=[("2024 (1 полугодие)", passed)])
+    rows = [
+        SessionRow(
+            number=i,
+            starts_at=datetime(2023, 9, 4, 15, tzinfo=tz) + timedelta(days=7 * i),
+            topic=f"Занятие {i}: " + "длинная формулировка темы " * 4,
+            speaker=None,
+            present=10 + i,
+            taken=True,
+            cohort="K",
+        )
+        for i in range(1, sessions + 1)
+    ]
+    year = YearSummary(
+        school_year="2023/24",
+        sessions=rows,
+        attendances=sum(r.present for r in rows),
+        unique_participants=sessions,
+        defenses_passed=passed,
+        districts=[DistrictRow("Балашиха", sessions, sum(r.present for r in rows), passed)],
+        districts_reached=["Балашиха"],
+        districts_not_reached=["Бронницы"],
+        districts_with_defenses=districts,
+    )
+    program = ProgramSummary(
+        key="t",
+        title="Тест",
+        full_title=None,
+        school_year="2023/24",
+        current=year,
+        years=[year],
+        defenses_passed=DefenseCounts({"2024": passed}, {"2024-H1": passed}, {"2023/24": passed}),
+        outcomes_by_school_year={"2023/24": OutcomeCounts(passed=passed)},
+        participation_terms=[("2024 (1 полугодие)", passed)],
+    )
     return Summary(generated_at=datetime(2024, 7, 1, tzinfo=tz), timezone=str(tz), programs=[program])
 
 
@@ -325,13 +382,16 @@ def test_thirty_sessions_make_one_table_whose_header_repeats_on_each_page() -> N
     assert "<w:tblHeader/>" in table.rows[0]._tr.xml and "<w:tblHeader/>" not in table.rows[1]._tr.xml
 
 
-@pytest.mark.parametrize(("passed", "districts", "expected"), [
-    (1, 1, "защиту успешно прошёл 1 педагог из 1 городского округа."),
-    (2, 2, "защиту успешно прошли 2 педагога из 2 городских округов."),
-    (5, 5, "защиту успешно прошли 5 педагогов из 5 городских округов."),
-    (21, 21, "защиту успешно прошёл 21 педагог из 21 городского округа."),
-    (1950, 12, f"защиту успешно прошли 1{NBSP}950 педагогов из 12 городских округов."),
-])
+@pytest.mark.parametrize(
+    ("passed", "districts", "expected"),
+    [
+        (1, 1, "защиту успешно прошёл 1 педагог из 1 городского округа."),
+        (2, 2, "защиту успешно прошли 2 педагога из 2 городских округов."),
+        (5, 5, "защиту успешно прошли 5 педагогов из 5 городских округов."),
+        (21, 21, "защиту успешно прошёл 21 педагог из 21 городского округа."),
+        (1950, 12, f"защиту успешно прошли 1{NBSP}950 педагогов из 12 городских округов."),
+    ],
+)
 def test_defended_sentence_agrees_in_number(passed: int, districts: int, expected: str) -> None:
     """Russian plural forms and thousands: «1 педагог из 1 городского округа», «1 950 педагогов»."""
     year = _summary(3, passed=passed, districts=districts).programs[0].years[0]
@@ -344,7 +404,7 @@ def test_report_year_defaults_to_the_newest_program_year() -> None:
     assert "2023-2024 учебный год" in doc.paragraphs[0].text
 
 
-def test_word_template_dotx_is_accepted(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_word_template_dotx_is_accepted(demo_site: Path, tmp_path: Path) -> None:
     """A Word template (.dotx) works like a .docx: her first page stays first."""
     import zipfile
 
@@ -357,17 +417,20 @@ def test_word_template_dotx_is_accepted(demo_site: Path, tmp_path: Path) -> None
                 body = body.replace(b"document.main+xml", b"template.main+xml")
             target.writestr(item, body)
     out = tmp_path / "из-шаблона.docx"
-    result = CliRunner().invoke(cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report",
-                                      "--template", str(dotx), "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(_config(demo_site, tmp_path)), "annual-report", "--template", str(dotx), "--out", str(out)],
+    )
     assert result.exit_code == 0, result.output
     assert Document(str(out)).paragraphs[0].text == "Бланк лаборатории"
 
 
-def test_unwritable_out_is_named_without_a_traceback(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_unwritable_out_is_named_without_a_traceback(demo_site: Path, tmp_path: Path) -> None:
     """--out in a folder that cannot be made: the message names the file and says what to do."""
     (tmp_path / "файл").write_text("x", "utf-8")
     out = tmp_path / "файл" / "отчёт.docx"
-    result = CliRunner().invoke(cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report",
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        cli, ["--config", str(_config(demo_site, tmp_path)), "annual-report", "--out", str(out)]
+    )
     assert result.exit_code == 78, result.output
     assert f"{out}: не удаётся записать отчёт" in result.stderr and "--out" in result.stderr

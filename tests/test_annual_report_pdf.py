@@ -16,7 +16,6 @@ import pytest
 
 from intensive_tracker.site.annual_report import write_annual_report
 from tests.test_annual_report import _summary
-from tests.test_site_demo import demo_site  # noqa: F401 - the session fixture, shared
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 A4 = (595.28, 841.89)  # points
@@ -38,9 +37,22 @@ def _tool(*names: str, package: str) -> str:
 def _pdf(docx: Path, out_dir: Path) -> Path:
     """docx → PDF by LibreOffice headless, with a profile of its own (no clash with a running office)."""
     office = _tool("libreoffice", "soffice", package="libreoffice-writer-nogui")
-    result = subprocess.run([office, f"-env:UserInstallation={(out_dir / 'lo-profile').as_uri()}", "--headless",
-                             "--convert-to", "pdf", "--outdir", str(out_dir), str(docx)],
-                            capture_output=True, text=True, timeout=240, check=False)
+    result = subprocess.run(
+        [
+            office,
+            f"-env:UserInstallation={(out_dir / 'lo-profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out_dir),
+            str(docx),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     pdf = out_dir / (docx.stem + ".pdf")
     assert result.returncode == 0 and pdf.is_file(), result.stderr[-2000:]
     return pdf
@@ -63,13 +75,16 @@ def _assert_a4_within_margins(pdf: Path) -> None:
     assert pages
     for number, ((width, height), words) in enumerate(pages, start=1):
         assert abs(width - A4[0]) <= 1 and abs(height - A4[1]) <= 1, f"page {number}: {width}x{height} pt"
-        outside = [w for w in words if w[0] < LEFT - 1 or w[2] > A4[0] - RIGHT + 1 or w[1] < TOP - 1
-                   or w[3] > A4[1] - BOTTOM + 1]
+        outside = [
+            w
+            for w in words
+            if w[0] < LEFT - 1 or w[2] > A4[0] - RIGHT + 1 or w[1] < TOP - 1 or w[3] > A4[1] - BOTTOM + 1
+        ]
         assert outside == [], f"page {number}: text past the margins: {outside[:5]}"
 
 
 @pytest.fixture(scope="module")
-def demo_pdf(demo_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+def demo_pdf(demo_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's annual-report.docx as PDF."""
     return _pdf(demo_site / "annual-report.docx", tmp_path_factory.mktemp("annual-pdf"))
 

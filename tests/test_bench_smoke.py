@@ -10,9 +10,22 @@ import pytest
 from bench.generator import generate_region
 from bench.run import main
 
-REQUIRED_KEYS = {"factor", "db", "sync_s", "fetch_floor_s", "sync_vs_fetch_floor", "requests", "requests_bound",
-                 "noop_rows_written", "noop_requests", "report_s", "query_floor_s", "report_vs_query_floor",
-                 "report_peak_mb", "email_preview_s"}
+REQUIRED_KEYS = {
+    "factor",
+    "db",
+    "sync_s",
+    "fetch_floor_s",
+    "sync_vs_fetch_floor",
+    "requests",
+    "requests_bound",
+    "noop_rows_written",
+    "noop_requests",
+    "report_s",
+    "query_floor_s",
+    "report_vs_query_floor",
+    "report_peak_mb",
+    "email_preview_s",
+}
 
 
 def test_generator_is_deterministic_and_counts_add_up() -> None:
@@ -27,9 +40,28 @@ def test_generator_is_deterministic_and_counts_add_up() -> None:
 def test_bench_runs_at_a_tiny_factor(tmp_path: Path) -> None:
     """At factor 0.01 the bench passes its own checks and writes every documented JSON key."""
     results = tmp_path / "results"
-    code = main(["--factors", "0.01", "--reps", "1", "--report-reps", "1", "--db", "sqlite",
-                 "--per-call-ms", "1", "--per-user-ms", "0.1", "--per-mark-ms", "0.001",
-                 "--results", str(results), "--work", str(tmp_path / "work")])
+    code = main(
+        [
+            "--factors",
+            "0.01",
+            "--reps",
+            "1",
+            "--report-reps",
+            "1",
+            "--db",
+            "sqlite",
+            "--per-call-ms",
+            "1",
+            "--per-user-ms",
+            "0.1",
+            "--per-mark-ms",
+            "0.001",
+            "--results",
+            str(results),
+            "--work",
+            str(tmp_path / "work"),
+        ]
+    )
     document = json.loads((results / "latest.json").read_text("utf-8"))
     assert code == 0, document["failures"]
     assert document["checks_passed"] is True
@@ -52,9 +84,28 @@ def test_bench_exits_non_zero_when_a_figure_is_wrong(tmp_path: Path, monkeypatch
         return region
 
     monkeypatch.setattr(run_module, "generate_region", skewed)
-    code = main(["--factors", "0.01", "--reps", "1", "--report-reps", "1", "--db", "sqlite",
-                 "--per-call-ms", "1", "--per-user-ms", "0.1", "--per-mark-ms", "0.001",
-                 "--results", str(tmp_path / "results"), "--work", str(tmp_path / "work")])
+    code = main(
+        [
+            "--factors",
+            "0.01",
+            "--reps",
+            "1",
+            "--report-reps",
+            "1",
+            "--db",
+            "sqlite",
+            "--per-call-ms",
+            "1",
+            "--per-user-ms",
+            "0.1",
+            "--per-mark-ms",
+            "0.001",
+            "--results",
+            str(tmp_path / "results"),
+            "--work",
+            str(tmp_path / "work"),
+        ]
+    )
     document = json.loads((tmp_path / "results" / "latest.json").read_text("utf-8"))
     assert code == 1
     assert any("attendance" in f for f in document["failures"])

@@ -17,12 +17,21 @@ from pathlib import Path
 import pytest
 
 from intensive_tracker.ops.serve import make_server
-from tests.test_site_demo import demo_site  # noqa: F401 - the session fixture, shared
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--enable-logging=stderr",
+    "--v=0",
+]
 # Chromium logs each console message of the page as `INFO:CONSOLE(…)] "text", source: …` with these flags.
 CONSOLE = re.compile(r"CONSOLE[^\]]*\]\s*(.*)")
 
@@ -37,7 +46,7 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def served(demo_site: Path) -> Iterator[str]:  # noqa: F811 - pytest injects the imported fixture
+def served(demo_site: Path) -> Iterator[str]:
     """The demo report served on 127.0.0.1 (a free port) for the module's tests; stopped afterwards."""
     server = make_server(demo_site, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -48,8 +57,13 @@ def served(demo_site: Path) -> Iterator[str]:  # noqa: F811 - pytest injects the
 
 
 def _run(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([_chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra, url],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [_chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra, url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _console(stderr: str) -> list[str]:
@@ -84,7 +98,7 @@ def test_console_errors_are_detected(tmp_path: Path) -> None:
     assert any("сломано" in line for line in _console(result.stderr))
 
 
-def test_district_email_with_the_most_sessions_fits_700px(demo_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_district_email_with_the_most_sessions_fits_700px(demo_site: Path, tmp_path: Path) -> None:
     """The demo e-mail with the widest matrix, in a 700 px window: no horizontal overflow; tests/artifacts/mail-700.png."""
     import email
     from email import policy
@@ -94,16 +108,21 @@ def test_district_email_with_the_most_sessions_fits_700px(demo_site: Path, tmp_p
     from intensive_tracker.cli import cli
 
     out = tmp_path / "preview"
-    result = CliRunner().invoke(cli, ["--config", str(demo_site.parent / "config.toml"), "email", "--preview",
-                                      "--outbox", str(out)])
+    result = CliRunner().invoke(
+        cli, ["--config", str(demo_site.parent / "config.toml"), "email", "--preview", "--outbox", str(out)]
+    )
     assert result.exit_code == 0, result.output
-    bodies = [email.message_from_bytes(p.read_bytes(), policy=policy.default).get_body(("html",)).get_content()  # type: ignore[union-attr]
-              for p in sorted(out.glob("*.eml"))]
+    bodies = [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default).get_body(("html",)).get_content()  # type: ignore[union-attr]
+        for p in sorted(out.glob("*.eml"))
+    ]
     widest = max(bodies, key=lambda html: (html.count('class="session"'), html.count('class="fio"')))
     assert widest.count('class="session"') >= 10
     # The check runs in the page: a console message if the document is wider than the window.
-    probe = ('<script>if (document.documentElement.scrollWidth > window.innerWidth) '
-             'console.error("wider than the window: " + document.documentElement.scrollWidth);</script></body>')
+    probe = (
+        "<script>if (document.documentElement.scrollWidth > window.innerWidth) "
+        'console.error("wider than the window: " + document.documentElement.scrollWidth);</script></body>'
+    )
     page = tmp_path / "mail.html"
     page.write_text(widest.replace("</body>", probe), "utf-8")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -125,8 +125,11 @@ def test_missing_capabilities_are_named(replay: Replay, tmp_path: Path) -> None:
     replay.add("078_ERR_no_capability__mod_attendance_get_sessions")
     result = run_check(tmp_path)
     assert result.exit_code == 77
-    assert [line for line in red(result) if "attendance «Журнал посещаемости» (cmid 2)" in line
-            and "mod/attendance:view" in line]
+    assert [
+        line
+        for line in red(result)
+        if "attendance «Журнал посещаемости» (cmid 2)" in line and "mod/attendance:view" in line
+    ]
     replay.add("077_ERR_no_capability__core_course_get_contents")
     result = run_check(tmp_path)
     assert result.exit_code == 77
@@ -156,8 +159,9 @@ def test_unknown_course_is_configuration_and_capability_wins(replay: Replay, tmp
 
 def test_profile_field_and_pass_rule_are_configuration(replay: Replay, tmp_path: Path) -> None:
     """A profile-field shortname nobody has, and a defense without pass_grade: red lines, exit 78."""
-    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'tracker.db'}",
-                          extra_moodle='[moodle.profile_fields]\ndistrict = "gorod"\n')
+    config = write_config(
+        tmp_path, f"sqlite:///{tmp_path / 'tracker.db'}", extra_moodle='[moodle.profile_fields]\ndistrict = "gorod"\n'
+    )
     config.write_text(config.read_text("utf-8").replace("pass_grade = 6\n", ""), "utf-8")
     result = run_check(tmp_path, config=config)
     assert result.exit_code == 78
@@ -188,10 +192,19 @@ def test_check_passes_on_the_demo_playground(tmp_path: Path) -> None:
 def test_warnings_of_successful_answers_are_shown_without_failing(replay: Replay, tmp_path: Path) -> None:
     """A warnings[] entry in a successful answer becomes a «!» line; the check still passes."""
     body = recording("027_KU-2023-H1__mod_assign_get_assignments")["body"]
-    body["warnings"] = [{"item": "course", "itemid": 3, "warningcode": "2",
-                         "message": "User is not enrolled or does not have requested capability"}]
+    body["warnings"] = [
+        {
+            "item": "course",
+            "itemid": 3,
+            "warningcode": "2",
+            "message": "User is not enrolled or does not have requested capability",
+        }
+    ]
     replay.override("027_KU-2023-H1__mod_assign_get_assignments", body)
     result = run_check(tmp_path)
     assert result.exit_code == 0, result.output
-    assert [line for line in result.stdout.splitlines() if line.startswith("! cohort KU-2023-H1: defense")
-            and "User is not enrolled" in line and "code 2" in line]
+    assert [
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith("! cohort KU-2023-H1: defense") and "User is not enrolled" in line and "code 2" in line
+    ]

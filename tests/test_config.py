@@ -32,8 +32,10 @@ def test_token_in_the_file_is_refused(tmp_path: Path) -> None:
 
 def test_cohort_of_unknown_program_is_named(tmp_path: Path) -> None:
     """A cohort pointing at a program that is not configured is a config error."""
-    text = ('[moodle]\nurl = "https://m.example"\n[[programs]]\nkey = "ku"\ntitle = "КУ"\n'
-            '[[cohorts]]\nkey = "A"\nprogram = "nope"\ncourse = 2\n')
+    text = (
+        '[moodle]\nurl = "https://m.example"\n[[programs]]\nkey = "ku"\ntitle = "КУ"\n'
+        '[[cohorts]]\nkey = "A"\nprogram = "nope"\ncourse = 2\n'
+    )
     result = _run(tmp_path, text)
     assert result.exit_code == 78
     assert "'nope'" in result.output
@@ -49,8 +51,10 @@ def test_missing_config_file_says_how_to_get_one(tmp_path: Path) -> None:
 def test_missing_token_variable_is_named(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A real Moodle without the token in the environment: exit 78 naming the variable."""
     monkeypatch.delenv("MY_TOKEN", raising=False)
-    text = ('[moodle]\nurl = "https://m.example"\ntoken_env = "MY_TOKEN"\n[[programs]]\nkey = "ku"\ntitle = "КУ"\n'
-            '[[cohorts]]\nkey = "A"\nprogram = "ku"\ncourse = 2\n')
+    text = (
+        '[moodle]\nurl = "https://m.example"\ntoken_env = "MY_TOKEN"\n[[programs]]\nkey = "ku"\ntitle = "КУ"\n'
+        '[[cohorts]]\nkey = "A"\nprogram = "ku"\ncourse = 2\n'
+    )
     result = _run(tmp_path, text)
     assert result.exit_code == 78
     assert "MY_TOKEN" in result.output

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,17 +18,25 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
-from intensive_tracker.store import models as m
 from intensive_tracker.config import load_settings, parse_settings
+from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import make_engine
 from intensive_tracker.store.locks import sync_lock
 from jobs import ledger
 from jobs.scheduler import JOB_EMAILS, JOB_SYNC, build_scheduler, logical_date, missed_runs
 from tests.synckit import (
-    ROOT, canonical_snapshot, clean_run, cli_args, cli_env, demo_world, lock_held_elsewhere, standin, write_config,
+    ROOT,
+    canonical_snapshot,
+    clean_run,
+    cli_args,
+    cli_env,
+    demo_world,
+    lock_held_elsewhere,
+    standin,
+    write_config,
 )
 
-UTC = timezone.utc
+UTC = UTC
 MSK = ZoneInfo("Europe/Moscow")
 
 
@@ -54,8 +62,10 @@ def test_schedule_is_in_moscow_time_on_a_utc_machine(utc_machine: None) -> None:
     # 23:59 Moscow on 31 January is 20:59 UTC: the monthly e-mail at 00:01 on the 1st fires two minutes later.
     emails = jobs[JOB_EMAILS].trigger.get_next_fire_time(None, datetime(2024, 1, 31, 20, 59, tzinfo=UTC))
     assert emails == datetime(2024, 1, 31, 21, 1, tzinfo=UTC)
-    assert logical_date(settings, JOB_EMAILS, datetime(2024, 1, 31, 21, 30, tzinfo=UTC)).astimezone(MSK).date() \
+    assert (
+        logical_date(settings, JOB_EMAILS, datetime(2024, 1, 31, 21, 30, tzinfo=UTC)).astimezone(MSK).date()
         == datetime(2024, 2, 1).date()
+    )
     for job in jobs.values():
         assert job.max_instances == 1 and job.coalesce is True and job.misfire_grace_time == 6 * 3600
         assert str(job.trigger.timezone) == "Europe/Moscow"
@@ -95,8 +105,7 @@ def test_a_missed_night_runs_once_when_the_scheduler_starts() -> None:
 
     an_hour_ago = datetime.now(MSK) - timedelta(hours=1)
     settings = parse_settings({"schedule": {"sync": f"{an_hour_ago.minute} {an_hour_ago.hour} * * *"}}, source="t")
-    scheduler = build_scheduler(settings, "/etc/tracker.toml", scheduler_cls=BackgroundScheduler,
-                                jobs={JOB_SYNC: sync})
+    scheduler = build_scheduler(settings, "/etc/tracker.toml", scheduler_cls=BackgroundScheduler, jobs={JOB_SYNC: sync})
     scheduler.start()
     try:
         assert ran.wait(10), "the missed night did not run"
@@ -210,8 +219,14 @@ class _Lines:
 
 
 def _daemon(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(cli_args(config, "daemon"), env=cli_env(), cwd=ROOT, stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        cli_args(config, "daemon"),
+        env=cli_env(),
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 def _stop(proc: subprocess.Popen[str], lines: _Lines) -> str:
@@ -264,9 +279,9 @@ def test_daemon_survives_sigterm_mid_run_and_a_restart_finishes_the_night(tmp_pa
     assert (tmp_path / "report" / "index.html").is_file()
 
 
-def test_district_emails_without_mail_configured_logs_and_sends_nothing(tmp_path: Path, engine: Any, db_url: str,
-                                                                         monkeypatch: pytest.MonkeyPatch,
-                                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_district_emails_without_mail_configured_logs_and_sends_nothing(
+    tmp_path: Path, engine: Any, db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """No [mail] section: the job says so in the log and records no night."""
     from jobs.nightly import district_emails
 
@@ -289,10 +304,15 @@ def test_district_emails_call_send_all_once_per_scheduled_date(tmp_path: Path, e
         sent.append(app)
         if len(sent) == 2:
             raise RuntimeError("SMTP 421")
-        held = MessageResult(outbox_id=58, district="Коломна", program_key="ku", period="2023/24",
-                             state="uncertain", action="held")
-        delivered = [MessageResult(outbox_id=i, district=f"округ {i}", program_key="ku", period="2023/24",
-                                   state="sent", action="sent-now") for i in range(57)]
+        held = MessageResult(
+            outbox_id=58, district="Коломна", program_key="ku", period="2023/24", state="uncertain", action="held"
+        )
+        delivered = [
+            MessageResult(
+                outbox_id=i, district=f"округ {i}", program_key="ku", period="2023/24", state="sent", action="sent-now"
+            )
+            for i in range(57)
+        ]
         return SendReport(results=[*delivered, held])
 
     mail = '[mail]\nsmtp_host = "127.0.0.1"\nfrom_address = "lab@test.invalid"\n'
@@ -307,7 +327,8 @@ def test_district_emails_call_send_all_once_per_scheduled_date(tmp_path: Path, e
         rows = connection.execute(select(m.JobRun.status, m.JobRun.message).order_by(m.JobRun.id)).all()
     assert [tuple(r) for r in rows] == [
         ("problems", "delivered 57; outbox states of this run: sent 57, uncertain 1"),
-        ("failed", "RuntimeError: SMTP 421")]
+        ("failed", "RuntimeError: SMTP 421"),
+    ]
 
 
 def test_nightly_job_waits_out_a_manual_sync_then_runs(tmp_path: Path, engine: Any, db_url: str) -> None:
@@ -343,7 +364,9 @@ def test_a_night_left_running_by_a_killed_daemon_is_taken_over(tmp_path: Path, e
     night = datetime(2024, 1, 1, 23, 30, tzinfo=UTC)
     dead = ledger.claim(engine, JOB_SYNC, night, takeover_running=False)
     assert dead is not None
-    assert missed_runs(engine, parse_settings({}, source="t"), datetime(2024, 1, 2, 1, 0, tzinfo=UTC)) == {JOB_SYNC: night}
+    assert missed_runs(engine, parse_settings({}, source="t"), datetime(2024, 1, 2, 1, 0, tzinfo=UTC)) == {
+        JOB_SYNC: night
+    }
     with standin(demo_world()) as moodle:
         config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url)
         assert nightly_sync(config, night=night) == "ok"

@@ -44,16 +44,21 @@ def recount(world: demo.World) -> dict[str, Any]:
             for row in assignment.grades:
                 if row.grade >= PASS_GRADE:
                     passed[_school_year(row.timemodified)] += 1
-    return {"attendances": dict(attendances), "unique": {y: len(u) for y, u in attendees.items()},
-            "passed": dict(passed)}
+    return {
+        "attendances": dict(attendances),
+        "unique": {y: len(u) for y, u in attendees.items()},
+        "passed": dict(passed),
+    }
 
 
 def reported(summary: dict[str, Any]) -> dict[str, Any]:
     """The same figures as summary.json gives them."""
     ku = next(p for p in summary["programs"] if p["key"] == "ku")
-    return {"attendances": {y["school_year"]: y["attendances"] for y in ku["years"]},
-            "unique": {y["school_year"]: y["unique_participants"] for y in ku["years"]},
-            "passed": ku["defenses_passed"]["by_school_year"]}
+    return {
+        "attendances": {y["school_year"]: y["attendances"] for y in ku["years"]},
+        "unique": {y["school_year"]: y["unique_participants"] for y in ku["years"]},
+        "passed": ku["defenses_passed"]["by_school_year"],
+    }
 
 
 def _summary_of_playground(tmp_path: Path, seed: int) -> dict[str, Any]:
@@ -83,9 +88,12 @@ def test_another_seed_gives_other_figures_that_match_its_records(tmp_path: Path)
 
 def test_other_targets_give_other_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With fewer present at KU-2023-H1's first session and fewer passes, 2023/24 follows, not 1950 and 316."""
-    launches = [(name, days, [300, *(counts or [])[1:]], passed - 6, *rest) if name == "KU-2023-H1"
-                else (name, days, counts, passed, *rest)
-                for name, days, counts, passed, *rest in generate.KU_LAUNCHES]
+    launches = [
+        (name, days, [300, *(counts or [])[1:]], passed - 6, *rest)
+        if name == "KU-2023-H1"
+        else (name, days, counts, passed, *rest)
+        for name, days, counts, passed, *rest in generate.KU_LAUNCHES
+    ]
     monkeypatch.setattr(generate, "KU_LAUNCHES", launches)
     expected = recount(generate.generate_demo_world(2024))
     assert expected["attendances"]["2023/24"] == 1950 - 55 and expected["passed"]["2023/24"] == 316 - 6

@@ -9,22 +9,40 @@ from pathlib import Path
 import pytest
 
 from intensive_tracker.app import parse_settings
+from intensive_tracker.errors import ConfigError
 from intensive_tracker.people.districts import (
     district_recipients,
     load_registry,
     normalize,
     registry_from_settings,
 )
-from intensive_tracker.errors import ConfigError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REGISTRY = load_registry()
 
 # The 21 districts the 2023/24 report lists as not taking part (seed 002): all must be registry names.
 NOT_TAKING_PART_2023_24 = [
-    "Бронницы", "Власиха", "Восход", "Дзержинский", "Долгопрудный", "Егорьевск", "Истра", "Клин", "Красногорск",
-    "Лосино-Петровский", "Лотошино", "Луховицы", "Лыткарино", "Молодежный", "Протвино", "Реутов", "Рузский",
-    "Ступино", "Фрязино", "Химки", "Электросталь",
+    "Бронницы",
+    "Власиха",
+    "Восход",
+    "Дзержинский",
+    "Долгопрудный",
+    "Егорьевск",
+    "Истра",
+    "Клин",
+    "Красногорск",
+    "Лосино-Петровский",
+    "Лотошино",
+    "Луховицы",
+    "Лыткарино",
+    "Молодежный",
+    "Протвино",
+    "Реутов",
+    "Рузский",
+    "Ступино",
+    "Фрязино",
+    "Химки",
+    "Электросталь",
 ]
 
 
@@ -66,12 +84,30 @@ def test_real_moodle_spellings_resolve() -> None:
         assert REGISTRY.resolve(spelling).name == expected, spelling
 
 
-@pytest.mark.parametrize("spelling", [
-    "г.о. Балашиха", "Балашиха г.о.", "го Балашиха", "Городской округ Балашиха", "балашиха ", "БАЛАШИХА",
-    "г/о Балашиха", "г о Балашиха", "Балашиха (г.о.)", "«Балашиха»", "Балашиха\u00a0", "\u00a0Балашиха  г.о.",
-    "ГО Балашиха", "муниципальный округ Балашиха", "Балашиха район", "г. Балашиха", "г.Балашиха",
-    "городской округ Балашиха Московской области", "Железнодорожный",
-])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "г.о. Балашиха",
+        "Балашиха г.о.",
+        "го Балашиха",
+        "Городской округ Балашиха",
+        "балашиха ",
+        "БАЛАШИХА",
+        "г/о Балашиха",
+        "г о Балашиха",
+        "Балашиха (г.о.)",
+        "«Балашиха»",
+        "Балашиха\u00a0",
+        "\u00a0Балашиха  г.о.",
+        "ГО Балашиха",
+        "муниципальный округ Балашиха",
+        "Балашиха район",
+        "г. Балашиха",
+        "г.Балашиха",
+        "городской округ Балашиха Московской области",
+        "Железнодорожный",
+    ],
+)
 def test_prefixes_suffixes_and_noise(spelling: str) -> None:
     """The messy spellings of PRODUCT.md resolve to the same district."""
     assert REGISTRY.resolve(spelling).name == "Балашиха"
@@ -79,14 +115,33 @@ def test_prefixes_suffixes_and_noise(spelling: str) -> None:
 
 def test_dashes_spaces_and_word_order() -> None:
     """Any dash or a space in place of a hyphen, and swapped words, still find the district."""
-    for spelling in ("Наро—Фоминский", "Наро – Фоминский", "наро фоминский г.о.", "Посад Павловский",
-                     "Орехово‑Зуевский"):
+    for spelling in (
+        "Наро—Фоминский",
+        "Наро – Фоминский",
+        "наро фоминский г.о.",
+        "Посад Павловский",
+        "Орехово‑Зуевский",
+    ):
         assert REGISTRY.resolve(spelling).name in {"Наро-Фоминский", "Павловский Посад", "Орехово-Зуевский"}
     assert normalize("Г.О.\u00a0ЩЁЛКОВО") == normalize("щелково") == "щелково"
 
 
-@pytest.mark.parametrize("spelling", ["Балашихаа", "Балаших", "го", "г.о.", "Москва", "Зеленоград", "Химки Лобня",
-                                      "Сергиево", "Посад", "Подольск-2", "<script>alert(1)</script>"])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "Балашихаа",
+        "Балаших",
+        "го",
+        "г.о.",
+        "Москва",
+        "Зеленоград",
+        "Химки Лобня",
+        "Сергиево",
+        "Посад",
+        "Подольск-2",
+        "<script>alert(1)</script>",
+    ],
+)
 def test_unknown_spellings_are_not_guessed(spelling: str) -> None:
     """Typos, fragments and foreign places resolve to None with the spelling in the reason."""
     resolution = REGISTRY.resolve(spelling)
@@ -124,7 +179,7 @@ def _settings(toml: str):  # type: ignore[no-untyped-def]
 
 def test_config_adds_aliases_districts_and_merges() -> None:
     """[districts] adds an alias, a new district, and a merge of a shipped district from a date."""
-    settings = _settings('''
+    settings = _settings("""
 [districts.aliases]
 "Балашиха-2" = "Балашиха"
 "Новая Слобода" = "Слободской"
@@ -135,7 +190,7 @@ name = "Протвино"
 aliases = ["Протвинский"]
 merged_into = "Серпухов"
 merged_on = 2024-01-01
-''')
+""")
     registry = registry_from_settings(settings)
     assert registry.resolve("Балашиха-2").reason == "по синониму из конфигурации"
     assert registry.resolve("Балашиха 2").name == "Балашиха"
@@ -146,15 +201,20 @@ merged_on = 2024-01-01
     assert len(registry.territorial(on=date(2023, 9, 1))) == 61
 
 
-@pytest.mark.parametrize("toml, fragment", [
-    ('[districts.aliases]\n"Балашиха-2" = "Балашихинск"\n', "«Балашихинск»"),
-    ('[districts.aliases]\n"Химки" = "Балашиха"\n', "would mean both"),
-    ('[[districts.extra]]\nname = "Икс"\nmerged_into = "Игрек"\nmerged_on = 2020-01-01\n', "unknown «Игрек»"),
-    ('[[districts.extra]]\nname = "Икс"\nmerged_into = "Балашиха"\n', "needs both merged_into and merged_on"),
-    ('[districts.recipients]\n"г.о. Балашиха" = ["mms@example.org"]\n"Атлантида" = ["a@example.org"]\n',
-     "«г.о. Балашиха» (write «Балашиха»), «Атлантида»"),
-    ('[districts.recipients]\n"Балашиха" = ["not an email"]\n', "not valid: not an email"),
-])
+@pytest.mark.parametrize(
+    "toml, fragment",
+    [
+        ('[districts.aliases]\n"Балашиха-2" = "Балашихинск"\n', "«Балашихинск»"),
+        ('[districts.aliases]\n"Химки" = "Балашиха"\n', "would mean both"),
+        ('[[districts.extra]]\nname = "Икс"\nmerged_into = "Игрек"\nmerged_on = 2020-01-01\n', "unknown «Игрек»"),
+        ('[[districts.extra]]\nname = "Икс"\nmerged_into = "Балашиха"\n', "needs both merged_into and merged_on"),
+        (
+            '[districts.recipients]\n"г.о. Балашиха" = ["mms@example.org"]\n"Атлантида" = ["a@example.org"]\n',
+            "«г.о. Балашиха» (write «Балашиха»), «Атлантида»",
+        ),
+        ('[districts.recipients]\n"Балашиха" = ["not an email"]\n', "not valid: not an email"),
+    ],
+)
 def test_config_errors_name_the_problem(toml: str, fragment: str) -> None:
     """A wrong [districts] entry fails at load with exit 78 and a message naming the entry."""
     with pytest.raises(ConfigError) as info:
@@ -166,10 +226,13 @@ def test_config_errors_name_the_problem(toml: str, fragment: str) -> None:
 
 def test_recipients_keyed_by_canonical_name() -> None:
     """district_recipients returns the configured addresses by canonical district."""
-    settings = _settings('[districts.recipients]\n"Балашиха" = ["mms@example.org", "umc@example.org"]\n'
-                         '"Королёв" = ["k@example.org"]\n')
-    assert district_recipients(settings) == {"Балашиха": ["mms@example.org", "umc@example.org"],
-                                             "Королёв": ["k@example.org"]}
+    settings = _settings(
+        '[districts.recipients]\n"Балашиха" = ["mms@example.org", "umc@example.org"]\n"Королёв" = ["k@example.org"]\n'
+    )
+    assert district_recipients(settings) == {
+        "Балашиха": ["mms@example.org", "umc@example.org"],
+        "Королёв": ["k@example.org"],
+    }
 
 
 def test_district_named_in_a_school_name_is_a_hint() -> None:

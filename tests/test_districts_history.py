@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.store import models as m
 from intensive_tracker.cli import cli
 from intensive_tracker.people.districts import UNASSIGNED, registry_from_settings
 from intensive_tracker.reports.figures import build_summary
 from intensive_tracker.reports.roster import rosters
+from intensive_tracker.store import models as m
 from tests.people_factories import BASE_CONFIG, batch, person, settings, sync
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -24,14 +24,33 @@ NOW = datetime(2024, 6, 1, tzinfo=MOSCOW)
 
 def _history(engine: Engine) -> None:
     """Ивантеевка (merged into Пушкинский on 01.01.2020): one person attends in 2019/20 and in 2020/21."""
-    people = [person(1, "Иванова Анна", "г.о. Ивантеевка"), person(2, "Петров Пётр", "Пушкинский"),
-              person(3, "Сидорова Ольга", "Ивантеевка город")]
-    sync(engine, settings(), [
-        batch("KU-2019", people, school_year="2019/20", sessions=[("a", "2019-10-02 12:00", True)],
-              present={"a": [1, 2]}, defenses={3: "passed"}, graded="2019-12-20 10:00"),
-        batch("KU-2020", people, school_year="2020/21", sessions=[("b", "2020-10-07 12:00", True)],
-              present={"b": [1, 2]}),
-    ])
+    people = [
+        person(1, "Иванова Анна", "г.о. Ивантеевка"),
+        person(2, "Петров Пётр", "Пушкинский"),
+        person(3, "Сидорова Ольга", "Ивантеевка город"),
+    ]
+    sync(
+        engine,
+        settings(),
+        [
+            batch(
+                "KU-2019",
+                people,
+                school_year="2019/20",
+                sessions=[("a", "2019-10-02 12:00", True)],
+                present={"a": [1, 2]},
+                defenses={3: "passed"},
+                graded="2019-12-20 10:00",
+            ),
+            batch(
+                "KU-2020",
+                people,
+                school_year="2020/21",
+                sessions=[("b", "2020-10-07 12:00", True)],
+                present={"b": [1, 2]},
+            ),
+        ],
+    )
 
 
 def test_summary_reports_a_merged_district_under_the_name_of_each_period(engine: Engine) -> None:
@@ -58,11 +77,22 @@ def test_roster_follows_the_same_history(engine: Engine) -> None:
     assert "Ивантеевка" not in after and UNASSIGNED not in before
 
 
-def test_alias_in_config_fixes_an_unknown_spelling_at_the_next_report(engine: Engine, db_url: str,
-                                                                        tmp_path: Path) -> None:
+def test_alias_in_config_fixes_an_unknown_spelling_at_the_next_report(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
     """An unknown spelling is «не распределён» and listed; adding the alias fixes it on `report`, no re-sync."""
-    sync(engine, settings(), [batch("KU-1", [person(1, "Иванова Анна", "Балашихаа"), person(2, "Петров", "Химки")],
-                                    sessions=[("s", "2023-10-04 12:00", True)], present={"s": [1, 2]})])
+    sync(
+        engine,
+        settings(),
+        [
+            batch(
+                "KU-1",
+                [person(1, "Иванова Анна", "Балашихаа"), person(2, "Петров", "Химки")],
+                sessions=[("s", "2023-10-04 12:00", True)],
+                present={"s": [1, 2]},
+            )
+        ],
+    )
     config = tmp_path / "config.toml"
     config.write_text(f'database_url = "{db_url}"\n' + BASE_CONFIG, "utf-8")
     out = tmp_path / "site"
@@ -70,8 +100,10 @@ def test_alias_in_config_fixes_an_unknown_spelling_at_the_next_report(engine: En
     def report() -> tuple[dict, dict]:  # type: ignore[type-arg]
         result = CliRunner().invoke(cli, ["--config", str(config), "report", "--out", str(out)])
         assert result.exit_code == 0, result.output
-        return (json.loads((out / "summary.json").read_text("utf-8")),
-                json.loads((out / "quality.json").read_text("utf-8")))
+        return (
+            json.loads((out / "summary.json").read_text("utf-8")),
+            json.loads((out / "quality.json").read_text("utf-8")),
+        )
 
     summary, quality = report()
     by_district = {d["district"]: d["participants"] for d in summary["programs"][0]["years"][0]["by_district"]}
@@ -90,6 +122,9 @@ def test_alias_in_config_fixes_an_unknown_spelling_at_the_next_report(engine: En
     assert quality["unassigned_people"] == 0
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(m.SyncRun)).scalar_one() == 1  # no re-sync
-        district = conn.execute(select(m.District.name).join(m.Participant, m.Participant.district_id == m.District.id)
-                                .where(m.Participant.full_name == "Иванова Анна")).scalar_one()
+        district = conn.execute(
+            select(m.District.name)
+            .join(m.Participant, m.Participant.district_id == m.District.id)
+            .where(m.Participant.full_name == "Иванова Анна")
+        ).scalar_one()
     assert district == "Балашиха"

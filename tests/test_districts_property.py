@@ -9,17 +9,42 @@ from intensive_tracker.people.districts import load_registry, normalize, word_or
 
 REGISTRY = load_registry()
 # (spelling, the district it means today): every shipped name, alias and full name.
-KNOWN = sorted({
-    (spelling, REGISTRY.resolve(entry.name).name)
-    for entry in REGISTRY.entries.values()
-    for spelling in (entry.name, *entry.aliases, *([entry.full_name] if entry.full_name else []))
-})
+KNOWN = sorted(
+    {
+        (spelling, REGISTRY.resolve(entry.name).name)
+        for entry in REGISTRY.entries.values()
+        for spelling in (entry.name, *entry.aliases, *([entry.full_name] if entry.full_name else []))
+    }
+)
 KNOWN_KEYS = {normalize(s) for s, _ in KNOWN} | {word_order_key(normalize(s)) for s, _ in KNOWN}
 
-PREFIXES = ["", "г.о. ", "г.о.", "Г.О. ", "го ", "ГО ", "г. ", "г.", "городской округ ", "Городской округ ",
-            "муниципальный округ ", "г/о ", "район "]
-SUFFIXES = ["", " г.о.", " го", " ГО", " городской округ", " район", " муниципальный округ", " (г.о.)",
-            ", Московская область", " МО"]
+PREFIXES = [
+    "",
+    "г.о. ",
+    "г.о.",
+    "Г.О. ",
+    "го ",
+    "ГО ",
+    "г. ",
+    "г.",
+    "городской округ ",
+    "Городской округ ",
+    "муниципальный округ ",
+    "г/о ",
+    "район ",
+]
+SUFFIXES = [
+    "",
+    " г.о.",
+    " го",
+    " ГО",
+    " городской округ",
+    " район",
+    " муниципальный округ",
+    " (г.о.)",
+    ", Московская область",
+    " МО",
+]
 SPACES = [" ", "  ", "\u00a0", " \u00a0 ", "\t"]
 DASHES = ["-", "–", "—", "‑", " - ", " "]
 QUOTES = [("", ""), ("«", "»"), ('"', '"'), ("“", "”")]
@@ -68,9 +93,9 @@ def near_miss(draw: st.DrawFn) -> str:
     if kind == "insert":
         text = spelling[:i] + letter + spelling[i:]
     elif kind == "delete":
-        text = spelling[:i] + spelling[i + 1:]
+        text = spelling[:i] + spelling[i + 1 :]
     elif kind == "replace":
-        text = spelling[:i] + letter + spelling[i + 1:]
+        text = spelling[:i] + letter + spelling[i + 1 :]
     elif kind == "digit":
         text = f"{spelling}{draw(st.integers(1, 99))}"
     elif kind == "two names":

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import UNASSIGNED, registry_from_settings
 from intensive_tracker.people.identity import email_key
 from intensive_tracker.reports.quality import build_quality
 from intensive_tracker.reports.roster import rosters
+from intensive_tracker.store import models as m
 from tests.conftest import FIXTURES, recording
 from tests.people_factories import batch, person, settings, sync
 
@@ -31,8 +31,18 @@ def test_real_course_district_report(engine: Engine) -> None:
         answer = key[raw or ""]["canonical"]
         expected.setdefault(email_key(u["email"]), set()).add(UNASSIGNED if answer == "(не указан)" else answer)
     config = settings()
-    sync(engine, config, [batch("KU-2023-H1", people, sessions=[("s", "2023-09-20 12:00", True)],
-                                present={"s": [u["id"] for u in users]})])
+    sync(
+        engine,
+        config,
+        [
+            batch(
+                "KU-2023-H1",
+                people,
+                sessions=[("s", "2023-09-20 12:00", True)],
+                present={"s": [u["id"] for u in users]},
+            )
+        ],
+    )
     registry = registry_from_settings(config)
     placed = {}
     for district, roster in rosters(engine, registry, program_key="ku", school_year="2023/24").items():

@@ -34,8 +34,12 @@ def _blocks(path: Path) -> list[tuple[str, str, int]]:
 
 
 def _all(kind: set[str]) -> list[Any]:
-    return [pytest.param(path, body, id=f"{path.name}:{line}")
-            for path in DOCS for lang, body, line in _blocks(path) if lang in kind]
+    return [
+        pytest.param(path, body, id=f"{path.name}:{line}")
+        for path in DOCS
+        for lang, body, line in _blocks(path)
+        if lang in kind
+    ]
 
 
 def check_toml(body: str, *, source: str) -> None:
@@ -53,7 +57,7 @@ def _invocations(body: str) -> list[list[str]]:
         line = line.split(" #", 1)[0].strip()
         if line.startswith("#") or SERVICE.search(line) or not (m := COMMAND.search(line)):
             continue
-        rest = line[m.end():]
+        rest = line[m.end() :]
         rest = re.split(r"\s(?:&&|\|\||;|\|)\s|[<>]", rest)[0]
         try:
             words = shlex.split(rest)
@@ -85,8 +89,9 @@ def check_command(words: list[str]) -> None:
     if command is cli and {"--version", "--help"} & set(words):
         return
     assert command is not cli, f"no command in: intensive-tracker {' '.join(words)}"
-    assert not isinstance(command, click.Group) or "--help" in words, \
+    assert not isinstance(command, click.Group) or "--help" in words, (
         f"{' '.join(path)} needs a subcommand ({sorted(command.commands)})"
+    )
 
 
 @pytest.mark.parametrize(("path", "body"), _all({"toml"}))
@@ -107,16 +112,21 @@ def test_the_documents_show_commands_and_config() -> None:
     bodies = [body for path in DOCS for lang, body, _ in _blocks(path) if lang in {"sh", "bash", ""}]
     verbs = {w[0] for body in bodies for w in _invocations(body) if w}
     assert {"status", "check", "sync", "email", "db"} <= {v for v in verbs if not v.startswith("-")} | {
-        w for body in bodies for ws in _invocations(body) for w in ws}
+        w for body in bodies for ws in _invocations(body) for w in ws
+    }
     example = (ROOT / "config.example.toml").read_text("utf-8").rstrip("\n")
-    assert example in (ROOT / "docs" / "reference.md").read_text("utf-8"), \
+    assert example in (ROOT / "docs" / "reference.md").read_text("utf-8"), (
         "docs/reference.md embeds config.example.toml: copy the file into its «All keys» block again"
+    )
 
 
-@pytest.mark.parametrize(("bad", "message"), [
-    ('columns = { a = "x",\n  b = "y" }', "TOML"),
-    ("# config\n[moodle]\nurll = \"https://x\"", "urll"),
-])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ('columns = { a = "x",\n  b = "y" }', "TOML"),
+        ('# config\n[moodle]\nurll = "https://x"', "urll"),
+    ],
+)
 def test_a_broken_toml_example_fails(bad: str, message: str) -> None:
     """A block split inside an inline table, or a config block with a misspelt key, is caught."""
     with pytest.raises(Exception) as e:
@@ -124,12 +134,15 @@ def test_a_broken_toml_example_fails(bad: str, message: str) -> None:
     assert message in str(e.value) or message == "TOML"
 
 
-@pytest.mark.parametrize("line", [
-    "intensive-tracker synk",
-    "intensive-tracker --config c.toml report --outt x",
-    "intensive-tracker db upgrad",
-    ".venv/bin/intensive-tracker email --sendd",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "intensive-tracker synk",
+        "intensive-tracker --config c.toml report --outt x",
+        "intensive-tracker db upgrad",
+        ".venv/bin/intensive-tracker email --sendd",
+    ],
+)
 def test_a_broken_command_example_fails(line: str) -> None:
     """An unknown verb, subcommand or flag in a shown command is caught."""
     (words,) = _invocations(line)

@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.people.districts import load_registry
-from intensive_tracker.site.exports import Table, csv_text, neutralize, workbook_bytes, write_exports
 from intensive_tracker.reports.figures import build_summary
+from intensive_tracker.site.exports import Table, csv_text, neutralize, workbook_bytes, write_exports
 from tests import report_data
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -44,8 +44,13 @@ def test_workbook_stores_dangerous_text_as_strings() -> None:
 
 def test_csv_neutralizes_and_formats_for_russian_excel() -> None:
     """CSV: `;`-separated, dates 20.09.23, shares 62,5%, dangerous text with an apostrophe."""
-    table = Table("t", "t", ["Тема", "Дата", "Доля"], [["=cmd|' /C calc'!A0", date(2023, 9, 20), 0.625]],
-                  percent_columns=frozenset({2}))
+    table = Table(
+        "t",
+        "t",
+        ["Тема", "Дата", "Доля"],
+        [["=cmd|' /C calc'!A0", date(2023, 9, 20), 0.625]],
+        percent_columns=frozenset({2}),
+    )
     rows = list(csv.reader(io.StringIO(csv_text(table)), delimiter=";"))
     assert rows == [["Тема", "Дата", "Доля"], ["'=cmd|' /C calc'!A0", "20.09.23", "62,5%"]]
 

@@ -10,36 +10,51 @@ import pytest
 
 from connectors.forms import FormsConnector, find_form, form_cohort
 from connectors.forms.mapping import FormCohort
+from intensive_tracker.app import known_connectors
 from intensive_tracker.config import parse_settings
 from intensive_tracker.errors import ConfigError
-from intensive_tracker.app import known_connectors
 
 PROGRAMS = [{"key": "ku", "title": "КУ"}, {"key": "shn", "title": "ШН"}]
 
 
 def form(**extra: Any) -> dict[str, Any]:
-    return {"name": "reg", "kind": "registration", "files": "reg.csv", "cohort": "C", "program": "ku",
-            "columns": {"full_name": "ФИО"}, **extra}
+    return {
+        "name": "reg",
+        "kind": "registration",
+        "files": "reg.csv",
+        "cohort": "C",
+        "program": "ku",
+        "columns": {"full_name": "ФИО"},
+        **extra,
+    }
 
 
 def settings(*forms: dict[str, Any], **extra: Any) -> Any:
-    return parse_settings({"programs": PROGRAMS, "forms": list(forms), **extra}, source="config.toml",
-                          base_dir=Path("/srv/tracker"))
+    return parse_settings(
+        {"programs": PROGRAMS, "forms": list(forms), **extra}, source="config.toml", base_dir=Path("/srv/tracker")
+    )
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"inbox": "in"}, "set either files (a path or glob) or inbox (a folder)"),
-    ({"files": None}, "set either files (a path or glob) or inbox (a folder)"),
-    ({"columns": {"last_name": "Фамилия"}}, "columns must map full_name, or last_name and first_name"),
-    ({"kind": "attendance"}, "an attendance form needs session_date or a timestamp column"),
-    ({"kind": "defense", "columns": {"full_name": "ФИО", "timestamp": "Дата"}},
-     "a defense form needs a grade or an outcome column"),
-    ({"kind": "defense", "columns": {"full_name": "ФИО", "grade": "Оценка"}},
-     "a defense form needs defense_date or a timestamp column"),
-    ({"columns": {"full_name": "ФИО", "phone": "Телефон"}}, "key forms.0.columns.phone"),
-    ({"delimiter": "|"}, "key forms.0.delimiter"),
-    ({"name": "рег 1"}, "key forms.0.name"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"inbox": "in"}, "set either files (a path or glob) or inbox (a folder)"),
+        ({"files": None}, "set either files (a path or glob) or inbox (a folder)"),
+        ({"columns": {"last_name": "Фамилия"}}, "columns must map full_name, or last_name and first_name"),
+        ({"kind": "attendance"}, "an attendance form needs session_date or a timestamp column"),
+        (
+            {"kind": "defense", "columns": {"full_name": "ФИО", "timestamp": "Дата"}},
+            "a defense form needs a grade or an outcome column",
+        ),
+        (
+            {"kind": "defense", "columns": {"full_name": "ФИО", "grade": "Оценка"}},
+            "a defense form needs defense_date or a timestamp column",
+        ),
+        ({"columns": {"full_name": "ФИО", "phone": "Телефон"}}, "key forms.0.columns.phone"),
+        ({"delimiter": "|"}, "key forms.0.delimiter"),
+        ({"name": "рег 1"}, "key forms.0.name"),
+    ],
+)
 def test_incomplete_forms_are_config_errors_naming_the_key(changes: dict[str, Any], message: str) -> None:
     """Each missing or wrong piece stops the command with exit 78 and says what to set."""
     values = {k: v for k, v in {**form(), **changes}.items() if v is not None}

@@ -120,8 +120,11 @@ def test_a_missing_mapped_column_names_the_file_the_column_and_what_is_there() -
     """The whole file is refused; the message lists the headers found so the mapping can be fixed."""
     table = read_table(FORMS / "missing_column.csv", label="missing_column.csv", max_bytes=MB)
     cmap = ColumnMap({"full_name": "ФИО", "district": "Городской округ"})
-    with pytest.raises(FileRejected, match=r"^missing_column\.csv: no column «Городской округ»; its headers are: "
-                                           r"«Отметка времени», «Адрес электронной почты», «ФИО»"):
+    with pytest.raises(
+        FileRejected,
+        match=r"^missing_column\.csv: no column «Городской округ»; its headers are: "
+        r"«Отметка времени», «Адрес электронной почты», «ФИО»",
+    ):
         cmap.locate(table, label="missing_column.csv")
 
 
@@ -179,4 +182,7 @@ def test_xlsx_with_a_wrong_dimension_tag_is_read_to_the_end(tmp_path: Path) -> N
                 assert b'<dimension ref="A1" />' in data
             dst.writestr(item, data)
     assert [r[1] for r in read_xlsx(bad, label="bad.xlsx").rows] == [
-        ["ФИО", "Почта"], ["Иванова Анна", "a@b.ru"], ["Петров Иван", "p@b.ru"]]
+        ["ФИО", "Почта"],
+        ["Иванова Анна", "a@b.ru"],
+        ["Петров Иван", "p@b.ru"],
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,8 +15,14 @@ MSK = ZoneInfo("Europe/Moscow")
 
 
 def form(**extra: Any) -> FormSettings:
-    values: dict[str, Any] = {"name": "f", "kind": "registration", "files": "x.csv", "cohort": "C", "program": "ku",
-                              "columns": {"full_name": "ФИО", "email": "Почта", "timestamp": "Время"}}
+    values: dict[str, Any] = {
+        "name": "f",
+        "kind": "registration",
+        "files": "x.csv",
+        "cohort": "C",
+        "program": "ku",
+        "columns": {"full_name": "ФИО", "email": "Почта", "timestamp": "Время"},
+    }
     values.update(extra)
     return FormSettings.model_validate(values)
 
@@ -38,32 +44,38 @@ def reasons(values: dict[str, Any], **extra: Any) -> dict[str, str]:
     return {e.field: e.reason for e in result}
 
 
-@pytest.mark.parametrize("cell, expected", [
-    ("20.09.2023", datetime(2023, 9, 19, 21, 0, tzinfo=timezone.utc)),
-    ("20.09.2023 15:03:12", datetime(2023, 9, 20, 12, 3, 12, tzinfo=timezone.utc)),
-    ("20.09.2023 15:03", datetime(2023, 9, 20, 12, 3, tzinfo=timezone.utc)),
-    ("2023-09-20T15:03:12", datetime(2023, 9, 20, 12, 3, 12, tzinfo=timezone.utc)),
-    ("2023-09-20 15:03:12+03:00", datetime(2023, 9, 20, 12, 3, 12, tzinfo=timezone.utc)),
-    ("45189.5", datetime(2023, 9, 20, 9, 0, tzinfo=timezone.utc)),
-    (45189.5, datetime(2023, 9, 20, 9, 0, tzinfo=timezone.utc)),
-    (datetime(2023, 9, 20, 15, 0), datetime(2023, 9, 20, 12, 0, tzinfo=timezone.utc)),
-    (date(2023, 9, 20), datetime(2023, 9, 19, 21, 0, tzinfo=timezone.utc)),
-    ("20.09.23", datetime(2023, 9, 19, 21, 0, tzinfo=timezone.utc)),
-    ("2023/09/20 3:03:12 PM GMT+3", datetime(2023, 9, 20, 12, 3, 12, tzinfo=timezone.utc)),
-    ("2023/09/20 12:10:00 AM GMT+3", datetime(2023, 9, 19, 21, 10, tzinfo=timezone.utc)),
-    ("2023/09/20 15:03:12", datetime(2023, 9, 20, 12, 3, 12, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "cell, expected",
+    [
+        ("20.09.2023", datetime(2023, 9, 19, 21, 0, tzinfo=UTC)),
+        ("20.09.2023 15:03:12", datetime(2023, 9, 20, 12, 3, 12, tzinfo=UTC)),
+        ("20.09.2023 15:03", datetime(2023, 9, 20, 12, 3, tzinfo=UTC)),
+        ("2023-09-20T15:03:12", datetime(2023, 9, 20, 12, 3, 12, tzinfo=UTC)),
+        ("2023-09-20 15:03:12+03:00", datetime(2023, 9, 20, 12, 3, 12, tzinfo=UTC)),
+        ("45189.5", datetime(2023, 9, 20, 9, 0, tzinfo=UTC)),
+        (45189.5, datetime(2023, 9, 20, 9, 0, tzinfo=UTC)),
+        (datetime(2023, 9, 20, 15, 0), datetime(2023, 9, 20, 12, 0, tzinfo=UTC)),
+        (date(2023, 9, 20), datetime(2023, 9, 19, 21, 0, tzinfo=UTC)),
+        ("20.09.23", datetime(2023, 9, 19, 21, 0, tzinfo=UTC)),
+        ("2023/09/20 3:03:12 PM GMT+3", datetime(2023, 9, 20, 12, 3, 12, tzinfo=UTC)),
+        ("2023/09/20 12:10:00 AM GMT+3", datetime(2023, 9, 19, 21, 10, tzinfo=UTC)),
+        ("2023/09/20 15:03:12", datetime(2023, 9, 20, 12, 3, 12, tzinfo=UTC)),
+    ],
+)
 def test_dates_in_every_shape_forms_write_them(cell: Any, expected: datetime) -> None:
     """dd.mm.yyyy (or yy), with a time, ISO, Google's «2023/09/20 3:03:12 PM GMT+3», Excel day numbers, XLSX dates → UTC."""
     assert ok({"full_name": "Иванова Анна", "timestamp": cell}).timestamp == expected
 
 
-@pytest.mark.parametrize("cell, reason", [
-    ("31.02.2024", "no such date: 31.02.2024"),
-    ("вчера", "not a date (expected dd.mm.yyyy, dd.mm.yyyy hh:mm:ss, ISO or an Excel date number)"),
-    ("12.12.1812", "not a plausible date (year outside 2000–2100)"),
-    ("2023/09/20 13:03:12 PM GMT+3", "no such time: 2023/09/20 13:03:12 PM GMT+3"),
-])
+@pytest.mark.parametrize(
+    "cell, reason",
+    [
+        ("31.02.2024", "no such date: 31.02.2024"),
+        ("вчера", "not a date (expected dd.mm.yyyy, dd.mm.yyyy hh:mm:ss, ISO or an Excel date number)"),
+        ("12.12.1812", "not a plausible date (year outside 2000–2100)"),
+        ("2023/09/20 13:03:12 PM GMT+3", "no such time: 2023/09/20 13:03:12 PM GMT+3"),
+    ],
+)
 def test_impossible_dates_are_rejected_with_the_reason(cell: str, reason: str) -> None:
     """31 February is not silently rolled over to March."""
     assert reasons({"full_name": "Иванова Анна", "timestamp": cell}) == {"timestamp": reason}
@@ -81,17 +93,24 @@ def test_emails_are_trimmed_and_lowercased_and_empty_is_allowed() -> None:
 def test_formulas_are_refused_not_stored(cell: str) -> None:
     """A cell a spreadsheet would evaluate is rejected with the reason; it never reaches the tables."""
     assert reasons({"full_name": cell}) == {
-        "full_name": "a formula, not a value: type the value itself (a cell starting with = + - @ is refused)"}
+        "full_name": "a formula, not a value: type the value itself (a cell starting with = + - @ is refused)"
+    }
 
 
 def test_names_in_one_column_or_three() -> None:
     """Split names are joined «Фамилия Имя Отчество»; the patronymic may be empty; the surname may not."""
     split = {"last_name": "Фамилия", "first_name": "Имя", "middle_name": "Отчество"}
-    assert ok({"last_name": "Лебедев", "first_name": "Андрей", "middle_name": None}, columns=split).name == "Лебедев Андрей"
-    assert ok({"last_name": " Соколова ", "first_name": "Нина", "middle_name": "Петровна"},
-              columns=split).name == "Соколова Нина Петровна"
+    assert (
+        ok({"last_name": "Лебедев", "first_name": "Андрей", "middle_name": None}, columns=split).name
+        == "Лебедев Андрей"
+    )
+    assert (
+        ok({"last_name": " Соколова ", "first_name": "Нина", "middle_name": "Петровна"}, columns=split).name
+        == "Соколова Нина Петровна"
+    )
     assert reasons({"last_name": None, "first_name": "Пётр", "middle_name": "Ильич"}, columns=split) == {
-        "last_name": "empty"}
+        "last_name": "empty"
+    }
 
 
 def test_a_name_without_letters_and_placeholders() -> None:
@@ -102,14 +121,26 @@ def test_a_name_without_letters_and_placeholders() -> None:
 
 
 def defense(**extra: Any) -> dict[str, Any]:
-    return {"kind": "defense", "columns": {"full_name": "ФИО", "grade": "Оценка"}, "defense_date": "2024-03-15",
-            **extra}
+    return {
+        "kind": "defense",
+        "columns": {"full_name": "ФИО", "grade": "Оценка"},
+        "defense_date": "2024-03-15",
+        **extra,
+    }
 
 
-@pytest.mark.parametrize("cell, outcome, grade", [
-    ("5", "passed", 5.0), (4, "passed", 4.0), ("3,5", "failed", 3.5), ("зачтено", "passed", None),
-    ("Зачтено ", "passed", None), ("не зачтено", "failed", None), ("", None, None),
-])
+@pytest.mark.parametrize(
+    "cell, outcome, grade",
+    [
+        ("5", "passed", 5.0),
+        (4, "passed", 4.0),
+        ("3,5", "failed", 3.5),
+        ("зачтено", "passed", None),
+        ("Зачтено ", "passed", None),
+        ("не зачтено", "failed", None),
+        ("", None, None),
+    ],
+)
 def test_grades_against_pass_grade_and_the_passing_words(cell: Any, outcome: str | None, grade: float | None) -> None:
     """Numbers compare with pass_grade; words with the form's passing/failing lists (folded)."""
     row = ok({"full_name": "Иванова Анна", "grade": cell}, **defense(pass_grade=4))
@@ -127,7 +158,8 @@ def test_grade_five_plus_is_rejected_unless_the_config_says_it_passes() -> None:
 def test_a_numeric_grade_needs_pass_grade() -> None:
     """Without pass_grade a number cannot be judged: the row says so instead of guessing."""
     assert reasons({"full_name": "Иванова Анна", "grade": "5"}, **defense()) == {
-        "grade": "the grade 5 is a number but the form sets no pass_grade"}
+        "grade": "the grade 5 is a number but the form sets no pass_grade"
+    }
 
 
 def test_a_sign_in_list_without_session_date_requires_each_rows_time() -> None:
@@ -140,4 +172,7 @@ def test_a_sign_in_list_without_session_date_requires_each_rows_time() -> None:
 def test_every_wrong_field_of_a_row_is_reported() -> None:
     """A row with two bad cells yields two reasons, one per column."""
     assert reasons({"full_name": "", "email": "x", "timestamp": "31.02.2024"}) == {
-        "full_name": "empty", "email": "not an e-mail address", "timestamp": "no such date: 31.02.2024"}
+        "full_name": "empty",
+        "email": "not an e-mail address",
+        "timestamp": "no such date: 31.02.2024",
+    }

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from intensive_tracker.errors import ConfigError
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import table_snapshot
-from intensive_tracker.errors import ConfigError
 from intensive_tracker.store.models import DATA_TABLES
 from tests.people_factories import batch, person, settings, sync
 
@@ -18,8 +18,10 @@ SESSIONS = [("s1", "2023-09-20 12:00", True), ("s2", "2023-10-11 12:00", True)]
 def _people(engine: Engine) -> dict[str, int]:
     """Account ref → participant id."""
     with engine.connect() as conn:
-        return {f"{s}:{e}": p for s, e, p in conn.execute(
-            select(m.Account.source, m.Account.external_id, m.Account.participant_id))}
+        return {
+            f"{s}:{e}": p
+            for s, e, p in conn.execute(select(m.Account.source, m.Account.external_id, m.Account.participant_id))
+        }
 
 
 def _reasons(engine: Engine) -> dict[str, str]:
@@ -29,15 +31,22 @@ def _reasons(engine: Engine) -> dict[str, str]:
 
 def _attendance(engine: Engine) -> list[tuple[str, int, bool]]:
     with engine.connect() as conn:
-        return sorted(conn.execute(select(m.Session.source_key, m.Attendance.participant_id, m.Attendance.present)
-                                   .join(m.Session, m.Session.id == m.Attendance.session_id)).all())
+        return sorted(
+            conn.execute(
+                select(m.Session.source_key, m.Attendance.participant_id, m.Attendance.present).join(
+                    m.Session, m.Session.id == m.Attendance.session_id
+                )
+            ).all()
+        )
 
 
 def _case_twins() -> list:  # type: ignore[type-arg]
-    return [person(1, "Новикова Вера Егоровна", "Балашиха", "novikova.ve@inbox.ru"),
-            person(2, "Новикова Вера Егоровна", "Балашиха", "Novikova.ve@INBOX.RU "),
-            person(3, "Петрова Анна", "Химки", "petrova@mail.ru"),
-            person(4, "Петрова А.", "Химки", "petrova.a@yandex.ru")]
+    return [
+        person(1, "Новикова Вера Егоровна", "Балашиха", "novikova.ve@inbox.ru"),
+        person(2, "Новикова Вера Егоровна", "Балашиха", "Novikova.ve@INBOX.RU "),
+        person(3, "Петрова Анна", "Химки", "petrova@mail.ru"),
+        person(4, "Петрова А.", "Химки", "petrova.a@yandex.ru"),
+    ]
 
 
 def test_same_email_in_another_case_is_one_person(engine: Engine) -> None:
@@ -64,8 +73,16 @@ def test_split_separates_an_account_and_its_marks(engine: Engine) -> None:
 def test_join_added_later_merges_existing_people_without_doubles(engine: Engine) -> None:
     """A join added after a sync merges two stored people; a session both attended counts once, present wins."""
     people = _case_twins()
-    data = [batch("KU-1", people, sessions=SESSIONS, present={"s1": [3], "s2": [4]}, absent={"s1": [4]},
-                  defenses={3: "pending", 4: "passed"})]
+    data = [
+        batch(
+            "KU-1",
+            people,
+            sessions=SESSIONS,
+            present={"s1": [3], "s2": [4]},
+            absent={"s1": [4]},
+            defenses={3: "pending", 4: "passed"},
+        )
+    ]
     sync(engine, settings(), data)
     before = _people(engine)
     assert before["moodle:3"] != before["moodle:4"]
@@ -83,8 +100,7 @@ def test_join_added_later_merges_existing_people_without_doubles(engine: Engine)
 
 def test_overrides_are_idempotent(engine: Engine) -> None:
     """A second sync with the same overrides writes nothing."""
-    config = settings('[[people.split]]\naccount = "moodle:2"\n'
-                      '[[people.join]]\naccounts = ["moodle:3", "moodle:4"]\n')
+    config = settings('[[people.split]]\naccount = "moodle:2"\n[[people.join]]\naccounts = ["moodle:3", "moodle:4"]\n')
     data = [batch("KU-1", _case_twins(), sessions=SESSIONS, present={"s1": [1, 2, 3], "s2": [4]})]
     sync(engine, config, data)
     first = table_snapshot(engine, DATA_TABLES)
@@ -104,13 +120,18 @@ def test_split_of_a_new_account_links_later_accounts_by_email_to_the_first(engin
     assert links["moodle:9"] == links["moodle:1"] != links["moodle:2"]
 
 
-@pytest.mark.parametrize("toml, fragment", [
-    ('[[people.join]]\naccounts = ["moodle:1"]\n', "at least two"),
-    ('[[people.join]]\naccounts = ["1203", "moodle:5"]\n', '"source:external id"'),
-    ('[[people.split]]\naccount = "1203"\n', "people.split"),
-    ('[[people.join]]\naccounts = ["moodle:1", "moodle:2"]\n[[people.split]]\naccount = "moodle:2"\n',
-     "both joined and split"),
-])
+@pytest.mark.parametrize(
+    "toml, fragment",
+    [
+        ('[[people.join]]\naccounts = ["moodle:1"]\n', "at least two"),
+        ('[[people.join]]\naccounts = ["1203", "moodle:5"]\n', '"source:external id"'),
+        ('[[people.split]]\naccount = "1203"\n', "people.split"),
+        (
+            '[[people.join]]\naccounts = ["moodle:1", "moodle:2"]\n[[people.split]]\naccount = "moodle:2"\n',
+            "both joined and split",
+        ),
+    ],
+)
 def test_override_config_errors(toml: str, fragment: str) -> None:
     """A malformed [people] table fails at load (exit 78) naming the problem."""
     with pytest.raises(ConfigError) as info:

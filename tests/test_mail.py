@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from pathlib import Path
 
@@ -12,37 +12,69 @@ from click.testing import CliRunner
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.store import models as m
 from intensive_tracker.cli import cli
-from intensive_tracker.store.engine import transaction
-from intensive_tracker.people.districts import DistrictEntry, load_registry
 from intensive_tracker.mail import HeaderInjection, preview_all, send_all
 from intensive_tracker.mail import outbox as ob
 from intensive_tracker.mail.message import build_message, wire_bytes
 from intensive_tracker.mail.plan import DistrictMail, RegionTotals, plan_mails
 from intensive_tracker.mail.workbook import neutralize
+from intensive_tracker.people.districts import DistrictEntry, load_registry
 from intensive_tracker.reports.roster import RosterRow
-from tests.mail_support import (LAB, Person, ScriptedHandler, attachment, free_port, html_rows, populate,
-                                settings_for, smtp_server, xlsx_cells, xlsx_rows)
+from intensive_tracker.store import models as m
+from intensive_tracker.store.engine import transaction
+from tests.mail_support import (
+    LAB,
+    Person,
+    ScriptedHandler,
+    attachment,
+    free_port,
+    html_rows,
+    populate,
+    settings_for,
+    smtp_server,
+    xlsx_cells,
+    xlsx_rows,
+)
 
-NOW = datetime(2024, 6, 3, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 3, 9, 30, tzinfo=UTC)
 REGION = RegionTotals(participants=100, attendances=250, defenses_passed=40, districts=12)
 
 
 def _mail(district: str, rows: list[RosterRow]) -> DistrictMail:
-    return DistrictMail(district=district, program_key="ku", program_title="Конструирование урока", period="2023/24",
-                        to=("umc@test.invalid",), cc=(LAB,), rows=tuple(rows), region=REGION)
+    return DistrictMail(
+        district=district,
+        program_key="ku",
+        program_title="Конструирование урока",
+        period="2023/24",
+        to=("umc@test.invalid",),
+        cc=(LAB,),
+        rows=tuple(rows),
+        region=REGION,
+    )
 
 
 def _row(name: str, school: str = "МБОУ СОШ №1", sessions: int = 2, defense: str | None = "passed") -> RosterRow:
-    return RosterRow(participant_id=1, full_name=name, school=school, category="молодой педагог",
-                     sessions_attended=sessions, defense=defense)
+    return RosterRow(
+        participant_id=1,
+        full_name=name,
+        school=school,
+        category="молодой педагог",
+        sessions_attended=sessions,
+        defense=defense,
+    )
 
 
 def _build(mail: DistrictMail) -> bytes:
     config = settings_for("sqlite://", {})
-    return wire_bytes(build_message(mail, settings=config.mail, message_id="<t@test.invalid>", now=NOW,  # type: ignore[arg-type]
-                                    tz=config.tz))
+    return wire_bytes(
+        build_message(
+            mail,
+            settings=config.mail,
+            message_id="<t@test.invalid>",
+            now=NOW,  # type: ignore[arg-type]
+            tz=config.tz,
+        )
+    )
 
 
 def test_cyrillic_subject_and_file_name_round_trip_over_ascii_headers() -> None:
@@ -61,8 +93,9 @@ def test_cyrillic_subject_and_file_name_round_trip_over_ascii_headers() -> None:
     assert "Ёлкина Анна" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("value", ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "{=1+1}",
-                                   " =1+1"])
+@pytest.mark.parametrize(
+    "value", ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "{=1+1}", " =1+1"]
+)
 def test_formula_like_names_stay_text_in_the_attachment(value: str) -> None:
     """B4: a cell starting with = + - @ \\t \\r { (or spaces then one) is stored as text with a leading '."""
     msg = email.message_from_bytes(_build(_mail("Балашиха", [_row(value, school=value)])), policy=policy.default)
@@ -80,7 +113,7 @@ def test_plain_names_are_not_touched() -> None:
 
 def test_script_in_a_name_is_escaped_in_the_html_body() -> None:
     """B5: <script> and "><img onerror> in names and schools are escaped in the HTML part."""
-    evil = '<script>alert(1)</script>'
+    evil = "<script>alert(1)</script>"
     school = '"><img src=x onerror=alert(1)>'
     msg = email.message_from_bytes(_build(_mail("Балашиха", [_row(evil, school=school)])), policy=policy.default)
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
@@ -103,11 +136,17 @@ def _registry_with_injection():  # type: ignore[no-untyped-def]
 def test_header_injection_refuses_the_whole_run_before_sending(engine: Engine, db_url: str) -> None:
     """B8 end to end: one bad district name stops the run before any connection; nothing is sent or queued."""
     registry = _registry_with_injection()
-    populate(engine, [Person("Иванова", "Коломна", "Школа"), Person("Петров", "Балашиха\nBcc: spy@evil.invalid", "Школа")])
+    populate(
+        engine, [Person("Иванова", "Коломна", "Школа"), Person("Петров", "Балашиха\nBcc: spy@evil.invalid", "Школа")]
+    )
     handler = ScriptedHandler()
     with smtp_server(handler) as port:
-        config = settings_for(db_url, {"Коломна": ["k@test.invalid"], "Балашиха\nBcc: spy@evil.invalid": ["b@test.invalid"]},
-                              extra_districts=["Балашиха\nBcc: spy@evil.invalid"], port=port)
+        config = settings_for(
+            db_url,
+            {"Коломна": ["k@test.invalid"], "Балашиха\nBcc: spy@evil.invalid": ["b@test.invalid"]},
+            extra_districts=["Балашиха\nBcc: spy@evil.invalid"],
+            port=port,
+        )
         with pytest.raises(HeaderInjection):
             send_all(config, engine, registry, sleep=lambda s: None)
     assert handler.received == [] and ob.all_rows(engine) == []
@@ -133,30 +172,41 @@ rate_per_minute = 6000
 """
 
 
-def test_cli_header_injection_exits_65(engine: Engine, db_url: str, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_header_injection_exits_65(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`email --send` with a district name holding a line break exits 65 and names the problem."""
     populate(engine, [Person("Петров", "Балашиха\nBcc: spy@evil.invalid", "Школа")])
     # The only way a line break reaches a district name is a district the config adds.
-    mail = (MAIL.format(port=free_port()) + '"Балашиха\\nBcc: spy@evil.invalid" = ["b@test.invalid"]\n'
-            + '\n[[districts.extra]]\nname = "Балашиха\\nBcc: spy@evil.invalid"\n')
+    mail = (
+        MAIL.format(port=free_port())
+        + '"Балашиха\\nBcc: spy@evil.invalid" = ["b@test.invalid"]\n'
+        + '\n[[districts.extra]]\nname = "Балашиха\\nBcc: spy@evil.invalid"\n'
+    )
     config = _config_file(tmp_path, db_url, mail)
     result = CliRunner().invoke(cli, ["--config", str(config), "email", "--send"])
     assert result.exit_code == 65, result.output
     assert "line break" in result.stderr
 
 
-@pytest.mark.parametrize(("mail", "needle"), [
-    ("", "no [mail] section"),
-    (MAIL.replace('"Коломна"', '"Коломенский район"'), "not a canonical district name: «Коломенский район»"),
-    (MAIL.replace('"Коломна"', '"Коломна г.о."'), "(write «Коломна»)"),
-    (MAIL + '\n[mail.extra]\n', "mail.extra"),
-    (MAIL.replace('security = "none"', 'security = "none"\npassword = "x"'), "must not be in the file"),
-    (MAIL.replace('security = "none"', 'security = "none"\nusername = "lab"'), "clear text"),
-    (MAIL.replace('"kolomna@test.invalid"', '"kolomna@test.invalid\\nBcc: x@y.z"'), "not valid: kolomna@test.invalid"),
-])
-def test_config_problems_exit_78_and_say_what_to_fix(engine: Engine, db_url: str, tmp_path: Path, mail: str,
-                                                     needle: str) -> None:
+@pytest.mark.parametrize(
+    ("mail", "needle"),
+    [
+        ("", "no [mail] section"),
+        (MAIL.replace('"Коломна"', '"Коломенский район"'), "not a canonical district name: «Коломенский район»"),
+        (MAIL.replace('"Коломна"', '"Коломна г.о."'), "(write «Коломна»)"),
+        (MAIL + "\n[mail.extra]\n", "mail.extra"),
+        (MAIL.replace('security = "none"', 'security = "none"\npassword = "x"'), "must not be in the file"),
+        (MAIL.replace('security = "none"', 'security = "none"\nusername = "lab"'), "clear text"),
+        (
+            MAIL.replace('"kolomna@test.invalid"', '"kolomna@test.invalid\\nBcc: x@y.z"'),
+            "not valid: kolomna@test.invalid",
+        ),
+    ],
+)
+def test_config_problems_exit_78_and_say_what_to_fix(
+    engine: Engine, db_url: str, tmp_path: Path, mail: str, needle: str
+) -> None:
     """Config mistakes in [mail] exit 78 with a message naming the key."""
     config = _config_file(tmp_path, db_url, mail.format(port=free_port()) if "{port}" in mail else mail)
     result = CliRunner().invoke(cli, ["--config", str(config), "email", "--preview"])
@@ -179,14 +229,17 @@ def test_email_needs_exactly_one_mode(tmp_path: Path) -> None:
     assert CliRunner().invoke(cli, ["--config", str(config), "email", "--send", "--resend", "1"]).exit_code == 2
 
 
-PEOPLE = [Person("Иванова Анна", "Коломна", "Школа №1", sessions=3, defense="passed"),
-          Person("Иванова Анна", "г.о. Балашиха", "Школа №1", sessions=1),
-          Person("<script>alert(1)</script>", "Балашиха", "Лицей", sessions=2, defense="failed"),
-          Person("Без Района", "Атлантида", "Школа", sessions=1)]
+PEOPLE = [
+    Person("Иванова Анна", "Коломна", "Школа №1", sessions=3, defense="passed"),
+    Person("Иванова Анна", "г.о. Балашиха", "Школа №1", sessions=1),
+    Person("<script>alert(1)</script>", "Балашиха", "Лицей", sessions=2, defense="failed"),
+    Person("Без Района", "Атлантида", "Школа", sessions=1),
+]
 
 
-def test_preview_writes_one_eml_per_district_and_an_index_without_sending(engine: Engine, db_url: str,
-                                                                          tmp_path: Path) -> None:
+def test_preview_writes_one_eml_per_district_and_an_index_without_sending(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
     """--preview: an .eml per message, index.html with recipients and counts (escaped); the outbox stays empty."""
     populate(engine, PEOPLE)
     config = _config_file(tmp_path, db_url, MAIL.format(port=free_port()))
@@ -208,8 +261,9 @@ def test_preview_writes_one_eml_per_district_and_an_index_without_sending(engine
     assert ob.all_rows(engine) == []
 
 
-def test_preview_after_a_send_reports_changes_and_send_does_not_repeat(engine: Engine, db_url: str,
-                                                                       tmp_path: Path) -> None:
+def test_preview_after_a_send_reports_changes_and_send_does_not_repeat(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
     """A roster changed after "sent" shows as changed in the preview and is NOT resent by --send."""
     populate(engine, PEOPLE)
     registry = load_registry()
@@ -220,8 +274,9 @@ def test_preview_after_a_send_reports_changes_and_send_does_not_repeat(engine: E
         unchanged = preview_all(config, engine, registry, out_dir=tmp_path / "p1", now=lambda: NOW)
         assert {i.change for i in unchanged.items} == {"unchanged"}
         with transaction(engine) as s:  # the school of a Коломна person corrected after the send
-            s.connection().execute(update(m.Participant).where(m.Participant.district_raw == "Коломна")
-                                   .values(school="Школа №2"))
+            s.connection().execute(
+                update(m.Participant).where(m.Participant.district_raw == "Коломна").values(school="Школа №2")
+            )
         changed = preview_all(config, engine, registry, out_dir=tmp_path / "p2", now=lambda: NOW)
         by = {i.mail.district: i for i in changed.items}
         assert by["Коломна"].change == "changed" and "--resend" in by["Коломна"].note

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 
 from intensive_tracker.cli import cli
 from intensive_tracker.config import load_settings
-from intensive_tracker.store.engine import make_engine
-from intensive_tracker.people.districts import UNASSIGNED, load_registry
-from intensive_tracker.mail import send_all
 from intensive_tracker.mail import outbox as ob
+from intensive_tracker.mail import send_all
 from intensive_tracker.mail.smtp import Transport
+from intensive_tracker.people.districts import UNASSIGNED, load_registry
 from intensive_tracker.reports.roster import rosters
+from intensive_tracker.store.engine import make_engine
 from tests.mail_support import ScriptedHandler, html_rows, smtp_server
 
 pytestmark = pytest.mark.slow  # one demo sync (the stand-in Moodle) for the module
@@ -34,8 +34,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _with_port(config: Path, port: int) -> Path:
     # The demo's polite 600 a minute would make this test sleep ~10 s.
-    text = (config.read_text("utf-8").replace("smtp_port = 1025", f"smtp_port = {port}")
-            .replace("rate_per_minute = 600", "rate_per_minute = 60000"))
+    text = (
+        config.read_text("utf-8")
+        .replace("smtp_port = 1025", f"smtp_port = {port}")
+        .replace("rate_per_minute = 600", "rate_per_minute = 60000")
+    )
     config.write_text(text, "utf-8")
     return config
 
@@ -51,8 +54,9 @@ def test_demo_preview_has_one_message_per_district_with_exactly_its_people(demo:
     expected = {}
     for program in ("ku", "shn"):
         for district, roster in rosters(engine, registry, program_key=program, school_year="2023/24").items():
-            expected[(program, district)] = Counter((r.full_name, r.school, r.sessions_attended, r.defense_label)
-                                                    for r in roster.rows)
+            expected[(program, district)] = Counter(
+                (r.full_name, r.school, r.sessions_attended, r.defense_label) for r in roster.rows
+            )
     got = {}
     for path in sorted(out.glob("*.eml")):
         msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)

@@ -8,16 +8,40 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.people.districts import load_registry
 from intensive_tracker.mail import MailAuthError, MailUnavailable, resend, send_all
 from intensive_tracker.mail import outbox as ob
 from intensive_tracker.mail.smtp import Transport
-from tests.mail_support import (LAB, Person, ScriptedHandler, attachment, free_port, html_rows, populate,
-                                refuse_all_logins, self_signed_context, settings_for, smtp_server, text_rows,
-                                xlsx_rows)
+from intensive_tracker.people.districts import load_registry
+from tests.mail_support import (
+    LAB,
+    Person,
+    ScriptedHandler,
+    attachment,
+    free_port,
+    html_rows,
+    populate,
+    refuse_all_logins,
+    self_signed_context,
+    settings_for,
+    smtp_server,
+    text_rows,
+    xlsx_rows,
+)
 
-DISTRICTS = ["Балашиха", "Богородский", "Дмитровский", "Коломна", "Королёв", "Мытищи", "Одинцовский", "Подольск",
-             "Пушкинский", "Раменский", "Сергиево-Посадский", "Чехов"]
+DISTRICTS = [
+    "Балашиха",
+    "Богородский",
+    "Дмитровский",
+    "Коломна",
+    "Королёв",
+    "Мытищи",
+    "Одинцовский",
+    "Подольск",
+    "Пушкинский",
+    "Раменский",
+    "Сергиево-Посадский",
+    "Чехов",
+]
 
 
 def _people() -> list[Person]:
@@ -58,7 +82,10 @@ def test_send_delivers_each_district_once_and_parses_back(world: Engine, db_url:
     name, data = attachment(msg)
     assert name == "Участники-итоги_Балашиха_2023-24.xlsx"
     assert b"filename*" in got.content and "Балашиха".encode() not in got.content.split(b"\r\n\r\n", 1)[0]
-    expected = [("Иванова Мария 0", "МБОУ СОШ №0", 1, "защита пройдена"), ("Петров Илья 0", "Общая гимназия", 2, "не защищал(а)")]
+    expected = [
+        ("Иванова Мария 0", "МБОУ СОШ №0", 1, "защита пройдена"),
+        ("Петров Илья 0", "Общая гимназия", 2, "не защищал(а)"),
+    ]
     assert xlsx_rows(data) == expected
     assert html_rows(msg) == expected and text_rows(msg) == expected
     _, lab_only = by_subject["Участники-итоги: Конструирование урока, 2023/24 учебный год — не распределены"]
@@ -83,10 +110,11 @@ def test_faults_mid_batch_then_resume_loses_and_doubles_nothing(world: Engine, d
     registry = load_registry()
     # Коломна's only address is refused (→ failed_permanent); Мытищи has a second address that works.
     recipients = _recipients(Мытищи=["bad@test.invalid", "good@test.invalid"], Коломна=["gone@test.invalid"])
-    faulty = ScriptedHandler(data_replies={7: "451 4.3.0 Try again later"},
-                             refuse={"bad@test.invalid": "550 5.1.1 No such user",
-                                     "gone@test.invalid": "550 5.1.1 No such user"},
-                             drop_after_data={9})
+    faulty = ScriptedHandler(
+        data_replies={7: "451 4.3.0 Try again later"},
+        refuse={"bad@test.invalid": "550 5.1.1 No such user", "gone@test.invalid": "550 5.1.1 No such user"},
+        drop_after_data={9},
+    )
     with smtp_server(faulty) as port:
         settings = settings_for(db_url, recipients, port=port, copy_to_lab=False)
         first = send_all(settings, world, registry, sleep=lambda s: None)
@@ -168,21 +196,29 @@ def test_unreachable_server_sends_nothing_and_keeps_the_outbox(world: Engine, db
     assert {r.state for r in ob.all_rows(world)} == {ob.PENDING}
 
 
-def test_starttls_login_refused_exits_77_without_leaking_the_password(world: Engine, db_url: str, tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_starttls_login_refused_exits_77_without_leaking_the_password(
+    world: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """STARTTLS then a refused login: MailAuthError (77) naming the variable, never the password."""
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-canary")
     server_tls = self_signed_context(tmp_path)
     client_tls = __import__("ssl").create_default_context()
     client_tls.check_hostname = False
     client_tls.verify_mode = __import__("ssl").CERT_NONE
-    with smtp_server(ScriptedHandler(), tls_context=server_tls, require_starttls=True,
-                     authenticator=refuse_all_logins) as port:
-        settings = settings_for(db_url, _recipients(), port=port, security="starttls", username="lab",
-                                password_env="TEST_SMTP_PASSWORD")
+    with smtp_server(
+        ScriptedHandler(), tls_context=server_tls, require_starttls=True, authenticator=refuse_all_logins
+    ) as port:
+        settings = settings_for(
+            db_url, _recipients(), port=port, security="starttls", username="lab", password_env="TEST_SMTP_PASSWORD"
+        )
         with pytest.raises(MailAuthError) as caught:
-            send_all(settings, world, load_registry(), sleep=lambda s: None,
-                     transport=lambda s: Transport(s, ssl_context=client_tls))
+            send_all(
+                settings,
+                world,
+                load_registry(),
+                sleep=lambda s: None,
+                transport=lambda s: Transport(s, ssl_context=client_tls),
+            )
     assert caught.value.exit_code == 77
     assert "TEST_SMTP_PASSWORD" in str(caught.value) and "s3cret-canary" not in str(caught.value)
 
@@ -225,8 +261,14 @@ def test_implicit_tls_delivers(world: Engine, db_url: str, tmp_path: Path) -> No
     handler = ScriptedHandler()
     with smtp_server(handler, ssl_context=self_signed_context(tmp_path)) as port:
         settings = settings_for(db_url, _recipients(), port=port, security="ssl")
-        report = send_all(settings, world, load_registry(), district="Коломна", sleep=lambda s: None,
-                          transport=lambda s: Transport(s, ssl_context=client_tls))
+        report = send_all(
+            settings,
+            world,
+            load_registry(),
+            district="Коломна",
+            sleep=lambda s: None,
+            transport=lambda s: Transport(s, ssl_context=client_tls),
+        )
     assert report.exit_code == 0 and len(handler.received) == 1
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,47 +14,139 @@ from click.testing import CliRunner
 from sqlalchemy import MetaData, select, text
 from sqlmodel import SQLModel
 
-from intensive_tracker.store import models as m  # noqa: F401  (registers every table)
 from intensive_tracker.cli import cli
-from intensive_tracker.store.engine import make_engine
-from intensive_tracker.store.schema import _alembic_config
-from intensive_tracker.store.schema import ensure_schema, schema_heads
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.store import models as m  # noqa: F401  (registers every table)
+from intensive_tracker.store.engine import make_engine
+from intensive_tracker.store.schema import _alembic_config, ensure_schema, schema_heads
 
-NOW = datetime(2024, 1, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 24, 12, 0, tzinfo=UTC)
 # One row per table of the first schema (0001), foreign keys consistent.
 FIRST_RELEASE_ROWS: list[tuple[str, dict[str, Any]]] = [
     ("district", {"id": 1, "name": "Балашиха", "kind": "territorial", "merged_into": None, "merged_on": None}),
-    ("district", {"id": 2, "name": "Железнодорожный", "kind": "territorial", "merged_into": "Балашиха",
-                  "merged_on": date(2015, 1, 1)}),
+    (
+        "district",
+        {
+            "id": 2,
+            "name": "Железнодорожный",
+            "kind": "territorial",
+            "merged_into": "Балашиха",
+            "merged_on": date(2015, 1, 1),
+        },
+    ),
     ("program", {"id": 1, "key": "ku", "title": "Конструирование урока", "full_title": None}),
-    ("cohort", {"id": 1, "key": "KU-2023-H1", "program_id": 1, "source": "moodle", "title": "КУ", "course_id": 7,
-                "group_id": None, "school_year": "2023/24", "term": 1}),
-    ("participant", {"id": 1, "email_key": "a@b.ru", "full_name": "Ёлкина Анна", "name_key": "елкина анна",
-                     "district_raw": "г.о. Балашиха", "district_id": 1, "school": "МБОУ СОШ № 1",
-                     "position": "учитель", "category": "молодой педагог"}),
-    ("account", {"id": 1, "source": "moodle", "external_id": "101", "participant_id": 1, "link_reason": "new",
-                 "full_name": "Ёлкина Анна", "email": "a@b.ru", "district_raw": "г.о. Балашиха", "school": None,
-                 "position": None, "category": None, "suspended": False}),
-    ("enrolment", {"id": 1, "cohort_id": 1, "account_id": 1, "participant_id": 1, "status": "active",
-                   "missing_since": NOW}),
-    ("session", {"id": 1, "cohort_id": 1, "source_key": "att3:12", "starts_at": NOW, "duration_s": 5400,
-                 "topic": "Целеполагание", "speaker": None, "taken": True, "missing_since": None}),
-    ("attendance", {"id": 1, "session_id": 1, "participant_id": 1, "account_id": 1, "status": "П",
-                    "status_label": "Присутствовал", "present": True}),
-    ("defense", {"id": 1, "cohort_id": 1, "participant_id": 1, "account_id": 1, "outcome": "passed", "grade": 8.0,
-                 "graded_at": NOW, "attempt": 0}),
+    (
+        "cohort",
+        {
+            "id": 1,
+            "key": "KU-2023-H1",
+            "program_id": 1,
+            "source": "moodle",
+            "title": "КУ",
+            "course_id": 7,
+            "group_id": None,
+            "school_year": "2023/24",
+            "term": 1,
+        },
+    ),
+    (
+        "participant",
+        {
+            "id": 1,
+            "email_key": "a@b.ru",
+            "full_name": "Ёлкина Анна",
+            "name_key": "елкина анна",
+            "district_raw": "г.о. Балашиха",
+            "district_id": 1,
+            "school": "МБОУ СОШ № 1",
+            "position": "учитель",
+            "category": "молодой педагог",
+        },
+    ),
+    (
+        "account",
+        {
+            "id": 1,
+            "source": "moodle",
+            "external_id": "101",
+            "participant_id": 1,
+            "link_reason": "new",
+            "full_name": "Ёлкина Анна",
+            "email": "a@b.ru",
+            "district_raw": "г.о. Балашиха",
+            "school": None,
+            "position": None,
+            "category": None,
+            "suspended": False,
+        },
+    ),
+    (
+        "enrolment",
+        {"id": 1, "cohort_id": 1, "account_id": 1, "participant_id": 1, "status": "active", "missing_since": NOW},
+    ),
+    (
+        "session",
+        {
+            "id": 1,
+            "cohort_id": 1,
+            "source_key": "att3:12",
+            "starts_at": NOW,
+            "duration_s": 5400,
+            "topic": "Целеполагание",
+            "speaker": None,
+            "taken": True,
+            "missing_since": None,
+        },
+    ),
+    (
+        "attendance",
+        {
+            "id": 1,
+            "session_id": 1,
+            "participant_id": 1,
+            "account_id": 1,
+            "status": "П",
+            "status_label": "Присутствовал",
+            "present": True,
+        },
+    ),
+    (
+        "defense",
+        {
+            "id": 1,
+            "cohort_id": 1,
+            "participant_id": 1,
+            "account_id": 1,
+            "outcome": "passed",
+            "grade": 8.0,
+            "graded_at": NOW,
+            "attempt": 0,
+        },
+    ),
     ("sync_cursor", {"id": 1, "source": "moodle", "key": "grades:KU-2023-H1:5", "value": "1706097600"}),
-    ("sync_run", {"id": 1, "started_at": NOW, "finished_at": NOW, "status": "ok", "trigger": "manual",
-                  "counts": {"attendance": {"inserted": 1}}, "warnings": [], "errors": []}),
+    (
+        "sync_run",
+        {
+            "id": 1,
+            "started_at": NOW,
+            "finished_at": NOW,
+            "status": "ok",
+            "trigger": "manual",
+            "counts": {"attendance": {"inserted": 1}},
+            "warnings": [],
+            "errors": [],
+        },
+    ),
 ]
 
 
 def _rows(engine: Any, metadata: MetaData, tables: list[str]) -> dict[str, list[tuple[Any, ...]]]:
     """The rows of `tables`, only the columns `metadata` knows: later releases may add columns, never lose data."""
     with engine.connect() as connection:
-        return {name: [tuple(r) for r in connection.execute(select(metadata.tables[name]).order_by(text("id")))]
-                for name in tables}
+        return {
+            name: [tuple(r) for r in connection.execute(select(metadata.tables[name]).order_by(text("id")))]
+            for name in tables
+        }
 
 
 def test_database_of_the_first_release_upgrades_without_losing_a_row(db_url: str) -> None:
@@ -93,7 +185,9 @@ def test_models_match_the_migrations(engine: Any) -> None:
 def test_a_database_from_a_newer_release_is_refused_not_downgraded(engine: Any) -> None:
     """An unknown newer revision stops every command with exit 78; the database is left as it was."""
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future' WHERE version_num = '0006_ops'"))
+        connection.execute(
+            text("UPDATE alembic_version SET version_num = '9999_future' WHERE version_num = '0006_ops'")
+        )
     with pytest.raises(ConfigError) as caught:
         ensure_schema(engine)
     assert caught.value.exit_code == 78 and "never downgrades" in str(caught.value)

@@ -24,7 +24,11 @@ SITE = recording("001_core_webservice_get_site_info")["body"]
 def test_flatten_uses_php_style_keys() -> None:
     """Lists and dicts become courseids[0] and options[0][name], as Moodle's REST server reads them."""
     assert flatten({"courseids": [2], "options": [{"name": "limitfrom", "value": 0}], "flag": True, "none": None}) == [
-        ("courseids[0]", "2"), ("options[0][name]", "limitfrom"), ("options[0][value]", "0"), ("flag", "1")]
+        ("courseids[0]", "2"),
+        ("options[0][name]", "limitfrom"),
+        ("options[0][value]", "0"),
+        ("flag", "1"),
+    ]
 
 
 @responses.activate
@@ -58,7 +62,7 @@ def test_backoff_grows_exponentially_with_jitter(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(e.ServerError) as raised:
         client(retries=3, backoff=1.0).call("core_webservice_get_site_info")
     assert raised.value.exit_code == 69 and "HTTP 502" in str(raised.value)
-    assert len(waits) == 3 and all(0.5 * 2 ** i <= w <= 1.5 * 2 ** i for i, w in enumerate(waits))
+    assert len(waits) == 3 and all(0.5 * 2**i <= w <= 1.5 * 2**i for i, w in enumerate(waits))
 
 
 @responses.activate
@@ -93,15 +97,18 @@ def test_connection_refused_is_unreachable() -> None:
     assert raised.value.exit_code == 69
 
 
-@pytest.mark.parametrize("status,body,cls,words", [
-    (200, "<!DOCTYPE html><html><body>Site is undergoing maintenance</body></html>", e.Maintenance, "maintenance"),
-    (503, "<html><title>Maintenance</title></html>", e.Maintenance, "maintenance mode"),
-    (200, "<html><body>Log in to the site</body></html>", e.NotServing, "HTML page"),
-    (200, '{"sitename": "x", "userna', e.Truncated, "truncated"),
-    (200, "", e.NotServing, "empty answer"),
-    (200, "PHP Fatal error", e.BadAnswer, "non-JSON"),
-    (404, "", e.NotServing, "HTTP 404"),
-])
+@pytest.mark.parametrize(
+    "status,body,cls,words",
+    [
+        (200, "<!DOCTYPE html><html><body>Site is undergoing maintenance</body></html>", e.Maintenance, "maintenance"),
+        (503, "<html><title>Maintenance</title></html>", e.Maintenance, "maintenance mode"),
+        (200, "<html><body>Log in to the site</body></html>", e.NotServing, "HTML page"),
+        (200, '{"sitename": "x", "userna', e.Truncated, "truncated"),
+        (200, "", e.NotServing, "empty answer"),
+        (200, "PHP Fatal error", e.BadAnswer, "non-JSON"),
+        (404, "", e.NotServing, "HTTP 404"),
+    ],
+)
 def test_broken_answers_are_typed(status: int, body: str, cls: type[Exception], words: str) -> None:
     """Maintenance, HTML, truncated, empty and non-JSON bodies each give their class and a message saying what to do."""
     with responses.RequestsMock() as rsps:
@@ -114,8 +121,15 @@ def test_broken_answers_are_typed(status: int, body: str, cls: type[Exception], 
 @responses.activate
 def test_sitemaintenance_errorcode_is_maintenance() -> None:
     """Moodle's own maintenance exception body maps to Maintenance (69)."""
-    responses.add(responses.POST, URL, json={"exception": "moodle_exception", "errorcode": "sitemaintenance",
-                                              "message": "The site is undergoing maintenance"})
+    responses.add(
+        responses.POST,
+        URL,
+        json={
+            "exception": "moodle_exception",
+            "errorcode": "sitemaintenance",
+            "message": "The site is undergoing maintenance",
+        },
+    )
     with pytest.raises(e.Maintenance) as raised:
         client().call("core_enrol_get_enrolled_users", courseid=2)
     assert raised.value.exit_code == 69

@@ -26,8 +26,9 @@ TOKEN = "replay-token-0123456789abcdef"
 def canonical(fields: Iterable[tuple[str, str]]) -> str:
     """wsfunction + params as one string; `options` compared by name, so their order does not matter."""
     # An empty wsfunction is how the client sends "none" (recording 075 has no such field at all).
-    params = unflatten([(k, v) for k, v in fields if k not in ("wstoken", "moodlewsrestformat")
-                        and not (k == "wsfunction" and not v)])
+    params = unflatten(
+        [(k, v) for k, v in fields if k not in ("wstoken", "moodlewsrestformat") and not (k == "wsfunction" and not v)]
+    )
     options = params.get("options")
     if isinstance(options, list) and all(isinstance(o, dict) and "name" in o for o in options):
         params["options"] = sorted(options, key=lambda o: o["name"])
@@ -56,15 +57,16 @@ class Replay:
         self.emulate_since = False
         rsps.add_callback(responses.POST, base_url + ENDPOINT, callback=self._answer)
 
-    def add(self, *names: str) -> "Replay":
+    def add(self, *names: str) -> Replay:
         for name in names:
             data = recording(name)
-            key = canonical([tuple(p) for p in data["request"]["encoded_params"]]
-                            + [("wsfunction", data["request"]["wsfunction"])])
+            key = canonical(
+                [tuple(p) for p in data["request"]["encoded_params"]] + [("wsfunction", data["request"]["wsfunction"])]
+            )
             self.routes[key] = data | {"name": name}
         return self
 
-    def override(self, name: str, body: Any) -> "Replay":
+    def override(self, name: str, body: Any) -> Replay:
         """Serve `name`'s request with another JSON body (for answers no recording holds)."""
         self.add(name)
         for route in self.routes.values():

@@ -19,11 +19,13 @@ from intensive_tracker.errors import ConfigError
 from intensive_tracker.periods import MOSCOW, local_date
 from tests.conftest import recording
 
-RU_STATUSES = [{"id": 41, "acronym": "П", "description": "Присутствовал"},
-               {"id": 42, "acronym": "О", "description": "Опоздал"},
-               {"id": 43, "acronym": "У", "description": "Уважительная причина"},
-               {"id": 44, "acronym": "Н", "description": "Не был"},
-               {"id": 45, "acronym": "Д", "description": "Дистанционно"}]
+RU_STATUSES = [
+    {"id": 41, "acronym": "П", "description": "Присутствовал"},
+    {"id": 42, "acronym": "О", "description": "Опоздал"},
+    {"id": 43, "acronym": "У", "description": "Уважительная причина"},
+    {"id": 44, "acronym": "Н", "description": "Не был"},
+    {"id": 45, "acronym": "Д", "description": "Дистанционно"},
+]
 
 
 def _cohort(**kw: Any) -> CohortSettings:
@@ -39,11 +41,13 @@ def _grade(uid: int, grade: str, attempt: int = 0, t: int = 1_700_000_000) -> s.
 
 
 def _sub(uid: int, status: str, attempt: int = 0, graded: bool = False) -> s.Submission:
-    return s.Submission(userid=uid, attemptnumber=attempt, status=status,
-                        gradingstatus="graded" if graded else "notgraded")
+    return s.Submission(
+        userid=uid, attemptnumber=attempt, status=status, gradingstatus="graded" if graded else "notgraded"
+    )
 
 
 # --- defense ------------------------------------------------------------------------------------
+
 
 def test_pass_rule_comes_from_config_not_a_guess() -> None:
     """Points need pass_grade; a scale needs item positions; a grade type None is refused."""
@@ -64,13 +68,35 @@ def test_pass_rule_comes_from_config_not_a_guess() -> None:
 def test_outcomes_pending_absent_latest_attempt() -> None:
     """-1 or no grade with a submission is pending; no submission and no grade is absent; the latest attempt counts."""
     rule = PassRule(min_grade=6)
-    grades = [_grade(1, "8.00000"), _grade(2, "5.00000"), _grade(3, "-1.00000"), _grade(5, "9.00000"),
-              _grade(6, "4.00000", attempt=0), _grade(7, "-1.00000"), _grade(8, "3.00000", 0), _grade(8, "7.00000", 1)]
-    subs = [_sub(1, "submitted", graded=True), _sub(3, "submitted"), _sub(4, "submitted"), _sub(5, "new", graded=True),
-            _sub(6, "submitted", attempt=1), _sub(9, "new"), _sub(10, "draft")]
+    grades = [
+        _grade(1, "8.00000"),
+        _grade(2, "5.00000"),
+        _grade(3, "-1.00000"),
+        _grade(5, "9.00000"),
+        _grade(6, "4.00000", attempt=0),
+        _grade(7, "-1.00000"),
+        _grade(8, "3.00000", 0),
+        _grade(8, "7.00000", 1),
+    ]
+    subs = [
+        _sub(1, "submitted", graded=True),
+        _sub(3, "submitted"),
+        _sub(4, "submitted"),
+        _sub(5, "new", graded=True),
+        _sub(6, "submitted", attempt=1),
+        _sub(9, "new"),
+        _sub(10, "draft"),
+    ]
     got = {int(r.external_id): (r.outcome, r.grade, r.attempt) for r in outcomes(grades, subs, rule)}
-    assert got == {1: ("passed", 8.0, 0), 2: ("failed", 5.0, 0), 3: ("pending", None, 0), 4: ("pending", None, 0),
-                   5: ("passed", 9.0, 0), 6: ("pending", None, 1), 8: ("passed", 7.0, 1)}
+    assert got == {
+        1: ("passed", 8.0, 0),
+        2: ("failed", 5.0, 0),
+        3: ("pending", None, 0),
+        4: ("pending", None, 0),
+        5: ("passed", 9.0, 0),
+        6: ("pending", None, 1),
+        8: ("passed", 7.0, 1),
+    }
 
 
 def test_graded_time_is_kept() -> None:
@@ -97,51 +123,97 @@ def test_recorded_defense_counts() -> None:
     """The recorded grades and submissions give 78 passed, 12 failed, 26 pending with pass_grade 6."""
     grades = recording("031_KU-2023-H1__mod_assign_get_grades")["body"]["assignments"][0]["grades"]
     subs = recording("029_KU-2023-H1__mod_assign_get_submissions")["body"]["assignments"][0]["submissions"]
-    got = outcomes([s.Grade.model_validate(g) for g in grades], [s.Submission.model_validate(x) for x in subs],
-                   PassRule(min_grade=6))
+    got = outcomes(
+        [s.Grade.model_validate(g) for g in grades],
+        [s.Submission.model_validate(x) for x in subs],
+        PassRule(min_grade=6),
+    )
     assert Counter(r.outcome for r in got) == {"passed": 78, "failed": 12, "pending": 26}
 
 
 # --- attendance ---------------------------------------------------------------------------------
 
+
 def _session(**kw: Any) -> s.AttendanceSession:
-    base: dict[str, Any] = {"id": 7, "sessdate": 1_695_211_200, "duration": 7200, "lasttaken": 1_695_225_600,
-                            "description": "<p>Тема</p>", "statuses": RU_STATUSES, "attendance_log": []}
+    base: dict[str, Any] = {
+        "id": 7,
+        "sessdate": 1_695_211_200,
+        "duration": 7200,
+        "lasttaken": 1_695_225_600,
+        "description": "<p>Тема</p>",
+        "statuses": RU_STATUSES,
+        "attendance_log": [],
+    }
     return s.AttendanceSession.model_validate(base | kw)
 
 
 def test_russian_statuses_count_by_acronym_and_extra_ones_by_config() -> None:
     """П and О count by default; «Д» Дистанционно only when configured; status ids play no part."""
     log = [{"studentid": i, "statusid": str(41 + i), "remarks": ""} for i in range(5)]
-    default = read_sessions([_session(attendance_log=log)], instance=1, tz=MOSCOW,
-                            matcher=StatusMatcher.from_config(DEFAULT_PRESENT_STATUSES), speakers={}, group_id=None)
-    assert [(a.status, a.present) for a in default.marks] == [("П", True), ("О", True), ("У", False), ("Н", False),
-                                                              ("Д", False)]
-    custom = read_sessions([_session(attendance_log=log)], instance=1, tz=MOSCOW,
-                           matcher=StatusMatcher.from_config(["П", "Дистанционно"]), speakers={}, group_id=None)
+    default = read_sessions(
+        [_session(attendance_log=log)],
+        instance=1,
+        tz=MOSCOW,
+        matcher=StatusMatcher.from_config(DEFAULT_PRESENT_STATUSES),
+        speakers={},
+        group_id=None,
+    )
+    assert [(a.status, a.present) for a in default.marks] == [
+        ("П", True),
+        ("О", True),
+        ("У", False),
+        ("Н", False),
+        ("Д", False),
+    ]
+    custom = read_sessions(
+        [_session(attendance_log=log)],
+        instance=1,
+        tz=MOSCOW,
+        matcher=StatusMatcher.from_config(["П", "Дистанционно"]),
+        speakers={},
+        group_id=None,
+    )
     assert [a.present for a in custom.marks] == [True, False, False, False, True]
 
 
 def test_unknown_status_id_is_kept_and_reported() -> None:
     """A mark whose status is not in the set (hidden or deleted) is kept as not present, with a warning."""
-    read = read_sessions([_session(attendance_log=[{"studentid": 1, "statusid": "99"}])], instance=1, tz=MOSCOW,
-                         matcher=StatusMatcher.from_config(["П"]), speakers={}, group_id=None)
+    read = read_sessions(
+        [_session(attendance_log=[{"studentid": 1, "statusid": "99"}])],
+        instance=1,
+        tz=MOSCOW,
+        matcher=StatusMatcher.from_config(["П"]),
+        speakers={},
+        group_id=None,
+    )
     assert [(a.status, a.present) for a in read.marks] == [("#99", False)]
     assert read.warnings and "99" in read.warnings[0].message
 
 
 def test_session_not_taken_is_shown_as_such() -> None:
     """No lasttaken and no marks: taken is False (not a session with zero present)."""
-    read = read_sessions([_session(lasttaken=None)], instance=1, tz=MOSCOW, matcher=StatusMatcher.from_config(["П"]),
-                         speakers={}, group_id=None)
+    read = read_sessions(
+        [_session(lasttaken=None)],
+        instance=1,
+        tz=MOSCOW,
+        matcher=StatusMatcher.from_config(["П"]),
+        speakers={},
+        group_id=None,
+    )
     assert read.sessions[0].taken is False and read.marks == []
 
 
 def test_session_at_half_past_midnight_is_on_its_moscow_date() -> None:
     """00:30 MSK on 1 Sep 2023 is 31 Aug 21:30 UTC; its date, speaker lookup and school year are Moscow's."""
     sessdate = int(datetime(2023, 9, 1, 0, 30, tzinfo=MOSCOW).timestamp())
-    read = read_sessions([_session(sessdate=sessdate)], instance=1, tz=MOSCOW, matcher=StatusMatcher.from_config([]),
-                         speakers={"2023-09-01": "Карпеева И.В."}, group_id=None)
+    read = read_sessions(
+        [_session(sessdate=sessdate)],
+        instance=1,
+        tz=MOSCOW,
+        matcher=StatusMatcher.from_config([]),
+        speakers={"2023-09-01": "Карпеева И.В."},
+        group_id=None,
+    )
     (session,) = read.sessions
     assert session.starts_at.date() == date(2023, 8, 31)  # stored in UTC
     assert local_date(session.starts_at, MOSCOW) == date(2023, 9, 1) and session.speaker == "Карпеева И.В."
@@ -155,6 +227,7 @@ def test_topic_is_the_description_without_html_and_speaker_line() -> None:
 
 
 # --- connector with a scripted client -----------------------------------------------------------
+
 
 class ScriptedClient:
     """Answers calls from a dict of handlers; records every call."""
@@ -170,13 +243,25 @@ class ScriptedClient:
 
 
 def _settings(cohort: dict[str, Any], **moodle: Any) -> Any:
-    return parse_settings({"moodle": {"url": "http://m", **moodle}, "programs": [{"key": "p", "title": "P"}],
-                           "cohorts": [{"key": "c", "program": "p", **cohort}]}, source="test")
+    return parse_settings(
+        {
+            "moodle": {"url": "http://m", **moodle},
+            "programs": [{"key": "p", "title": "P"}],
+            "cohorts": [{"key": "c", "program": "p", **cohort}],
+        },
+        source="test",
+    )
 
 
 def _user(uid: int, role: str = "student", groups: list[int] | None = None) -> dict[str, Any]:
-    return {"id": uid, "fullname": f"Пользователь {uid}", "email": f"u{uid}@example.org", "customfields": [],
-            "roles": [{"shortname": role}], "groups": [{"id": g, "name": f"g{g}"} for g in groups or []]}
+    return {
+        "id": uid,
+        "fullname": f"Пользователь {uid}",
+        "email": f"u{uid}@example.org",
+        "customfields": [],
+        "roles": [{"shortname": role}],
+        "groups": [{"id": g, "name": f"g{g}"} for g in groups or []],
+    }
 
 
 def _handlers(users: list[dict[str, Any]], sessions: list[dict[str, Any]], *, shifting: bool = False) -> dict[str, Any]:
@@ -184,20 +269,24 @@ def _handlers(users: list[dict[str, Any]], sessions: list[dict[str, Any]], *, sh
         options = {o["name"]: o["value"] for o in params["options"]}
         if "onlysuspended" in options:
             return []
-        chosen = [u for u in users if "groupid" not in options
-                  or options["groupid"] in [g["id"] for g in u["groups"]]]
+        chosen = [u for u in users if "groupid" not in options or options["groupid"] in [g["id"] for g in u["groups"]]]
         start, size = int(options["limitfrom"]), int(options["limitnumber"])
         if shifting and start > 0:
             start -= 1  # someone was unenrolled between two pages: the next page repeats one user
-        return chosen[start:start + size]
+        return chosen[start : start + size]
 
     return {
-        "core_course_get_courses_by_field": {"courses": [{"id": 2, "shortname": "C", "fullname": "Курс",
-                                                          "startdate": 1_693_515_600}], "warnings": []},
-        "core_course_get_contents": [{"id": 1, "modules": [{"id": 9, "name": "Журнал", "instance": 3,
-                                                            "modname": "attendance"}]}],
-        "core_group_get_course_groups": [{"id": 1, "courseid": 2, "name": "Поток 1"},
-                                         {"id": 2, "courseid": 2, "name": "Поток 2"}],
+        "core_course_get_courses_by_field": {
+            "courses": [{"id": 2, "shortname": "C", "fullname": "Курс", "startdate": 1_693_515_600}],
+            "warnings": [],
+        },
+        "core_course_get_contents": [
+            {"id": 1, "modules": [{"id": 9, "name": "Журнал", "instance": 3, "modname": "attendance"}]}
+        ],
+        "core_group_get_course_groups": [
+            {"id": 1, "courseid": 2, "name": "Поток 1"},
+            {"id": 2, "courseid": 2, "name": "Поток 2"},
+        ],
         "core_enrol_get_enrolled_users": page,
         "mod_attendance_get_sessions": sessions,
         "core_user_get_users_by_field": lambda p: [_user(int(v)) for v in p["values"]],
@@ -214,8 +303,11 @@ def test_paging_reads_a_large_course_once_per_person() -> None:
     for shifting in (False, True):
         client = ScriptedClient(_handlers(users, [], shifting=shifting))
         batch = _read(_settings({"course": "C"}, page_size=100), client)
-        pages = [p for f, p in client.calls if f == "core_enrol_get_enrolled_users"
-                 and "onlysuspended" not in {o["name"] for o in p["options"]}]
+        pages = [
+            p
+            for f, p in client.calls
+            if f == "core_enrol_get_enrolled_users" and "onlysuspended" not in {o["name"] for o in p["options"]}
+        ]
         assert len(pages) == 5
         ids = [p.external_id for p in batch.people]
         assert len(ids) == len(set(ids)) == 450
@@ -227,28 +319,54 @@ def test_group_cohort_keeps_its_own_people_and_sessions() -> None:
     users = [_user(1, groups=[1]), _user(2, groups=[1]), _user(3, groups=[2])]
     statuses = [{"id": 5, "acronym": "P", "description": "Present"}]
     log = [{"studentid": u, "statusid": "5"} for u in (1, 2, 3)]
-    sessions = [{"id": 1, "groupid": 0, "sessdate": 1_695_211_200, "lasttaken": 1, "statuses": statuses,
-                 "attendance_log": log},
-                {"id": 2, "groupid": 2, "sessdate": 1_695_297_600, "lasttaken": 1, "statuses": statuses,
-                 "attendance_log": [{"studentid": 3, "statusid": "5"}]},
-                {"id": 3, "groupid": 1, "sessdate": 1_695_384_000, "lasttaken": 1, "statuses": statuses,
-                 "attendance_log": [{"studentid": 1, "statusid": "5"}]}]
+    sessions = [
+        {"id": 1, "groupid": 0, "sessdate": 1_695_211_200, "lasttaken": 1, "statuses": statuses, "attendance_log": log},
+        {
+            "id": 2,
+            "groupid": 2,
+            "sessdate": 1_695_297_600,
+            "lasttaken": 1,
+            "statuses": statuses,
+            "attendance_log": [{"studentid": 3, "statusid": "5"}],
+        },
+        {
+            "id": 3,
+            "groupid": 1,
+            "sessdate": 1_695_384_000,
+            "lasttaken": 1,
+            "statuses": statuses,
+            "attendance_log": [{"studentid": 1, "statusid": "5"}],
+        },
+    ]
     client = ScriptedClient(_handlers(users, sessions))
     batch = _read(_settings({"course": "C", "group": "Поток 1"}), client)
     assert batch.cohort.group_id == 1
     assert sorted(p.external_id for p in batch.people) == ["1", "2"]
     assert [x.source_key for x in batch.sessions] == ["att3:1", "att3:3"]
     assert sorted((a.session_key, a.external_id) for a in batch.attendance) == [
-        ("att3:1", "1"), ("att3:1", "2"), ("att3:3", "1")]
+        ("att3:1", "1"),
+        ("att3:1", "2"),
+        ("att3:3", "1"),
+    ]
     assert not [c for c in client.calls if c[0] == "core_user_get_users_by_field"]
 
 
 def test_people_no_longer_enrolled_keep_their_marks() -> None:
     """A mark of someone Moodle no longer lists is kept, and the person is fetched once by id to keep a name."""
     statuses = [{"id": 5, "acronym": "P", "description": "Present"}]
-    sessions = [{"id": 1, "sessdate": 1_695_211_200, "lasttaken": 1, "statuses": statuses,
-                 "attendance_log": [{"studentid": 1, "statusid": "5"}, {"studentid": 77, "statusid": "5"},
-                                    {"studentid": 999, "statusid": "5"}]}]
+    sessions = [
+        {
+            "id": 1,
+            "sessdate": 1_695_211_200,
+            "lasttaken": 1,
+            "statuses": statuses,
+            "attendance_log": [
+                {"studentid": 1, "statusid": "5"},
+                {"studentid": 77, "statusid": "5"},
+                {"studentid": 999, "statusid": "5"},
+            ],
+        }
+    ]
     client = ScriptedClient(_handlers([_user(1), _user(999, role="editingteacher")], sessions))
     batch = _read(_settings({"course": "C"}), client)
     assert sorted(p.external_id for p in batch.people) == ["1", "77"]
@@ -270,7 +388,9 @@ def test_warnings_of_successful_answers_reach_the_batch() -> None:
     """A warnings[] entry of core_course_get_courses_by_field is carried on the batch (and so on the sync run)."""
     handlers = _handlers([_user(1)], [])
     handlers["core_course_get_courses_by_field"]["warnings"] = [
-        {"item": "course", "itemid": 2, "warningcode": "1", "message": "No access rights in course context"}]
+        {"item": "course", "itemid": 2, "warningcode": "1", "message": "No access rights in course context"}
+    ]
     batch = _read(_settings({"course": "C"}), ScriptedClient(handlers))
     assert [(w.code, w.message) for w in batch.warnings] == [
-        ("1", "core_course_get_courses_by_field: No access rights in course context")]
+        ("1", "core_course_get_courses_by_field: No access rights in course context")
+    ]

@@ -27,7 +27,9 @@ def shn_config(tmp_path: Path, db_url: str, url: str | None = None) -> Path:
     """The recorded SHN-2023-24 course alone: a small, fast sync."""
     config = write_config(tmp_path, db_url)
     text = config.read_text("utf-8")
-    text = text[:text.index('[[cohorts]]\nkey = "KU-2023-H1"')] + text[text.index('[[cohorts]]\nkey = "SHN-2023-24"'):]
+    text = (
+        text[: text.index('[[cohorts]]\nkey = "KU-2023-H1"')] + text[text.index('[[cohorts]]\nkey = "SHN-2023-24"') :]
+    )
     if url:
         text = text.replace("http://moodle.test", url)
     config.write_text(text, "utf-8")
@@ -53,8 +55,9 @@ def _files_hold(folder: Path, secret: str) -> list[str]:
     return [p.name for p in folder.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
 
 
-def test_canary_token_appears_nowhere(monkeypatch: pytest.MonkeyPatch, debug_everywhere: pytest.LogCaptureFixture,
-                                      tmp_path: Path) -> None:
+def test_canary_token_appears_nowhere(
+    monkeypatch: pytest.MonkeyPatch, debug_everywhere: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     """A rejected and then an accepted canary token: absent from logs, stdout, stderr and the SQLite files."""
     monkeypatch.setenv(TOKEN_ENV, CANARY)
     config = shn_config(tmp_path, f"sqlite:///{tmp_path / 'tracker.db'}")
@@ -83,8 +86,9 @@ def _snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
 
 
 @pytest.mark.parametrize("case", ["wrong token", "missing function", "unreachable"])
-def test_failed_start_leaves_the_database_untouched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str,
-                                                    case: str) -> None:
+def test_failed_start_leaves_the_database_untouched(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str, case: str
+) -> None:
     """Wrong token (77), a function missing from the service (77), no host (69): clear message, no row changes."""
     monkeypatch.setenv(TOKEN_ENV, "right-token")
     with socket.socket() as sock:
@@ -108,8 +112,11 @@ def test_failed_start_leaves_the_database_untouched(monkeypatch: pytest.MonkeyPa
             rsps.add_passthru(closed)
             config = shn_config(tmp_path, db_url, url=closed)
         result = CliRunner().invoke(cli, ["--config", str(config), "sync"])
-    expected = {"wrong token": (77, "rejected the token"), "missing function": (77, "core_enrol_get_enrolled_users"),
-                "unreachable": (69, "connection refused")}[case]
+    expected = {
+        "wrong token": (77, "rejected the token"),
+        "missing function": (77, "core_enrol_get_enrolled_users"),
+        "unreachable": (69, "connection refused"),
+    }[case]
     assert result.exit_code == expected[0], result.output
     assert expected[1] in result.stderr
     assert _snapshot(engine) == before

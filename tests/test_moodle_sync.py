@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.store import models as m
 from intensive_tracker.cli import cli
-from intensive_tracker.store.engine import make_engine, table_snapshot
 from intensive_tracker.periods import MOSCOW, local
+from intensive_tracker.store import models as m
+from intensive_tracker.store.engine import make_engine, table_snapshot
 from tests.conftest import FIXTURES, _reset_postgres, recording
 from tests.test_moodle_replay import BASE_URL, TOKEN, Replay
 
@@ -51,7 +51,8 @@ TOKEN_ENV = "INTENSIVE_TRACKER_MOODLE_TOKEN"
 def write_config(tmp_path: Path, db_url: str, *, extra_moodle: str = "") -> Path:
     """A config for the two recorded courses on the replay site."""
     path = tmp_path / "config.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 database_url = "{db_url}"
 [moodle]
 url = "{BASE_URL}"
@@ -74,13 +75,16 @@ pass_grade = 6
 key = "SHN-2023-24"
 program = "shn"
 course = "SHN-2023-24"
-""", "utf-8")
+""",
+        "utf-8",
+    )
     return path
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def synced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-           postgres_server: str | None) -> Iterator[tuple[Engine, Replay, Path]]:
+def synced(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, postgres_server: str | None
+) -> Iterator[tuple[Engine, Replay, Path]]:
     """One sync of the two recorded courses per database kind, shared by this module's tests (a sync takes seconds)."""
     if request.param == "sqlite":
         tmp = tmp_path_factory.mktemp("moodle_sync")
@@ -111,22 +115,33 @@ def _cohort_id(engine: Engine, key: str) -> int:
 def _account_ids(engine: Engine) -> dict[int, tuple[int, int]]:
     """Moodle user id → (account id, participant id)."""
     with engine.connect() as conn:
-        return {int(ext): (aid, pid) for ext, aid, pid in conn.execute(
-            select(m.Account.external_id, m.Account.id, m.Account.participant_id))}
+        return {
+            int(ext): (aid, pid)
+            for ext, aid, pid in conn.execute(select(m.Account.external_id, m.Account.id, m.Account.participant_id))
+        }
 
 
 def _pairs_present(session_body: dict[str, Any]) -> int:
     """Duplicate-account pairs with both accounts marked P or L in one recorded session."""
     acronym = {st["id"]: st["acronym"] for st in session_body["statuses"]}
-    present = {row["studentid"] for row in session_body["attendance_log"] if acronym[int(row["statusid"])] in ("P", "L")}
-    return sum(1 for p in KEY["users"]["duplicate_accounts_email_case"]
-               if p["first"] in present and p["second"] in present)
+    present = {
+        row["studentid"] for row in session_body["attendance_log"] if acronym[int(row["statusid"])] in ("P", "L")
+    }
+    return sum(
+        1 for p in KEY["users"]["duplicate_accounts_email_case"] if p["first"] in present and p["second"] in present
+    )
 
 
-@pytest.mark.parametrize("course,recorded", [("KU-2023-H1", "022_KU-2023-H1__mod_attendance_get_sessions"),
-                                             ("SHN-2023-24", "056_SHN-2023-24__mod_attendance_get_sessions")])
-def test_every_session_with_its_date_topic_and_present_count(synced: tuple[Engine, Replay, Path], course: str,
-                                                              recorded: str) -> None:
+@pytest.mark.parametrize(
+    "course,recorded",
+    [
+        ("KU-2023-H1", "022_KU-2023-H1__mod_attendance_get_sessions"),
+        ("SHN-2023-24", "056_SHN-2023-24__mod_attendance_get_sessions"),
+    ],
+)
+def test_every_session_with_its_date_topic_and_present_count(
+    synced: tuple[Engine, Replay, Path], course: str, recorded: str
+) -> None:
     """Sessions carry the key's Moscow date and time, topic and duration; present marks match P+L per session.
 
     Two accounts of one person are one participant, so a session where both were marked counts them once.
@@ -135,11 +150,19 @@ def test_every_session_with_its_date_topic_and_present_count(synced: tuple[Engin
     expected = KEY["courses"][course]["sessions"]
     bodies = {b["id"]: b for b in recording(recorded)["body"]}
     with engine.connect() as conn:
-        rows = conn.execute(select(m.Session).where(m.Session.cohort_id == _cohort_id(engine, course))
-                            .order_by(m.Session.starts_at)).all()
-        present = dict(conn.execute(select(m.Attendance.session_id, func.count()).where(m.Attendance.present)
-                                    .group_by(m.Attendance.session_id)).all())
-        marks = dict(conn.execute(select(m.Attendance.session_id, func.count()).group_by(m.Attendance.session_id)).all())
+        rows = conn.execute(
+            select(m.Session).where(m.Session.cohort_id == _cohort_id(engine, course)).order_by(m.Session.starts_at)
+        ).all()
+        present = dict(
+            conn.execute(
+                select(m.Attendance.session_id, func.count())
+                .where(m.Attendance.present)
+                .group_by(m.Attendance.session_id)
+            ).all()
+        )
+        marks = dict(
+            conn.execute(select(m.Attendance.session_id, func.count()).group_by(m.Attendance.session_id)).all()
+        )
     assert len(rows) == len(expected)
     for row, want in zip(rows, expected, strict=True):
         starts = local(row.starts_at, MOSCOW)
@@ -156,8 +179,9 @@ def test_every_status_is_stored_by_acronym(synced: tuple[Engine, Replay, Path]) 
     """Each mark keeps its status acronym and description; only P and L count as present by default."""
     engine, _, _ = synced
     with engine.connect() as conn:
-        kinds = set(conn.execute(select(m.Attendance.status, m.Attendance.status_label, m.Attendance.present)
-                                 .distinct()).all())
+        kinds = set(
+            conn.execute(select(m.Attendance.status, m.Attendance.status_label, m.Attendance.present).distinct()).all()
+        )
     assert kinds == {("P", "Present", True), ("L", "Late", True), ("E", "Excused", False), ("A", "Absent", False)}
 
 
@@ -167,9 +191,14 @@ def test_defense_outcomes_match_the_key(synced: tuple[Engine, Replay, Path]) -> 
     defense = KEY["courses"]["KU-2023-H1"]["defense"]
     accounts = _account_ids(engine)
     with engine.connect() as conn:
-        stored = {aid: (outcome, grade, graded_at) for aid, outcome, grade, graded_at in conn.execute(
-            select(m.Defense.account_id, m.Defense.outcome, m.Defense.grade, m.Defense.graded_at)
-            .where(m.Defense.cohort_id == _cohort_id(engine, "KU-2023-H1")))}
+        stored = {
+            aid: (outcome, grade, graded_at)
+            for aid, outcome, grade, graded_at in conn.execute(
+                select(m.Defense.account_id, m.Defense.outcome, m.Defense.grade, m.Defense.graded_at).where(
+                    m.Defense.cohort_id == _cohort_id(engine, "KU-2023-H1")
+                )
+            )
+        }
     assert Counter(o for o, _, _ in stored.values()) == {"passed": 78, "failed": 12, "pending": 26}
     names = {"passed": "passed", "failed": "failed", "submitted_not_graded": "pending"}
     for user in defense["per_user"]:
@@ -192,8 +221,11 @@ def test_enrolments_suspended_marked_and_duplicates_merged(synced: tuple[Engine,
     by_account = {aid: uid for uid, (aid, _) in accounts.items()}
     for course in ("KU-2023-H1", "SHN-2023-24"):
         with engine.connect() as conn:
-            rows = conn.execute(select(m.Enrolment.account_id, m.Enrolment.status)
-                                .where(m.Enrolment.cohort_id == _cohort_id(engine, course))).all()
+            rows = conn.execute(
+                select(m.Enrolment.account_id, m.Enrolment.status).where(
+                    m.Enrolment.cohort_id == _cohort_id(engine, course)
+                )
+            ).all()
         assert len(rows) == KEY["courses"][course]["enrolled_students"]
         suspended = sorted(by_account[aid] for aid, status in rows if status == "suspended")
         assert suspended == sorted(KEY["courses"][course]["suspended_enrolments"])
@@ -211,15 +243,19 @@ def test_unique_participants_per_course_merge_duplicates(synced: tuple[Engine, R
     def unique(*keys: str) -> int:
         ids = [_cohort_id(engine, k) for k in keys]
         with engine.connect() as conn:
-            return conn.execute(select(func.count(func.distinct(m.Attendance.participant_id)))
-                                .join(m.Session, m.Session.id == m.Attendance.session_id)
-                                .where(m.Attendance.present, m.Session.cohort_id.in_(ids))).scalar_one()
+            return conn.execute(
+                select(func.count(func.distinct(m.Attendance.participant_id)))
+                .join(m.Session, m.Session.id == m.Attendance.session_id)
+                .where(m.Attendance.present, m.Session.cohort_id.in_(ids))
+            ).scalar_one()
 
     for course in ("KU-2023-H1", "SHN-2023-24"):
-        assert unique(course) == sum(KEY["courses"][course]["unique_participants"][
-            "by_district_dedup_email_case_insensitive"].values())
+        assert unique(course) == sum(
+            KEY["courses"][course]["unique_participants"]["by_district_dedup_email_case_insensitive"].values()
+        )
     assert unique("KU-2023-H1", "SHN-2023-24") == sum(
-        KEY["union_c1_c3_unique_participants"]["by_district_dedup_email_case_insensitive"].values())
+        KEY["union_c1_c3_unique_participants"]["by_district_dedup_email_case_insensitive"].values()
+    )
 
 
 def test_profile_fields_are_stored_verbatim(synced: tuple[Engine, Replay, Path]) -> None:
@@ -227,13 +263,25 @@ def test_profile_fields_are_stored_verbatim(synced: tuple[Engine, Replay, Path])
     engine, _, _ = synced
     accounts = _account_ids(engine)
     with engine.connect() as conn:
-        rows = {aid: (d, s, p, c) for aid, d, s, p, c in conn.execute(
-            select(m.Account.id, m.Account.district_raw, m.Account.school, m.Account.position, m.Account.category))}
-    user = next(u for u in recording("013_KU-2023-H1__core_enrol_get_enrolled_users__page_from0")["body"] if u["id"] == 3)
+        rows = {
+            aid: (d, s, p, c)
+            for aid, d, s, p, c in conn.execute(
+                select(m.Account.id, m.Account.district_raw, m.Account.school, m.Account.position, m.Account.category)
+            )
+        }
+    user = next(
+        u for u in recording("013_KU-2023-H1__core_enrol_get_enrolled_users__page_from0")["body"] if u["id"] == 3
+    )
     fields = {f["shortname"]: f["value"] for f in user["customfields"]}
     assert rows[accounts[3][0]] == (fields["district"], fields["school"], fields["position"], fields["role_in_program"])
-    recorded = {f["value"] for n in SYNC_RECORDINGS if "page_from" in n for u in recording(n)["body"]
-                for f in u.get("customfields", []) if f["shortname"] == "district"}
+    recorded = {
+        f["value"]
+        for n in SYNC_RECORDINGS
+        if "page_from" in n
+        for u in recording(n)["body"]
+        for f in u.get("customfields", [])
+        if f["shortname"] == "district"
+    }
     spellings = {k for k in KEY["users"]["district_spellings"] if k and k != k.strip()} & recorded
     with engine.connect() as conn:
         stored = set(conn.execute(select(m.Account.district_raw).distinct()).scalars())
@@ -244,8 +292,10 @@ def test_pages_are_read_once_and_no_empty_page_is_asked_for(synced: tuple[Engine
     """705 enrolled users come in 4 pages, 322 in 2; the page past the end is never requested; each call once."""
     _, replay, _ = synced
     calls = replay.first_calls  # type: ignore[attr-defined]
-    never = {"017_KU-2023-H1__core_enrol_get_enrolled_users__page_from800",
-             "051_SHN-2023-24__core_enrol_get_enrolled_users__page_from400"}
+    never = {
+        "017_KU-2023-H1__core_enrol_get_enrolled_users__page_from800",
+        "051_SHN-2023-24__core_enrol_get_enrolled_users__page_from400",
+    }
     assert set(calls) == set(SYNC_RECORDINGS) - never
     assert all(count == 1 for count in calls.values()), calls
 
@@ -273,15 +323,17 @@ def test_incremental_grades_update_only_what_changed(synced: tuple[Engine, Repla
     since = int(dict(recording("032_KU-2023-H1__mod_assign_get_grades__since")["request"]["encoded_params"])["since"])
     with engine.begin() as conn:
         conn.execute(m.SyncCursor.__table__.update().values(value=str(since)))
-        before = conn.execute(select(m.Defense.account_id, m.Defense.outcome, m.Defense.grade)
-                              .order_by(m.Defense.account_id)).all()
+        before = conn.execute(
+            select(m.Defense.account_id, m.Defense.outcome, m.Defense.grade).order_by(m.Defense.account_id)
+        ).all()
     replay.add("032_KU-2023-H1__mod_assign_get_grades__since")
     result = CliRunner().invoke(cli, ["--config", str(config), "sync"])
     assert result.exit_code == 0, result.output
     assert replay.calls["032_KU-2023-H1__mod_assign_get_grades__since"] == 1
     with engine.connect() as conn:
-        after = conn.execute(select(m.Defense.account_id, m.Defense.outcome, m.Defense.grade)
-                             .order_by(m.Defense.account_id)).all()
+        after = conn.execute(
+            select(m.Defense.account_id, m.Defense.outcome, m.Defense.grade).order_by(m.Defense.account_id)
+        ).all()
     assert after == before
 
 

@@ -17,7 +17,7 @@ from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import make_engine
 
 # A third-party source as a plugin author would write it: only connectors.base, plain Batch objects.
-FAKE_SOURCE = '''
+FAKE_SOURCE = """
 from datetime import datetime, timezone
 
 from connectors.base import AttendanceRecord, Batch, CohortRef, EnrolmentRecord, PersonRecord, SessionRecord
@@ -54,7 +54,7 @@ class FakeSource:
                         AttendanceRecord(session_key="fs1", external_id="f2", status="A", present=False)],
             cursors={"FAKE-1": "page-2"},
         )
-'''
+"""
 
 Install = Callable[[str, dict[str, str]], None]
 
@@ -85,8 +85,11 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 def _config(tmp_path: Path, db_url: str) -> Path:
     """Programs only: neither [moodle] nor [[forms]], so the plugin is the one source in use."""
     path = tmp_path / "config.toml"
-    path.write_text(f'database_url = "{db_url}"\ntimezone = "Europe/Moscow"\n\n'
-                    '[[programs]]\nkey = "ku"\ntitle = "Конструирование урока"\n', "utf-8")
+    path.write_text(
+        f'database_url = "{db_url}"\ntimezone = "Europe/Moscow"\n\n'
+        '[[programs]]\nkey = "ku"\ntitle = "Конструирование урока"\n',
+        "utf-8",
+    )
     return path
 
 
@@ -111,11 +114,17 @@ def test_a_plugin_syncs_its_batches_into_the_database(install_plugin: Install, t
     engine = make_engine(db_url)
     try:
         with engine.connect() as connection:
-            cohort = connection.execute(select(m.Cohort.key, m.Cohort.source, m.Program.key)
-                                        .join(m.Program, m.Program.id == m.Cohort.program_id)).one()
+            cohort = connection.execute(
+                select(m.Cohort.key, m.Cohort.source, m.Program.key).join(
+                    m.Program, m.Program.id == m.Cohort.program_id
+                )
+            ).one()
             accounts = connection.execute(select(m.Account.source, m.Account.external_id)).all()
-            marks = connection.execute(select(m.Account.external_id, m.Attendance.present)
-                                       .join(m.Account, m.Account.participant_id == m.Attendance.participant_id)).all()
+            marks = connection.execute(
+                select(m.Account.external_id, m.Attendance.present).join(
+                    m.Account, m.Account.participant_id == m.Attendance.participant_id
+                )
+            ).all()
             cursors = connection.execute(select(m.SyncCursor.source, m.SyncCursor.key, m.SyncCursor.value)).all()
     finally:
         engine.dispose()
@@ -131,8 +140,10 @@ def test_a_plugin_syncs_its_batches_into_the_database(install_plugin: Install, t
 
 def test_a_plugin_that_fails_to_import_is_named(install_plugin: Install) -> None:
     """An entry point whose module raises on import gives a ConfigError naming the plugin and its target."""
-    install_plugin("exploding = exploding_source:Source",
-                   {"exploding_source": "raise RuntimeError('missing dependency: libfoo')\n"})
+    install_plugin(
+        "exploding = exploding_source:Source",
+        {"exploding_source": "raise RuntimeError('missing dependency: libfoo')\n"},
+    )
     with pytest.raises(ConfigError) as caught:
         connector_classes()
     message = str(caught.value)
@@ -142,8 +153,12 @@ def test_a_plugin_that_fails_to_import_is_named(install_plugin: Install) -> None
 
 def test_a_plugin_that_is_not_a_connector_is_named(install_plugin: Install) -> None:
     """An entry point naming an object without from_settings gives a ConfigError naming the plugin."""
-    install_plugin("halfway = halfway_source:Source",
-                   {"halfway_source": "class Source:\n    name = 'halfway'\n\n    def batches(self, cursors):\n"
-                                      "        return iter(())\n"})
+    install_plugin(
+        "halfway = halfway_source:Source",
+        {
+            "halfway_source": "class Source:\n    name = 'halfway'\n\n    def batches(self, cursors):\n"
+            "        return iter(())\n"
+        },
+    )
     with pytest.raises(ConfigError, match="«halfway».*not a connector.*from_settings"):
         connector_classes()

@@ -23,25 +23,58 @@ SCRIPT = "<script>alert(1)</script>"
 
 
 def _data(engine: Engine, config: Settings) -> None:
-    people = [person(1, "Иванова <b>Анна</b>", SCRIPT), person(2, "Петрова Вера", "Балашихаа"),
-              person(5, "Орлова Нина", "балашихаа "),
-              person(3, "Смирнова Ольга", None, school="МБОУ СОШ № 2 г.о. Дмитровский"),
-              person(4, "Кузнецова Ирина", "Химки"), person(6, "Кузнецова Ирина", "г.о. Химки"),
-              person(7, "Лебедева Яна", "Мытищи", "shared@school.ru"),
-              person(8, "Лебедев Ян", "Мытищи", "SHARED@school.ru")]
-    sessions = [("s1", "2023-09-20 12:00", True), ("s2", "2023-10-11 12:00", True),
-                ("s3", "2023-11-15 12:00", False), ("s4", "2024-09-04 12:00", False)]
+    people = [
+        person(1, "Иванова <b>Анна</b>", SCRIPT),
+        person(2, "Петрова Вера", "Балашихаа"),
+        person(5, "Орлова Нина", "балашихаа "),
+        person(3, "Смирнова Ольга", None, school="МБОУ СОШ № 2 г.о. Дмитровский"),
+        person(4, "Кузнецова Ирина", "Химки"),
+        person(6, "Кузнецова Ирина", "г.о. Химки"),
+        person(7, "Лебедева Яна", "Мытищи", "shared@school.ru"),
+        person(8, "Лебедев Ян", "Мытищи", "SHARED@school.ru"),
+    ]
+    sessions = [
+        ("s1", "2023-09-20 12:00", True),
+        ("s2", "2023-10-11 12:00", True),
+        ("s3", "2023-11-15 12:00", False),
+        ("s4", "2024-09-04 12:00", False),
+    ]
     ku1 = dict(sessions=sessions, present={"s1": [1, 2, 3, 4, 5], "s2": [4, 7]})
-    sync(engine, config, [
-        batch("KU-1", people, **ku1),
-        batch("KU-2", people[:4], sessions=[("x", "2023-12-06 12:00", True)], present={"x": [2]},
-              defenses={2: "pending", 3: "passed"}),
-        batch("KU-3", people[:4], sessions=[("y", "2024-05-22 12:00", True)], present={"y": [3]},
-              defenses={3: "pending"}),
-    ])
+    sync(
+        engine,
+        config,
+        [
+            batch("KU-1", people, **ku1),
+            batch(
+                "KU-2",
+                people[:4],
+                sessions=[("x", "2023-12-06 12:00", True)],
+                present={"x": [2]},
+                defenses={2: "pending", 3: "passed"},
+            ),
+            batch(
+                "KU-3",
+                people[:4],
+                sessions=[("y", "2024-05-22 12:00", True)],
+                present={"y": [3]},
+                defenses={3: "pending"},
+            ),
+        ],
+    )
     # Moodle stops listing Кузнецова (4) in KU-1; her attendance stays.
-    sync(engine, config, [batch("KU-1", people, enrolled=[1, 2, 3, 5, 6, 7, 8], **ku1,
-                                warnings=["mod_assign_get_grades: нет права mod/assign:grade"])])
+    sync(
+        engine,
+        config,
+        [
+            batch(
+                "KU-1",
+                people,
+                enrolled=[1, 2, 3, 5, 6, 7, 8],
+                **ku1,
+                warnings=["mod_assign_get_grades: нет права mod/assign:grade"],
+            )
+        ],
+    )
 
 
 def _build(engine: Engine, config: Settings | None = None) -> QualityReport:
@@ -88,8 +121,11 @@ def test_moodle_sections(engine: Engine) -> None:
     assert (missing.person.full_name, missing.cohort, missing.attendances) == ("Кузнецова Ирина", "KU-1", 2)
     assert [(s.cohort, s.starts_at.date().isoformat()) for s in q.untaken_sessions] == [("KU-1", "2023-11-15")]
     [stale] = q.stale_defenses
-    assert (stale.person.full_name, stale.cohort, stale.since.date().isoformat()) == ("Петрова Вера", "KU-2",
-                                                                                       "2023-12-06")
+    assert (stale.person.full_name, stale.cohort, stale.since.date().isoformat()) == (
+        "Петрова Вера",
+        "KU-2",
+        "2023-12-06",
+    )
     assert stale.days == (NOW - stale.since).days > 30
     assert q.last_sync is not None and q.last_sync.run_id == 2
     assert [w["message"] for w in q.last_sync.warnings] == ["mod_assign_get_grades: нет права mod/assign:grade"]
@@ -105,8 +141,10 @@ def test_stale_defense_days_from_config(engine: Engine) -> None:
 
 def test_override_that_matches_nothing_is_listed(engine: Engine) -> None:
     """A [people] entry naming no stored account is reported, and a manual link is shown."""
-    config = settings('[[people.split]]\naccount = "moodle:999"\nnote = "опечатка?"\n'
-                      '[[people.join]]\naccounts = ["moodle:4", "moodle:6"]\n')
+    config = settings(
+        '[[people.split]]\naccount = "moodle:999"\nnote = "опечатка?"\n'
+        '[[people.join]]\naccounts = ["moodle:4", "moodle:6"]\n'
+    )
     q = _build(engine, config)
     assert [(o.kind, o.refs, o.note) for o in q.override_misses] == [("split", ("moodle:999",), "опечатка?")]
     assert [r.account for r in q.manual_links] == ["moodle:6"]
@@ -135,8 +173,14 @@ def test_json_lists_items_by_kind(engine: Engine, tmp_path: Path) -> None:
     assert data["schema_version"] == 1 and data["unassigned_people"] == 4
     kinds = [i["kind"] for i in data["items"]]
     assert kinds.count("unknown_district") == 2 and kinds.count("without_district") == 1
-    assert {"email_link", "name_twins", "attendance_not_listed", "session_not_taken", "defense_pending",
-            "sync_warning"} <= set(kinds)
+    assert {
+        "email_link",
+        "name_twins",
+        "attendance_not_listed",
+        "session_not_taken",
+        "defense_pending",
+        "sync_warning",
+    } <= set(kinds)
     untaken = next(i for i in data["items"] if i["kind"] == "session_not_taken")
     assert untaken["date"] == "2023-11-15" and untaken["starts_at"].startswith("2023-11-15T15:00:00+03:00")
     assert data["to_fix"]["unknown_districts"] == 2 and data["to_fix"]["form_rejects"] == 0
@@ -146,11 +190,23 @@ def test_json_lists_items_by_kind(engine: Engine, tmp_path: Path) -> None:
 def test_form_rejects_are_listed(engine: Engine, tmp_path: Path) -> None:
     """Rejected form rows (table form_reject) are listed by file, row, column and reason, values escaped."""
     with engine.begin() as conn:
-        conn.execute(text('INSERT INTO form_reject (form, file_name, sha256, "row", "column", value, reason) VALUES '
-                          "('reg', 'reg.csv', 'abc', 14, 'Городской округ', '<i>x</i>', 'пустое ФИО')"))
+        conn.execute(
+            text(
+                'INSERT INTO form_reject (form, file_name, sha256, "row", "column", value, reason) VALUES '
+                "('reg', 'reg.csv', 'abc', 14, 'Городской округ', '<i>x</i>', 'пустое ФИО')"
+            )
+        )
     q = _build(engine)
     assert q.rejects_total == 1
-    assert q.rejects == [{"form": "reg", "file_name": "reg.csv", "row": 14, "column": "Городской округ",
-                          "value": "<i>x</i>", "reason": "пустое ФИО"}]
+    assert q.rejects == [
+        {
+            "form": "reg",
+            "file_name": "reg.csv",
+            "row": 14,
+            "column": "Городской округ",
+            "value": "<i>x</i>",
+            "reason": "пустое ФИО",
+        }
+    ]
     html = render_quality(q, tmp_path).read_text("utf-8")
     assert "Отклонённые строки форм" in html and "&lt;i&gt;x&lt;/i&gt;" in html and "<i>x</i>" not in html

@@ -48,9 +48,17 @@ def _standin_calls(standin: StandinMoodle) -> dict[str, dict]:
         "core_course_get_courses_by_field": {"field": "shortname", "value": course.shortname},
         "core_course_get_contents": {"courseid": course.id},
         "core_group_get_course_groups": {"courseid": course.id},
-        "core_enrol_get_enrolled_users": {"courseid": course.id, "options": [
-            {"name": "userfields", "value": "id,username,fullname,firstname,lastname,email,suspended,customfields,roles,groups"},
-            {"name": "limitfrom", "value": 0}, {"name": "limitnumber", "value": 50}]},
+        "core_enrol_get_enrolled_users": {
+            "courseid": course.id,
+            "options": [
+                {
+                    "name": "userfields",
+                    "value": "id,username,fullname,firstname,lastname,email,suspended,customfields,roles,groups",
+                },
+                {"name": "limitfrom", "value": 0},
+                {"name": "limitnumber", "value": 50},
+            ],
+        },
         "core_user_get_users_by_field": {"field": "id", "values": course.students[:3]},
         "mod_attendance_get_sessions": {"attendanceid": att.id},
         "mod_assign_get_assignments": {"courseids": [course.id], "includenotenrolledcourses": 1},

@@ -27,8 +27,9 @@ def test_a_registered_secret_is_replaced_in_urls_and_bodies() -> None:
     redact.register_secret(TOKEN)
     url = f"https://moodle.example/webservice/rest/server.php?wstoken={TOKEN}&moodlewsrestformat=json"
     body = f"wstoken={TOKEN}&wsfunction=core_webservice_get_site_info&again={TOKEN}"
-    assert redact.redact(url) == ("https://moodle.example/webservice/rest/server.php?wstoken=***"
-                                  "&moodlewsrestformat=json")
+    assert redact.redact(url) == (
+        "https://moodle.example/webservice/rest/server.php?wstoken=***&moodlewsrestformat=json"
+    )
     assert redact.redact(body) == "wstoken=***&wsfunction=core_webservice_get_site_info&again=***"
 
 

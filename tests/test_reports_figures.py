@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import UNASSIGNED, load_registry
 from intensive_tracker.reports.figure_types import OutcomeCounts, ProgramSummary, Summary
 from intensive_tracker.reports.figures import build_summary, freshness_warnings
+from intensive_tracker.store import models as m
 from tests import report_data
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -36,7 +36,11 @@ def test_sessions_numbered_with_local_dates_and_present_counts(ku: ProgramSummar
     year = ku.current
     assert year is not None and year.school_year == "2023/24"
     assert [(s.number, s.day.isoformat(), s.present) for s in year.held] == [
-        (1, "2023-09-20", 2), (2, "2023-10-11", 2), (3, "2023-11-15", 0), (4, "2024-01-24", 2)]
+        (1, "2023-09-20", 2),
+        (2, "2023-10-11", 2),
+        (3, "2023-11-15", 0),
+        (4, "2024-01-24", 2),
+    ]
 
 
 def test_attendances_versus_unique_participants_and_visit_spread(ku: ProgramSummary) -> None:
@@ -109,10 +113,12 @@ def test_funnel_counts_registered_enrolments(engine: Engine) -> None:
     report_data.load(engine)
     with engine.begin() as conn:
         cohort = conn.execute(select(m.Cohort.id).where(m.Cohort.key == "KU-H1")).scalar_one()
-        account, person = conn.execute(select(m.Account.id, m.Account.participant_id)
-                                       .where(m.Account.external_id == "d")).one()
-        conn.execute(insert(m.Enrolment).values(cohort_id=cohort, account_id=account, participant_id=person,
-                                                status="registered"))
+        account, person = conn.execute(
+            select(m.Account.id, m.Account.participant_id).where(m.Account.external_id == "d")
+        ).one()
+        conn.execute(
+            insert(m.Enrolment).values(cohort_id=cohort, account_id=account, participant_id=person, status="registered")
+        )
     (ku,) = build_summary(engine, load_registry(), tz=MSK, now=NOW).programs
     assert ku.current is not None and ku.current.registered == 1
 
@@ -124,9 +130,15 @@ def test_funnel_counts_form_registrations(engine: Engine) -> None:
         cohort = conn.execute(select(m.Cohort.id).where(m.Cohort.key == "KU-H2")).scalar_one()
         accounts = conn.execute(select(m.Account.id, m.Account.participant_id)).all()
         for n, (account, person) in enumerate(accounts):
-            conn.execute(insert(m.Registration).values(
-                cohort_id=cohort, account_id=account, participant_id=person, form="reg",
-                missing_since=NOW if n == 0 else None))
+            conn.execute(
+                insert(m.Registration).values(
+                    cohort_id=cohort,
+                    account_id=account,
+                    participant_id=person,
+                    form="reg",
+                    missing_since=NOW if n == 0 else None,
+                )
+            )
     (ku,) = build_summary(engine, load_registry(), tz=MSK, now=NOW).programs
     assert ku.current is not None and ku.current.registered == len({p for _, p in accounts[1:]}) == 3
 

@@ -14,10 +14,31 @@ from tests import report_data
 
 MSK = ZoneInfo("Europe/Moscow")
 V1_TOP = {"schema_version", "generated_at", "timezone", "last_sync", "last_sync_status", "programs"}
-V1_PROGRAM = {"key", "title", "full_title", "school_year", "sessions", "sessions_planned", "attendances",
-              "unique_participants", "defenses_passed", "years"}
-V1_YEAR = {"school_year", "sessions", "sessions_planned", "sessions_held", "attendances", "unique_participants",
-           "defenses_passed", "districts_with_defenses", "districts_reached", "districts_not_reached", "by_district"}
+V1_PROGRAM = {
+    "key",
+    "title",
+    "full_title",
+    "school_year",
+    "sessions",
+    "sessions_planned",
+    "attendances",
+    "unique_participants",
+    "defenses_passed",
+    "years",
+}
+V1_YEAR = {
+    "school_year",
+    "sessions",
+    "sessions_planned",
+    "sessions_held",
+    "attendances",
+    "unique_participants",
+    "defenses_passed",
+    "districts_with_defenses",
+    "districts_reached",
+    "districts_not_reached",
+    "by_district",
+}
 
 
 def test_v1_keys_kept_and_new_figures_added(engine: Engine) -> None:
@@ -30,8 +51,14 @@ def test_v1_keys_kept_and_new_figures_added(engine: Engine) -> None:
     assert V1_PROGRAM <= set(ku)
     year = ku["years"][-1]
     assert V1_YEAR <= set(year)
-    assert set(year["by_district"][0]) >= {"district", "participants", "attendances", "defenses_passed",
-                                           "defended_share", "page"}
+    assert set(year["by_district"][0]) >= {
+        "district",
+        "participants",
+        "attendances",
+        "defenses_passed",
+        "defended_share",
+        "page",
+    }
     assert year["page"] == "ku-2023-24.html"
     assert year["visits"] == {"1": 3, "2": 0, "3": 1, "4": 0}
     assert year["defenses"] == {"passed": 2, "failed": 1, "pending": 1}
@@ -39,5 +66,7 @@ def test_v1_keys_kept_and_new_figures_added(engine: Engine) -> None:
     assert [x["cohort"] for x in year["launches"]] == ["KU-H1", "KU-H2"]
     assert ku["defenses"]["by_half_year"]["2024-H1"] == {"passed": 1, "failed": 0, "pending": 1}
     assert ku["half_year_labels"] == {"2023-H2": "2023 (2 полугодие)", "2024-H1": "2024 (1 полугодие)"}
-    assert ku["participation_terms"] == [{"label": "2023", "defenses_passed": 1},
-                                         {"label": "2024 (1 полугодие)", "defenses_passed": 1}]
+    assert ku["participation_terms"] == [
+        {"label": "2023", "defenses_passed": 1},
+        {"label": "2024 (1 полугодие)", "defenses_passed": 1},
+    ]

@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.people.districts import UNASSIGNED, load_registry
-from intensive_tracker.site.render import render_site
-from intensive_tracker.text import plural
 from intensive_tracker.reports.figures import build_summary
-from intensive_tracker.site.pages import site_rosters
 from intensive_tracker.reports.paths import district_page
-from intensive_tracker.text import slug
+from intensive_tracker.site.pages import site_rosters
+from intensive_tracker.site.render import render_site
+from intensive_tracker.text import plural, slug
 from tests import report_data
 from tests.html_pages import find_table, local_target, parse, visible_text
 
@@ -36,7 +35,15 @@ def test_plural_forms() -> None:
     """1 участник, 2 участника, 5 участников, 11 участников, 21 участник, 112 участников."""
     forms = ("участник", "участника", "участников")
     assert [plural(n, *forms) for n in (1, 2, 5, 11, 21, 22, 112, 0)] == [
-        "участник", "участника", "участников", "участников", "участник", "участника", "участников", "участников"]
+        "участник",
+        "участника",
+        "участников",
+        "участников",
+        "участник",
+        "участника",
+        "участников",
+        "участников",
+    ]
 
 
 def test_slugs_are_ascii_and_stable() -> None:
@@ -47,8 +54,17 @@ def test_slugs_are_ascii_and_stable() -> None:
 
 def test_pages_written_and_linked(site: Path) -> None:
     """index → program-year pages → district pages, plus exports and summary.json; no link dangles."""
-    for name in ("index.html", "ku-2023-24.html", "ku-2022-23.html", "report.xlsx", "summary.json", "quality.html",
-                 "districts/balashikha.html", "districts/khimki.html", "districts/ne-raspredelen.html"):
+    for name in (
+        "index.html",
+        "ku-2023-24.html",
+        "ku-2022-23.html",
+        "report.xlsx",
+        "summary.json",
+        "quality.html",
+        "districts/balashikha.html",
+        "districts/khimki.html",
+        "districts/ne-raspredelen.html",
+    ):
         assert (site / name).is_file(), name
     for page in site.rglob("*.html"):
         for href in parse(page).links:
@@ -60,16 +76,23 @@ def test_pages_written_and_linked(site: Path) -> None:
 def test_year_page_sessions_table_in_the_report_shape(site: Path) -> None:
     """«№ п/п / Дата проведения / Тема / Количество участников», dates as 20.09.23, 0 for the empty session."""
     rows = find_table(site / "ku-2023-24.html", ["№ п/п", "Дата проведения", "Тема", "Количество участников"])
-    assert rows[:4] == [["1", "20.09.23", "Первое", "2"], ["2", "11.10.23", "Второе", "2"],
-                        ["3", "15.11.23", report_data.TRICKY_TOPIC, "0"], ["4", "24.01.24", "Четвёртое", "2"]]
+    assert rows[:4] == [
+        ["1", "20.09.23", "Первое", "2"],
+        ["2", "11.10.23", "Второе", "2"],
+        ["3", "15.11.23", report_data.TRICKY_TOPIC, "0"],
+        ["4", "24.01.24", "Четвёртое", "2"],
+    ]
 
 
 def test_sentences_computed_with_plural_forms(site: Path) -> None:
     """«защиту успешно прошли 2 педагога из 2 го» and the absent districts, alphabetical, are computed."""
     text = visible_text(site / "ku-2023-24.html")
     assert "защиту успешно прошли 2 педагога из 2 го." in text
-    absent = [d for d in load_registry().territorial(on=datetime(2023, 9, 1).date())
-              if d not in {"Балашиха", "Люберцы", "Химки"}]
+    absent = [
+        d
+        for d in load_registry().territorial(on=datetime(2023, 9, 1).date())
+        if d not in {"Балашиха", "Люберцы", "Химки"}
+    ]
     assert "Не принимали участие педагоги из округов: " + ", ".join(absent) + "." in text
     assert "6 посещений занятий; их совершили 4 участника" in text
 
@@ -77,8 +100,14 @@ def test_sentences_computed_with_plural_forms(site: Path) -> None:
 def test_defense_tables_by_terms_and_half_years(site: Path) -> None:
     """The «Сроки участия в проекте» row and the half-year table use the report's labels."""
     page = site / "ku-2023-24.html"
-    terms = find_table(page, ["", "Сроки участия в проекте",
-                              "Количество педагогов, прошедших защиту методической разработки на заключительном этапе"])
+    terms = find_table(
+        page,
+        [
+            "",
+            "Сроки участия в проекте",
+            "Количество педагогов, прошедших защиту методической разработки на заключительном этапе",
+        ],
+    )
     assert terms == [["1", "2023", "1"], ["2", "2024 (1 полугодие)", "1"]]
     halves = find_table(page, ["Полугодие", "Прошли защиту", "Не прошли защиту", "Ожидают оценки"])
     assert halves == [["2023 (2 полугодие)", "1", "1", "0"], ["2024 (1 полугодие)", "1", "0", "1"]]
@@ -88,18 +117,48 @@ def test_district_table_with_share_and_links(site: Path) -> None:
     """Per district: participants, attendances, defenses passed, share defended; names link to district pages."""
     page = site / "ku-2023-24.html"
     rows = find_table(page, ["Городской округ", "Участников", "Посещений", "Прошли защиту", "Доля прошедших защиту"])
-    assert rows == [["Балашиха", "1", "3", "1", "100 %"], ["Люберцы", "1", "1", "0", "0 %"],
-                    ["Химки", "1", "1", "1", "100 %"], [UNASSIGNED, "1", "1", "0", "0 %"]]
+    assert rows == [
+        ["Балашиха", "1", "3", "1", "100 %"],
+        ["Люберцы", "1", "1", "0", "0 %"],
+        ["Химки", "1", "1", "1", "100 %"],
+        [UNASSIGNED, "1", "1", "0", "0 %"],
+    ]
     assert "districts/balashikha.html" in parse(page).links
 
 
 def test_district_page_lists_only_its_people_with_status(site: Path) -> None:
     """A district page holds its own people with the session matrix, sessions attended and defense, nobody else's."""
-    rows = find_table(site / "districts" / "balashikha.html",
-                      ["№ п/п", "ФИО", "Образовательная организация", "Категория", "20.09.23", "11.10.23", "15.11.23",
-                       "24.01.24", "Посещено занятий", "Защита", "Дата защиты", "Оценка"])
-    assert rows[0] == ["1", "Антонова Анна", "Школа № 1", "молодой педагог", "П", "П", "Н", "П", "3", "защита пройдена",
-                       "31.12.23", "8"]
+    rows = find_table(
+        site / "districts" / "balashikha.html",
+        [
+            "№ п/п",
+            "ФИО",
+            "Образовательная организация",
+            "Категория",
+            "20.09.23",
+            "11.10.23",
+            "15.11.23",
+            "24.01.24",
+            "Посещено занятий",
+            "Защита",
+            "Дата защиты",
+            "Оценка",
+        ],
+    )
+    assert rows[0] == [
+        "1",
+        "Антонова Анна",
+        "Школа № 1",
+        "молодой педагог",
+        "П",
+        "П",
+        "Н",
+        "П",
+        "3",
+        "защита пройдена",
+        "31.12.23",
+        "8",
+    ]
     text = visible_text(site / "districts" / "balashikha.html")
     assert "Дмитриева" not in text and "Власова" not in text
     nobody = visible_text(site / "districts" / "ne-raspredelen.html")

@@ -7,11 +7,8 @@ import re
 from collections import deque
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from intensive_tracker.cli import cli
 from intensive_tracker.templating import templates_dir
 from tests.html_pages import find_table, local_target, parse, visible_text
 
@@ -26,46 +23,76 @@ KU_TOPICS = [
     "совершенствования",
     "Аспектный анализ урока: глубокая диагностика и оценка эффективности учебного материала и методов обучения",
 ]
-KU_SEED = list(zip(
-    ["20.09.23", "23.09.23", "11.10.23", "18.10.23", "15.11.23", "25.11.23",
-     "24.01.24", "31.01.24", "21.02.24", "28.02.24", "20.03.24", "27.03.24"],
-    KU_TOPICS * 2,
-    ["355", "116", "226", "113", "159", "101", "288", "83", "140", "211", "106", "52"],
-    strict=True,
-))
+KU_SEED = list(
+    zip(
+        [
+            "20.09.23",
+            "23.09.23",
+            "11.10.23",
+            "18.10.23",
+            "15.11.23",
+            "25.11.23",
+            "24.01.24",
+            "31.01.24",
+            "21.02.24",
+            "28.02.24",
+            "20.03.24",
+            "27.03.24",
+        ],
+        KU_TOPICS * 2,
+        ["355", "116", "226", "113", "159", "101", "288", "83", "140", "211", "106", "52"],
+        strict=True,
+    )
+)
 SHN_SEED = [
     ("08.11.23", "Организация реверсивного наставничества в Подмосковье.", "99"),
     ("17.11.23", "Региональный Фестиваль педагогического мастерства «Опыт лучших – молодым» 2023", "167"),
     ("06.12.23", "Эффективные практики совместной работы педагогов: взаимопосещение уроков", "72"),
-    ("07.02.24", "Система (целевая модель) наставничества: структурные компоненты и условия, необходимые для "
-     "реализации наставнической деятельности педагогических работников. Итоги мониторинга 2023 года", "137"),
-    ("06.03.24", "Особенности обучения взрослых людей: самостоятельность и автономия; накопленный жизненный и "
-     "профессиональный опыт; ценность обучения; ориентация на проблемы", "75"),
-    ("03.04.24", "Актуальные формы методического сопровождения педагогов: коллегиальное наблюдение и рефлексия; "
-     "исследовательское сообщество; совместное планирование и обратная связь; профессиональные сообщества; "
-     "виртуальное обучение и обмен опытом", "51"),
-    ("02.05.24", "Проектирование ИОМ: обсуждение кейсов. Рекомендации: соответствие образовательных задач "
-     "обозначенным профессиональным дефицитам; конкретность формулировок образовательных задач; возможность "
-     "изменения деятельности/практики педагога через реализацию ИОМ", "196"),
-    ("05.06.24", "Лучшие региональные практики наставничества: по итогам всероссийского конкурса «Лучшие практики "
-     "наставничества. 2023». Описание практики наставничества: история успеха или формула успеха?", "137"),
+    (
+        "07.02.24",
+        "Система (целевая модель) наставничества: структурные компоненты и условия, необходимые для "
+        "реализации наставнической деятельности педагогических работников. Итоги мониторинга 2023 года",
+        "137",
+    ),
+    (
+        "06.03.24",
+        "Особенности обучения взрослых людей: самостоятельность и автономия; накопленный жизненный и "
+        "профессиональный опыт; ценность обучения; ориентация на проблемы",
+        "75",
+    ),
+    (
+        "03.04.24",
+        "Актуальные формы методического сопровождения педагогов: коллегиальное наблюдение и рефлексия; "
+        "исследовательское сообщество; совместное планирование и обратная связь; профессиональные сообщества; "
+        "виртуальное обучение и обмен опытом",
+        "51",
+    ),
+    (
+        "02.05.24",
+        "Проектирование ИОМ: обсуждение кейсов. Рекомендации: соответствие образовательных задач "
+        "обозначенным профессиональным дефицитам; конкретность формулировок образовательных задач; возможность "
+        "изменения деятельности/практики педагога через реализацию ИОМ",
+        "196",
+    ),
+    (
+        "05.06.24",
+        "Лучшие региональные практики наставничества: по итогам всероссийского конкурса «Лучшие практики "
+        "наставничества. 2023». Описание практики наставничества: история успеха или формула успеха?",
+        "137",
+    ),
 ]
 TERMS_SEED = [["1", "2021", "34"], ["2", "2022", "75"], ["3", "2023", "286"], ["4", "2024 (1 полугодие)", "160"]]
-TERMS_HEADER = ["", "Сроки участия в проекте",
-                "Количество педагогов, прошедших защиту методической разработки на заключительном этапе"]
-ABSENT_SENTENCE = ("Не принимали участие педагоги из округов: Бронницы, Власиха, Восход, Дзержинский, Долгопрудный, "
-                   "Егорьевск, Истра, Клин, Красногорск, Лосино-Петровский, Лотошино, Луховицы, Лыткарино, Молодежный, "
-                   "Протвино, Реутов, Рузский, Ступино, Фрязино, Химки, Электросталь.")
+TERMS_HEADER = [
+    "",
+    "Сроки участия в проекте",
+    "Количество педагогов, прошедших защиту методической разработки на заключительном этапе",
+]
+ABSENT_SENTENCE = (
+    "Не принимали участие педагоги из округов: Бронницы, Власиха, Восход, Дзержинский, Долгопрудный, "
+    "Егорьевск, Истра, Клин, Красногорск, Лосино-Петровский, Лотошино, Луховицы, Лыткарино, Молодежный, "
+    "Протвино, Реутов, Рузский, Ступино, Фрязино, Химки, Электросталь."
+)
 SESSIONS_HEADER = ["№ п/п", "Дата проведения", "Тема", "Количество участников"]
-
-
-@pytest.fixture(scope="session")
-def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`intensive-tracker demo` once per test session; the folder of its report."""
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(cli, ["--quiet", "demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out / "report"
 
 
 def test_ku_sessions_table_is_the_seed_table(demo_site: Path) -> None:
@@ -76,8 +103,9 @@ def test_ku_sessions_table_is_the_seed_table(demo_site: Path) -> None:
 
 def test_shn_sessions_table_is_the_seed_table_with_speakers(demo_site: Path) -> None:
     """«Школа наставничества» 2023/24: date, topic, speaker and participants of its 8 sessions."""
-    rows = find_table(demo_site / "shn-2023-24.html", ["№ п/п", "Дата проведения", "Тема", "Спикер",
-                                                         "Количество участников"])
+    rows = find_table(
+        demo_site / "shn-2023-24.html", ["№ п/п", "Дата проведения", "Тема", "Спикер", "Количество участников"]
+    )
     assert [(r[1], r[2], r[4]) for r in rows] == SHN_SEED
     assert rows[1][3] == "Бородина Е.П., Карпеева И.В." and rows[0][3] == "Карпеева И.В."
 
@@ -133,8 +161,10 @@ def test_key_figures_one_click_from_index(demo_site: Path) -> None:
     """The seed's headline figures sit on the index or on a page it links to directly."""
     index = demo_site / "index.html"
     near = visible_text(index) + " ".join(
-        visible_text(target) for href in parse(index).links
-        if (target := local_target(index, href)) is not None and target.suffix == ".html")
+        visible_text(target)
+        for href in parse(index).links
+        if (target := local_target(index, href)) is not None and target.suffix == ".html"
+    )
     for figure in ("1950", "316", "2024 (1 полугодие)", "316 педагогов из 39 го", "Электросталь", "27.03.24"):
         assert figure in near, figure
 
@@ -158,8 +188,11 @@ def _docstrings(tree: ast.AST) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-                    and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 found.add(id(first.value))
     return found
 
@@ -184,8 +217,12 @@ def carried_figures(path: Path) -> list[str]:
 def test_python_modules_carry_no_reference_figures() -> None:
     """Only the demo world's targets hold 355, 1950, 316 or 286: the core, the connectors and the jobs compute them."""
     assert carried_figures(DEMO_TARGETS), "the scan must see the demo targets, or it sees nothing"
-    modules = [path for folder in ("intensive_tracker", "connectors", "jobs")
-               for path in sorted((ROOT / folder).rglob("*.py")) if path != DEMO_TARGETS]
+    modules = [
+        path
+        for folder in ("intensive_tracker", "connectors", "jobs")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if path != DEMO_TARGETS
+    ]
     assert len(modules) > 50
     carried = {str(path.relative_to(ROOT)): hits for path in modules if (hits := carried_figures(path))}
     assert carried == {}

@@ -3,40 +3,86 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from intensive_tracker.store import models as m
 from intensive_tracker.cli import cli
 from intensive_tracker.config import parse_settings
-from intensive_tracker.store.engine import transaction
-from tests.synckit import lock_held_elsewhere
 from intensive_tracker.ops.status import collect_status, render_text
+from intensive_tracker.store import models as m
+from intensive_tracker.store.engine import transaction
 from jobs import ledger
+from tests.synckit import lock_held_elsewhere
 
-T0 = datetime(2026, 11, 20, 23, 30, tzinfo=timezone.utc)  # 21.11.26 02:30 in Moscow
-COUNTS = {"attendance": {"inserted": 10, "updated": 2, "unchanged": 5, "rejected": 1},
-          "cursors": {"inserted": 7, "updated": 0, "unchanged": 0}, "marked_missing": 3, "cohorts": {"ok": 2, "failed": 1}}
-TOP_KEYS = {"schema_version", "generated_at", "timezone", "database", "schema", "sync_running", "runs", "last_failure",
-            "jobs", "outbox"}
-RUN_KEYS = {"id", "trigger", "status", "started_at", "finished_at", "duration_s", "inserted", "updated", "unchanged",
-            "rejected", "marked_missing", "cohorts_ok", "cohorts_failed", "warnings", "errors", "first_error"}
+T0 = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)  # 21.11.26 02:30 in Moscow
+COUNTS = {
+    "attendance": {"inserted": 10, "updated": 2, "unchanged": 5, "rejected": 1},
+    "cursors": {"inserted": 7, "updated": 0, "unchanged": 0},
+    "marked_missing": 3,
+    "cohorts": {"ok": 2, "failed": 1},
+}
+TOP_KEYS = {
+    "schema_version",
+    "generated_at",
+    "timezone",
+    "database",
+    "schema",
+    "sync_running",
+    "runs",
+    "last_failure",
+    "jobs",
+    "outbox",
+}
+RUN_KEYS = {
+    "id",
+    "trigger",
+    "status",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "inserted",
+    "updated",
+    "unchanged",
+    "rejected",
+    "marked_missing",
+    "cohorts_ok",
+    "cohorts_failed",
+    "warnings",
+    "errors",
+    "first_error",
+}
 
 
 def _history(engine: Any) -> None:
     """An ok night, a night with a failed cohort, and a run whose process died."""
-    error = {"source": "moodle", "cohort": "KU-2023-H1", "type": "MoodleUnavailable", "exit_code": 69,
-             "message": "https://moodle did not answer core_enrol_get_enrolled_users in time"}
+    error = {
+        "source": "moodle",
+        "cohort": "KU-2023-H1",
+        "type": "MoodleUnavailable",
+        "exit_code": 69,
+        "message": "https://moodle did not answer core_enrol_get_enrolled_users in time",
+    }
     with transaction(engine) as session:
-        session.add(m.SyncRun(started_at=T0, finished_at=T0 + timedelta(seconds=95), status="ok", trigger="schedule",
-                              counts=COUNTS))
-        session.add(m.SyncRun(started_at=T0 + timedelta(days=1), finished_at=T0 + timedelta(days=1, seconds=40),
-                              status="problems", trigger="schedule", counts=COUNTS, warnings=[{"message": "w"}],
-                              errors=[error]))
+        session.add(
+            m.SyncRun(
+                started_at=T0, finished_at=T0 + timedelta(seconds=95), status="ok", trigger="schedule", counts=COUNTS
+            )
+        )
+        session.add(
+            m.SyncRun(
+                started_at=T0 + timedelta(days=1),
+                finished_at=T0 + timedelta(days=1, seconds=40),
+                status="problems",
+                trigger="schedule",
+                counts=COUNTS,
+                warnings=[{"message": "w"}],
+                errors=[error],
+            )
+        )
         session.add(m.SyncRun(started_at=T0 + timedelta(days=2), status="running", trigger="manual"))
 
 
@@ -79,7 +125,9 @@ def test_status_names_what_failed_last_and_when_jobs_run_next(engine: Any, db_ur
     assert jobs["nightly-sync"]["next_run"] == "2026-11-24T02:30:00+03:00"
     assert jobs["nightly-sync"]["last"]["status"] == "problems"
     assert jobs["nightly-sync"]["last"]["logical_date"] == "2026-11-21T02:30:00+03:00"
-    assert jobs["district-emails"]["next_run"] == "2026-12-01T09:00:00+03:00" and jobs["district-emails"]["last"] is None
+    assert (
+        jobs["district-emails"]["next_run"] == "2026-12-01T09:00:00+03:00" and jobs["district-emails"]["last"] is None
+    )
     shown = render_text(status)
     assert "moodle KU-2023-H1: https://moodle did not answer" in shown
     assert "nightly-sync" in shown and "следующий 24.11.26 02:30" in shown and "ещё не запускалось" in shown
@@ -97,26 +145,39 @@ def test_status_says_a_sync_is_running_while_another_process_holds_the_lock(engi
 
 def test_status_counts_the_outbox_by_state(engine: Any, db_url: str) -> None:
     """An empty outbox counts nothing; messages are counted per state."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy import insert
 
     from intensive_tracker.store.models import Outbox
 
     assert collect_status(engine, _settings(db_url))["outbox"] == {}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with engine.begin() as connection:
         for n, state in enumerate(["sent", "pending", "sent"]):
-            connection.execute(insert(Outbox).values(
-                district=f"Округ {n}", program_key="ku", period="2023/24", message_id=f"<{n}@test.invalid>",
-                subject="Участники-итоги", content_hash="h", state=state, created_at=now, updated_at=now,
-                recipients=[], refused={}))
+            connection.execute(
+                insert(Outbox).values(
+                    district=f"Округ {n}",
+                    program_key="ku",
+                    period="2023/24",
+                    message_id=f"<{n}@test.invalid>",
+                    subject="Участники-итоги",
+                    content_hash="h",
+                    state=state,
+                    created_at=now,
+                    updated_at=now,
+                    recipients=[],
+                    refused={},
+                )
+            )
     status = collect_status(engine, _settings(db_url))
     assert status["outbox"] == {"pending": 1, "sent": 2}
     assert "Почта (outbox): pending 1, sent 2" in render_text(status)
 
 
-def test_status_command_prints_json_for_monitoring_and_text_for_people(tmp_path: Path, engine: Any, db_url: str) -> None:
+def test_status_command_prints_json_for_monitoring_and_text_for_people(
+    tmp_path: Path, engine: Any, db_url: str
+) -> None:
     """`status --json` is the documented JSON; plain `status` says there were no runs yet on a fresh database."""
     config = tmp_path / "config.toml"
     config.write_text(f'database_url = "{db_url}"\n', "utf-8")

@@ -16,14 +16,18 @@ GRADED = {"passed": 8.0, "failed": 3.0}
 def _cohort(defenses: list[DefenseRecord], *, complete: bool) -> Batch:
     """Cohort KU-1 with people 1 and 2 and the given defenses; `complete=False` is a `since` pull."""
     people = [person(1, "Антонова Анна Сергеевна", "Балашиха"), person(2, "Борисова Бэла Ивановна", "Люберцы")]
-    return Batch(source="moodle", cohort=CohortRef(key="KU-1", program="ku", school_year="2023/24"), people=people,
-                 enrolments=[EnrolmentRecord(external_id=p.external_id) for p in people],
-                 defenses=defenses, defenses_complete=complete)
+    return Batch(
+        source="moodle",
+        cohort=CohortRef(key="KU-1", program="ku", school_year="2023/24"),
+        people=people,
+        enrolments=[EnrolmentRecord(external_id=p.external_id) for p in people],
+        defenses=defenses,
+        defenses_complete=complete,
+    )
 
 
 def _graded(outcome: str, uid: str = "1") -> DefenseRecord:
-    return DefenseRecord(external_id=uid, outcome=outcome, grade=GRADED[outcome],
-                         graded_at=utc("2023-12-15 09:00"))
+    return DefenseRecord(external_id=uid, outcome=outcome, grade=GRADED[outcome], graded_at=utc("2023-12-15 09:00"))
 
 
 def _pending(uid: str = "1") -> DefenseRecord:
@@ -33,8 +37,11 @@ def _pending(uid: str = "1") -> DefenseRecord:
 def _stored(engine: Engine) -> dict[str, tuple[str, float | None]]:
     """Account external id → (outcome, grade) of the stored defenses."""
     with engine.connect() as connection:
-        rows = connection.execute(select(m.Account.external_id, m.Defense.outcome, m.Defense.grade)
-                                  .join(m.Account, m.Account.id == m.Defense.account_id))
+        rows = connection.execute(
+            select(m.Account.external_id, m.Defense.outcome, m.Defense.grade).join(
+                m.Account, m.Account.id == m.Defense.account_id
+            )
+        )
         return {ext: (outcome, grade) for ext, outcome, grade in rows}
 
 

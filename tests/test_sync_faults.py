@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 
-from intensive_tracker.store import models as m
 from intensive_tracker.cli import cli
+from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import make_engine
 from intensive_tracker.store.locks import DatabaseBusy
 from tests.synckit import (
@@ -89,8 +89,14 @@ def test_timeout_on_page_3_of_5_fails_that_cohort_only_and_the_next_run_converge
 
     with standin(world) as moodle:
         moodle.fault = fault
-        config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url, page_size=page_size,
-                              read_timeout=0.3, retries=1)
+        config = write_config(
+            tmp_path / "config.toml",
+            db_url=db_url,
+            moodle_url=moodle.url,
+            page_size=page_size,
+            read_timeout=0.3,
+            retries=1,
+        )
         result = CliRunner().invoke(cli, ["--config", str(config), "sync"])
         assert len(stalled) == 2  # the first try and one retry
         assert result.exit_code == 69, result.output
@@ -151,8 +157,9 @@ def _hold_write_lock(db_url: str, seconds: float, ready: threading.Event) -> Non
     engine.dispose()
 
 
-def test_database_locked_by_another_writer_waits_then_gives_a_clear_error(tmp_path: Path, engine: Any,
-                                                                          db_url: str) -> None:
+def test_database_locked_by_another_writer_waits_then_gives_a_clear_error(
+    tmp_path: Path, engine: Any, db_url: str
+) -> None:
     """Held past the busy timeout: exit 75 with a message saying what to do; held briefly: the sync waits."""
     with standin(demo_world()) as moodle:
         config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url)
@@ -190,4 +197,3 @@ def test_second_run_over_unchanged_moodle_writes_nothing(tmp_path: Path, engine:
     assert again.status == "ok" and again.rows_written == 0
     assert all(c["inserted"] == 0 and c["updated"] == 0 for c in again.counts.values())
     assert canonical_snapshot(engine) == before
-

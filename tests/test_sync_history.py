@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import load_registry
 from intensive_tracker.periods import MOSCOW
 from intensive_tracker.reports.figures import build_summary
+from intensive_tracker.store import models as m
 from tests.synckit import course_id, demo_world, standin, sync_in_process, write_config
 
 
@@ -34,11 +34,15 @@ def test_deleted_session_and_unenrolled_person_are_marked_not_erased(tmp_path: P
         report = sync_in_process(config)
         assert report.status == "ok" and report.marked_missing == 2
         with engine.connect() as connection:
-            gone = connection.execute(select(m.Session).where(
-                m.Session.source_key == f"att{course.attendances[0].id}:{deleted.id}")).one()
-            left = connection.execute(select(m.Enrolment).join(m.Account, m.Account.id == m.Enrolment.account_id)
-                                      .join(m.Cohort, m.Cohort.id == m.Enrolment.cohort_id)
-                                      .where(m.Account.external_id == str(leaver), m.Cohort.key == "KU-2021-H2")).one()
+            gone = connection.execute(
+                select(m.Session).where(m.Session.source_key == f"att{course.attendances[0].id}:{deleted.id}")
+            ).one()
+            left = connection.execute(
+                select(m.Enrolment)
+                .join(m.Account, m.Account.id == m.Enrolment.account_id)
+                .join(m.Cohort, m.Cohort.id == m.Enrolment.cohort_id)
+                .where(m.Account.external_id == str(leaver), m.Cohort.key == "KU-2021-H2")
+            ).one()
             attendance_after = connection.execute(select(func.count()).select_from(m.Attendance)).scalar_one()
         assert gone.missing_since is not None and left.missing_since is not None
         assert attendance_after == attendance_before  # the deleted session's marks are kept
@@ -52,16 +56,19 @@ def test_deleted_session_and_unenrolled_person_are_marked_not_erased(tmp_path: P
         back = sync_in_process(config)
         assert back.status == "ok"
         with engine.connect() as connection:
-            missing = connection.execute(select(func.count()).select_from(m.Session)
-                                         .where(m.Session.missing_since.is_not(None))).scalar_one()
-            missing += connection.execute(select(func.count()).select_from(m.Enrolment)
-                                          .where(m.Enrolment.missing_since.is_not(None))).scalar_one()
+            missing = connection.execute(
+                select(func.count()).select_from(m.Session).where(m.Session.missing_since.is_not(None))
+            ).scalar_one()
+            missing += connection.execute(
+                select(func.count()).select_from(m.Enrolment).where(m.Enrolment.missing_since.is_not(None))
+            ).scalar_one()
         assert missing == 0
 
 
 def _year_2020_21(engine: Any) -> tuple[int, int, int]:
     """Sessions, attendances and unique participants the report shows for 2020/21."""
-    ku = next(p for p in build_summary(engine, load_registry(), tz=MOSCOW, now=datetime.now(MOSCOW)).programs
-              if p.key == "ku")
+    ku = next(
+        p for p in build_summary(engine, load_registry(), tz=MOSCOW, now=datetime.now(MOSCOW)).programs if p.key == "ku"
+    )
     year = next(y for y in ku.years if y.school_year == "2020/21")
     return len(year.sessions), year.attendances, year.unique_participants

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 
 from connectors.demo.standin import CostModel
+from intensive_tracker.config import load_settings
+from intensive_tracker.ops.status import collect_status
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import make_engine
-from intensive_tracker.ops.status import collect_status
-from intensive_tracker.config import load_settings
 from tests.synckit import (
     ROOT,
     canonical_snapshot,
@@ -101,8 +101,17 @@ def test_two_syncs_at_once_one_runs_the_other_says_already_running(tmp_path: Pat
     with _slow_standin() as moodle:
         config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url)
         run_cli(config, "db", "upgrade")  # both would otherwise race to create the schema first
-        procs = [subprocess.Popen(cli_args(config, "sync"), env=cli_env(), cwd=ROOT, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                cli_args(config, "sync"),
+                env=cli_env(),
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         outputs = [p.communicate(timeout=120) for p in procs]
     codes = sorted(p.returncode for p in procs)
     assert codes == [0, 75], outputs
@@ -120,8 +129,9 @@ def test_sigterm_finishes_the_current_cohort_and_exits_75(tmp_path: Path, db_url
     """SIGTERM after the first cohort: that cohort is whole, the run is «interrupted», exit 75; a rerun converges."""
     with _slow_standin() as moodle:
         config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url)
-        proc = subprocess.Popen(cli_args(config, "sync"), env=cli_env(), cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            cli_args(config, "sync"), env=cli_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         assert proc.stderr is not None
         for line in proc.stderr:
             if f"{FIRST} записан" in line:
@@ -147,8 +157,9 @@ def test_a_second_signal_stops_at_once_and_loses_nothing(tmp_path: Path) -> None
     db_url = f"sqlite:///{tmp_path}/tracker.db"
     with _slow_standin() as moodle:
         config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url)
-        proc = subprocess.Popen(cli_args(config, "sync"), env=cli_env(), cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            cli_args(config, "sync"), env=cli_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         assert proc.stderr is not None
         for line in proc.stderr:
             if f"{FIRST} записан" in line:

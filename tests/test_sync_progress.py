@@ -47,8 +47,14 @@ def test_sync_on_a_terminal_draws_the_bar_and_in_a_pipe_logs_lines(tmp_path: Pat
         config = write_config(tmp_path / "config.toml", db_url=f"sqlite:///{tmp_path}/t.db", moodle_url=moodle.url)
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a fresh pty is 0×0
-        proc = subprocess.Popen(cli_args(config, "sync"), env=cli_env(), cwd=ROOT, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=slave)
+        proc = subprocess.Popen(
+            cli_args(config, "sync"),
+            env=cli_env(),
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=slave,
+        )
         os.close(slave)
         screen = b""
         while True:

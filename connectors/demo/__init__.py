@@ -4,8 +4,8 @@ The stand-in speaks the wire format of the real recordings, so the demo exercise
 Moodle connector end to end.
 """
 
-from connectors.demo.standin import StandinMoodle
 from connectors.demo.generate import generate_demo_world
+from connectors.demo.standin import StandinMoodle
 from connectors.demo.world import World
 
 __all__ = ["StandinMoodle", "World", "generate_demo_world"]

@@ -62,23 +62,48 @@ def generate_demo_world(seed: int = 2024) -> World:
         pool_size = max(sizes) + max(60, int(sum(sizes) * 0.25))
         pool = _pool(rng, people, allowed, pool_size, previous_pool, every_district=recent)
         previous_pool = pool
-        course = _course(ids, shortname, KU_TITLE, "Лаборатория молодых специалистов и их наставников", days,
-                         [t.id for t in teachers])
+        course = _course(
+            ids,
+            shortname,
+            KU_TITLE,
+            "Лаборатория молодых специалистов и их наставников",
+            days,
+            [t.id for t in teachers],
+        )
         attendance = _attendance(ids, rng, "Журнал посещаемости")
         for i, (day, size) in enumerate(zip(days, sizes)):
             hour = 10 if datetime.strptime(day, "%d.%m.%Y").weekday() == 5 else 15
-            sess = AttSession(id=ids.next("session"), sessdate=unix(day, hour), duration=7200,
-                              description=f'<p dir="ltr" style="text-align: left;">{KU_TOPICS[i % len(KU_TOPICS)]}</p>')
+            sess = AttSession(
+                id=ids.next("session"),
+                sessdate=unix(day, hour),
+                duration=7200,
+                description=f'<p dir="ltr" style="text-align: left;">{KU_TOPICS[i % len(KU_TOPICS)]}</p>',
+            )
             _mark(rng, sess, attendance, pool, size)
             attendance.sessions.append(sess)
         if recent:
             _cover_districts(rng, people, attendance, pool, reached)
         course.attendances.append(attendance)
-        attendees = sorted({u for s in attendance.sessions for u, st in s.log.items()
-                            if attendance.statuses[0].id == st or attendance.statuses[1].id == st})
+        attendees = sorted(
+            {
+                u
+                for s in attendance.sessions
+                for u, st in s.log.items()
+                if attendance.statuses[0].id == st or attendance.statuses[1].id == st
+            }
+        )
         candidates = [u for u in attendees if u not in passed_before]
-        assignment = _defenses(ids, rng, people, candidates, passed, failed, pending, defense_day,
-                               need_districts=reached if recent else None)
+        assignment = _defenses(
+            ids,
+            rng,
+            people,
+            candidates,
+            passed,
+            failed,
+            pending,
+            defense_day,
+            need_districts=reached if recent else None,
+        )
         passed_before |= {g.userid for g in assignment.grades if g.grade >= 6}
         course.assignments.append(assignment)
         _enrol(rng, course, pool)
@@ -86,16 +111,28 @@ def generate_demo_world(seed: int = 2024) -> World:
         if shortname == "KU-2024-H2":
             _duplicate_accounts(rng, people, course, previous=courses[-2], count=3)
 
-    for shortname, sessions, start in (("SHN-2022-23", SHN_SESSIONS_2022, "01.09.2022"),
-                                       ("SHN-2023-24", SHN_SESSIONS_2023, "01.09.2023")):
+    for shortname, sessions, start in (
+        ("SHN-2022-23", SHN_SESSIONS_2022, "01.09.2022"),
+        ("SHN-2023-24", SHN_SESSIONS_2023, "01.09.2023"),
+    ):
         sizes = [size or rng.randint(50, 140) for *_, size in sessions]
         pool = _pool(rng, people, everywhere, max(sizes) + 90, [], category="наставник")
-        course = _course(ids, shortname, SHN_TITLE, "Школа наставничества", [start] + [s[0] for s in sessions],
-                         [t.id for t in teachers])
+        course = _course(
+            ids,
+            shortname,
+            SHN_TITLE,
+            "Школа наставничества",
+            [start] + [s[0] for s in sessions],
+            [t.id for t in teachers],
+        )
         attendance = _attendance(ids, rng, "Журнал посещаемости")
         for (day, topic, speaker, _), size in zip(sessions, sizes):
-            sess = AttSession(id=ids.next("session"), sessdate=unix(day, 15), duration=5400,
-                              description=f"<p>{topic}</p><p>Спикер: {speaker}</p>")
+            sess = AttSession(
+                id=ids.next("session"),
+                sessdate=unix(day, 15),
+                duration=5400,
+                description=f"<p>{topic}</p><p>Спикер: {speaker}</p>",
+            )
             _mark(rng, sess, attendance, pool, size)
             attendance.sessions.append(sess)
         course.attendances.append(attendance)
@@ -104,15 +141,31 @@ def generate_demo_world(seed: int = 2024) -> World:
 
     # A session planned but not yet taken, in the current mentor-school course.
     shn = courses[-1]
-    shn.attendances[0].sessions.append(AttSession(
-        id=ids.next("session"), sessdate=unix("26.06.2024", 15), duration=5400,
-        description="<p>Итоговая встреча: планы на 2024/25 учебный год</p><p>Спикер: Карпеева И.В.</p>", taken=False))
-    return World(sitename="Региональный центр непрерывного повышения профессионального мастерства (демо)",
-                 users=people.users, courses=courses)
+    shn.attendances[0].sessions.append(
+        AttSession(
+            id=ids.next("session"),
+            sessdate=unix("26.06.2024", 15),
+            duration=5400,
+            description="<p>Итоговая встреча: планы на 2024/25 учебный год</p><p>Спикер: Карпеева И.В.</p>",
+            taken=False,
+        )
+    )
+    return World(
+        sitename="Региональный центр непрерывного повышения профессионального мастерства (демо)",
+        users=people.users,
+        courses=courses,
+    )
 
 
-def _pool(rng: random.Random, people: People, allowed: list[str], size: int, previous: list[int],
-          category: str = "молодой педагог", every_district: bool = False) -> list[int]:
+def _pool(
+    rng: random.Random,
+    people: People,
+    allowed: list[str],
+    size: int,
+    previous: list[int],
+    category: str = "молодой педагог",
+    every_district: bool = False,
+) -> list[int]:
     """A launch's enrolled people: some come back from the previous launch, most are new."""
     allowed_set = set(allowed)
     back = [u for u in previous if district_of(people.users[u]) in allowed_set]
@@ -129,8 +182,15 @@ def _pool(rng: random.Random, people: People, allowed: list[str], size: int, pre
 def _course(ids: _Ids, shortname: str, title: str, category: str, days: list[str], teachers: list[int]) -> Course:
     course_id = ids.next("course") + 1  # id 1 is the site course
     start, end = unix(days[0], 0), unix(days[-1], 23)
-    course = Course(id=course_id, shortname=shortname, fullname=title, category=category, startdate=start,
-                    enddate=end + 30 * 86400, teachers=list(teachers))
+    course = Course(
+        id=course_id,
+        shortname=shortname,
+        fullname=title,
+        category=category,
+        startdate=start,
+        enddate=end + 30 * 86400,
+        teachers=list(teachers),
+    )
     for n in (1, 2):
         course.groups[ids.next("group")] = f"Поток {n}"
     return course
@@ -155,8 +215,9 @@ def _mark(rng: random.Random, sess: AttSession, attendance: Attendance, pool: li
             sess.log[uid] = excused if rng.random() < 0.03 else absent
 
 
-def _cover_districts(rng: random.Random, people: People, attendance: Attendance, pool: list[int],
-                     districts: list[str]) -> None:
+def _cover_districts(
+    rng: random.Random, people: People, attendance: Attendance, pool: list[int], districts: list[str]
+) -> None:
     """Swap present marks in the first session so that every district has an attendee (count unchanged)."""
     present_ids = {attendance.statuses[0].id, attendance.statuses[1].id}
     first = attendance.sessions[0]
@@ -189,8 +250,17 @@ def _enrol(rng: random.Random, course: Course, pool: list[int]) -> None:
         course.suspended_enrolments.add(uid)
 
 
-def _defenses(ids: _Ids, rng: random.Random, people: People, attendees: list[int], passed: int, failed: int,
-              pending: int, day: str, need_districts: list[str] | None) -> Assignment:
+def _defenses(
+    ids: _Ids,
+    rng: random.Random,
+    people: People,
+    attendees: list[int],
+    passed: int,
+    failed: int,
+    pending: int,
+    day: str,
+    need_districts: list[str] | None,
+) -> Assignment:
     assignment = Assignment(id=ids.next("assign"), cmid=ids.next("cm"), name="Защита методической разработки", grade=10)
     with_district = [u for u in attendees if district_of(people.users[u])]
     chosen: list[int] = []
@@ -205,7 +275,7 @@ def _defenses(ids: _Ids, rng: random.Random, people: People, attendees: list[int
     chosen += rest[: passed - len(chosen)]
     others = [u for u in attendees if u not in set(chosen)]
     rng.shuffle(others)
-    failing, waiting = others[:failed], others[failed:failed + pending]
+    failing, waiting = others[:failed], others[failed : failed + pending]
     base = unix(day, 12)
     for uid in chosen[:passed]:
         when = base + rng.randint(-5, 5) * 86400 + rng.randint(0, 20000)

@@ -37,8 +37,15 @@ def demo_config_text(*, seed: int = 2024) -> str:
         "",
     ]
     for shortname, *_ in KU_LAUNCHES:
-        lines += ["[[cohorts]]", f'key = "{shortname}"', 'program = "ku"', f'course = "{shortname}"',
-                  'defense = "Защита методической разработки"', "pass_grade = 6", ""]
+        lines += [
+            "[[cohorts]]",
+            f'key = "{shortname}"',
+            'program = "ku"',
+            f'course = "{shortname}"',
+            'defense = "Защита методической разработки"',
+            "pass_grade = 6",
+            "",
+        ]
     for shortname in ("SHN-2022-23", "SHN-2023-24"):
         lines += ["[[cohorts]]", f'key = "{shortname}"', 'program = "shn"', f'course = "{shortname}"', ""]
     return "\n".join(lines + _demo_mail_lines())

@@ -34,8 +34,12 @@ class CostModel:
     concurrency: int = 2
 
     def as_dict(self) -> dict[str, float]:
-        return {"per_call_ms": self.per_call_ms, "per_user_ms": self.per_user_ms,
-                "per_mark_ms": self.per_mark_ms, "concurrency": self.concurrency}
+        return {
+            "per_call_ms": self.per_call_ms,
+            "per_user_ms": self.per_user_ms,
+            "per_mark_ms": self.per_mark_ms,
+            "concurrency": self.concurrency,
+        }
 
 
 def unflatten(fields: list[tuple[str, str]]) -> dict[str, Any]:
@@ -63,8 +67,15 @@ def _listify(node: Any) -> Any:
 class StandinMoodle(MoodleAnswers):
     """Serve `world` until stopped; use as a context manager."""
 
-    def __init__(self, world: World, *, token: str | None = None, cost: CostModel | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        world: World,
+        *,
+        token: str | None = None,
+        cost: CostModel | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.world = world
         self.token = token or secrets.token_hex(16)
         self.cost = cost
@@ -88,7 +99,7 @@ class StandinMoodle(MoodleAnswers):
     def requests_served(self) -> int:
         return sum(self.calls.values())
 
-    def start(self) -> "StandinMoodle":
+    def start(self) -> StandinMoodle:
         self._thread = threading.Thread(target=self._server.serve_forever, name="standin-moodle", daemon=True)
         self._thread.start()
         return self
@@ -97,7 +108,7 @@ class StandinMoodle(MoodleAnswers):
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "StandinMoodle":
+    def __enter__(self) -> StandinMoodle:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -144,25 +155,39 @@ class StandinMoodle(MoodleAnswers):
             started = time.perf_counter()
             try:
                 if token != self.token:
-                    raise MoodleFault("core\\exception\\moodle_exception", "invalidtoken", "Invalid token - token not found")
+                    raise MoodleFault(
+                        "core\\exception\\moodle_exception", "invalidtoken", "Invalid token - token not found"
+                    )
                 handler = getattr(self, "_fn_" + wsfunction, None)
                 if handler is None:
-                    raise MoodleFault("dml_missing_record_exception", "invalidrecord",
-                                      "Can't find data record in database table external_functions.")
+                    raise MoodleFault(
+                        "dml_missing_record_exception",
+                        "invalidrecord",
+                        "Can't find data record in database table external_functions.",
+                    )
                 result, units = handler(params)
             except MoodleFault as fault:
                 result, units = fault.body, {}
             except (KeyError, ValueError, TypeError):
-                result, units = {"exception": "core\\exception\\invalid_parameter_exception",
-                                 "errorcode": "invalidparameter", "message": "Invalid parameter value detected"}, {}
+                result, units = (
+                    {
+                        "exception": "core\\exception\\invalid_parameter_exception",
+                        "errorcode": "invalidparameter",
+                        "message": "Invalid parameter value detected",
+                    },
+                    {},
+                )
             self._spend(started, units)
         return 200, json.dumps(result, ensure_ascii=False).encode("utf-8")
 
     def _spend(self, started: float, units: dict[str, int]) -> None:
         if self.cost is None:
             return
-        seconds = (self.cost.per_call_ms + self.cost.per_user_ms * units.get("users", 0)
-                   + self.cost.per_mark_ms * units.get("marks", 0)) / 1000
+        seconds = (
+            self.cost.per_call_ms
+            + self.cost.per_user_ms * units.get("users", 0)
+            + self.cost.per_mark_ms * units.get("marks", 0)
+        ) / 1000
         remaining = seconds - (time.perf_counter() - started)
         if remaining > 0:
             time.sleep(remaining)

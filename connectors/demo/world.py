@@ -118,6 +118,6 @@ class World:
 
 
 def unix(day: str, hour: int, minute: int = 0) -> int:
-    """"20.09.2023", 15 → Unix seconds of that Moscow time."""
+    """ "20.09.2023", 15 → Unix seconds of that Moscow time."""
     d = datetime.strptime(day, "%d.%m.%Y").replace(hour=hour, minute=minute, tzinfo=MSK)
     return int(d.timestamp())

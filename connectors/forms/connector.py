@@ -11,9 +11,9 @@ import glob
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime, timezone
-from pathlib import Path
 from contextlib import ExitStack
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from connectors.base import (
@@ -21,18 +21,20 @@ from connectors.base import (
     BatchFailure,
     CohortRef,
     DefenseRecord,
+    EntryRef,
+    FormBatch,
     PersonRecord,
+    RegistrationRecord,
     Reject,
     SessionRecord,
     SourceWarning,
 )
 from connectors.forms.mapping import ColumnMap, Located, form_cohort
 from connectors.forms.readers import SUFFIXES, FileRejected, read_table
-from connectors.base import EntryRef, FormBatch, RegistrationRecord
 from connectors.forms.rows import FormRow, row_model, validate_row
 from intensive_tracker.config import FormSettings, Settings
-from intensive_tracker.people.districts import normalize
 from intensive_tracker.errors import InputError
+from intensive_tracker.people.districts import normalize
 from intensive_tracker.people.identity import name_key
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,11 @@ def form_files(form: FormSettings) -> list[Path]:
         folder = Path(form.inbox)
         if not folder.is_dir():
             raise InputError(f"form {form.name}: the inbox folder {folder} does not exist")
-        found = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
-                 and not p.name.startswith(("~$", "."))]  # «~$…» is Excel's lock file of an open workbook
+        found = [
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(("~$", "."))
+        ]  # «~$…» is Excel's lock file of an open workbook
         return sorted(found, key=lambda p: p.name)
     patterns = [form.files] if isinstance(form.files, str) else list(form.files or [])
     paths: set[Path] = set()
@@ -97,8 +102,12 @@ class FormsConnector:
             seen: dict[str, Path] = {}
             for path in paths:
                 if path.name in seen:
-                    refused = self._refused(form, path, f"{path}: another file of form {form.name} has the same "
-                                                        f"name ({seen[path.name]}); rename one of them")
+                    refused = self._refused(
+                        form,
+                        path,
+                        f"{path}: another file of form {form.name} has the same "
+                        f"name ({seen[path.name]}); rename one of them",
+                    )
                     self.seen.append((refused.form, refused.file_name, refused.sha256))
                     yield refused
                     continue
@@ -113,9 +122,17 @@ class FormsConnector:
 
     def _refused(self, form: FormSettings, path: Path, message: str, data: bytes = b"") -> FormBatch:
         log.warning("form %s: %s", form.name, message)
-        return FormBatch(source=SOURCE, cohort=self._cohort_ref(form), form=form.name, form_kind=form.kind,
-                         file_name=path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                         file_error=message, cohort_defined=self.cohorts[form.name].defined)
+        return FormBatch(
+            source=SOURCE,
+            cohort=self._cohort_ref(form),
+            form=form.name,
+            form_kind=form.kind,
+            file_name=path.name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            file_error=message,
+            cohort_defined=self.cohorts[form.name].defined,
+        )
 
     def read_file(self, form: FormSettings, path: Path) -> FormBatch:
         """One file → its batch; a file that cannot be read at all becomes a batch with `file_error`."""
@@ -125,17 +142,26 @@ class FormsConnector:
         try:
             if path.stat().st_size <= limit:  # an oversized file is refused by read_table, unread
                 data = path.read_bytes()
-            table = read_table(path, label=label, max_bytes=limit, encoding=form.encoding,
-                               delimiter=form.delimiter, sheet=form.sheet)
+            table = read_table(
+                path, label=label, max_bytes=limit, encoding=form.encoding, delimiter=form.delimiter, sheet=form.sheet
+            )
             located = ColumnMap({str(k): v for k, v in form.columns.items()}).locate(table, label=label)
         except FileRejected as e:
             return self._refused(form, path, str(e), data)
         except OSError as e:
             return self._refused(form, path, f"{label}: cannot read the file ({e.strerror or e})", data)
-        batch = FormBatch(source=SOURCE, cohort=self._cohort_ref(form), form=form.name, form_kind=form.kind,
-                          file_name=path.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                          enrolments=None, sessions=[] if form.kind == "attendance" else None,
-                          cohort_defined=self.cohorts[form.name].defined)
+        batch = FormBatch(
+            source=SOURCE,
+            cohort=self._cohort_ref(form),
+            form=form.name,
+            form_kind=form.kind,
+            file_name=path.name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            enrolments=None,
+            sessions=[] if form.kind == "attendance" else None,
+            cohort_defined=self.cohorts[form.name].defined,
+        )
         self._rows(form, table.rows, located, batch)
         return batch
 
@@ -154,28 +180,48 @@ class FormsConnector:
             if isinstance(result, list):
                 for error in result:
                     shown = "" if error.value is None else str(error.value)
-                    batch.rejects.append(Reject(file=batch.file_name, row=number,
-                                                column=located.headers.get(error.field, error.field),
-                                                value=shown[:MAX_VALUE], reason=error.reason))
+                    batch.rejects.append(
+                        Reject(
+                            file=batch.file_name,
+                            row=number,
+                            column=located.headers.get(error.field, error.field),
+                            value=shown[:MAX_VALUE],
+                            reason=error.reason,
+                        )
+                    )
                 continue
             key = row_key(result)
             if form.kind == "attendance" and form.session_date is None:
                 # A list covering several sessions: one row per person *and* session.
                 key += f"@{_session_day(form, result, self.settings).isoformat()}"
             if key in by_key:
-                batch.warnings.append(SourceWarning(
-                    source=SOURCE, item=batch.file_name, itemid=str(number), code="repeated",
-                    message=f"{batch.file_name}, row {number} repeats row {by_key[key][0]} (the same person): "
-                            f"the later row is kept"))
+                batch.warnings.append(
+                    SourceWarning(
+                        source=SOURCE,
+                        item=batch.file_name,
+                        itemid=str(number),
+                        code="repeated",
+                        message=f"{batch.file_name}, row {number} repeats row {by_key[key][0]} (the same person): "
+                        f"the later row is kept",
+                    )
+                )
             by_key[key] = (number, result)
         for key, (number, row) in by_key.items():
             self._entry(form, batch, key, number, row)
 
     def _entry(self, form: FormSettings, batch: FormBatch, key: str, number: int, row: FormRow) -> None:
         external_id = f"{form.name}:{row_key(row)}"  # the person, whatever session the row is for
-        batch.people.append(PersonRecord(external_id=external_id, full_name=row.name, email=row.email,
-                                         district_raw=row.district, school=row.school, position=row.position,
-                                         category=row.category))
+        batch.people.append(
+            PersonRecord(
+                external_id=external_id,
+                full_name=row.name,
+                email=row.email,
+                district_raw=row.district,
+                school=row.school,
+                position=row.position,
+                category=row.category,
+            )
+        )
         session_key = None
         if form.kind == "registration":
             batch.registrations.append(RegistrationRecord(external_id=external_id, registered_at=row.timestamp))
@@ -184,21 +230,41 @@ class FormsConnector:
             session_key = f"form:{form.name}:{day.isoformat()}"
             assert batch.sessions is not None
             if all(s.source_key != session_key for s in batch.sessions):
-                starts = datetime.combine(day, form.session_time, tzinfo=self.settings.tz).astimezone(timezone.utc)
-                batch.sessions.append(SessionRecord(source_key=session_key, starts_at=starts, topic=form.session_topic,
-                                                    speaker=form.session_speaker, taken=True))
-            batch.attendance.append(AttendanceRecord(session_key=session_key, external_id=external_id, status="form",
-                                                     status_label="в списке", present=True))
+                starts = datetime.combine(day, form.session_time, tzinfo=self.settings.tz).astimezone(UTC)
+                batch.sessions.append(
+                    SessionRecord(
+                        source_key=session_key,
+                        starts_at=starts,
+                        topic=form.session_topic,
+                        speaker=form.session_speaker,
+                        taken=True,
+                    )
+                )
+            batch.attendance.append(
+                AttendanceRecord(
+                    session_key=session_key,
+                    external_id=external_id,
+                    status="form",
+                    status_label="в списке",
+                    present=True,
+                )
+            )
         else:
             grading = row.outcome or row.grade
             graded_at = row.timestamp
             if graded_at is None:  # the row model requires a timestamp when no defense_date is set
                 assert form.defense_date is not None
-                graded_at = datetime.combine(form.defense_date, datetime.min.time(),
-                                             tzinfo=self.settings.tz).astimezone(timezone.utc)
-            batch.defenses.append(DefenseRecord(
-                external_id=external_id, outcome=grading.outcome if grading else "pending",
-                grade=row.grade.grade if row.grade else None, graded_at=graded_at))
+                graded_at = datetime.combine(
+                    form.defense_date, datetime.min.time(), tzinfo=self.settings.tz
+                ).astimezone(UTC)
+            batch.defenses.append(
+                DefenseRecord(
+                    external_id=external_id,
+                    outcome=grading.outcome if grading else "pending",
+                    grade=row.grade.grade if row.grade else None,
+                    graded_at=graded_at,
+                )
+            )
         batch.entries.append(EntryRef(row_key=key, row=number, external_id=external_id, session_key=session_key))
 
 

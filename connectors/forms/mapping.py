@@ -62,8 +62,9 @@ class ColumnMap:
         if best is not None and table.rows:
             cells = dict(table.rows)[best[0]]
             seen = "; its headers are: " + ", ".join(f"«{str(c).strip()}»" for c in cells if fold_header(c))
-        raise FileRejected(f"{label}: no column {', '.join(missing)}{where}{seen}; "
-                           f"fix the file or the form's columns in the config")
+        raise FileRejected(
+            f"{label}: no column {', '.join(missing)}{where}{seen}; fix the file or the form's columns in the config"
+        )
 
     def _match(self, cells: list[Any], *, label: str, row: int) -> dict[str, int]:
         folded = [fold_header(c) for c in cells]
@@ -73,8 +74,10 @@ class ColumnMap:
                 key = fold_header(spelling)
                 hits = [i for i, f in enumerate(folded) if f == key]
                 if len(hits) > 1:
-                    raise FileRejected(f"{label}: row {row}: the column «{spelling}» appears {len(hits)} times "
-                                       f"(columns {', '.join(str(h + 1) for h in hits)}); rename one of them")
+                    raise FileRejected(
+                        f"{label}: row {row}: the column «{spelling}» appears {len(hits)} times "
+                        f"(columns {', '.join(str(h + 1) for h in hits)}); rename one of them"
+                    )
                 if hits:
                     found[field] = hits[0]
                     break
@@ -100,22 +103,32 @@ def form_cohort(settings: Settings, form: FormSettings) -> FormCohort:
     if form.cohort in configured:
         cohort = configured[form.cohort]
         if form.program is not None and form.program != cohort.program:
-            raise ConfigError(f"{where}: program {form.program!r} differs from cohort {cohort.key!r}'s "
-                              f"program {cohort.program!r}; leave program out")
+            raise ConfigError(
+                f"{where}: program {form.program!r} differs from cohort {cohort.key!r}'s "
+                f"program {cohort.program!r}; leave program out"
+            )
         return FormCohort(key=cohort.key, program=cohort.program, title=None, defined=False)
     if form.program is None:
-        raise ConfigError(f"{where}: cohort {form.cohort!r} is not among [[cohorts]]; "
-                          f"name one of them, or set program to define a cohort of forms only")
+        raise ConfigError(
+            f"{where}: cohort {form.cohort!r} is not among [[cohorts]]; "
+            f"name one of them, or set program to define a cohort of forms only"
+        )
     if form.program not in programs:
         raise ConfigError(f"{where}: program {form.program!r} is not among programs ({', '.join(programs)})")
     for other in settings.forms:
         if other.cohort == form.cohort and other is not form and other.cohort not in configured:
-            if (other.program, other.cohort_title or form.cohort_title) != (form.program, form.cohort_title or other.cohort_title):
-                raise ConfigError(f"{where}: forms {form.name!r} and {other.name!r} define cohort {form.cohort!r} "
-                                  f"differently (program or cohort_title)")
+            if (other.program, other.cohort_title or form.cohort_title) != (
+                form.program,
+                form.cohort_title or other.cohort_title,
+            ):
+                raise ConfigError(
+                    f"{where}: forms {form.name!r} and {other.name!r} define cohort {form.cohort!r} "
+                    f"differently (program or cohort_title)"
+                )
     # Every form naming the cohort writes the same title, so their batches never undo each other.
     title = form.cohort_title or next(
-        (o.cohort_title for o in settings.forms if o.cohort == form.cohort and o.cohort_title), None)
+        (o.cohort_title for o in settings.forms if o.cohort == form.cohort and o.cohort_title), None
+    )
     return FormCohort(key=form.cohort, program=form.program, title=title, defined=True)
 
 

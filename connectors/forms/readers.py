@@ -24,8 +24,7 @@ SEPARATORS = (",", ";", "\t")
 # C0 controls other than tab/CR/LF never occur in a form export: their presence means a wrong guess
 # (UTF-16 without a BOM, a binary file renamed to .csv).
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_ENCODING_LABELS = {"utf-8-sig": "UTF-8 with BOM", "utf-8": "UTF-8", "cp1251": "Windows-1251",
-                    "utf-16": "UTF-16"}
+_ENCODING_LABELS = {"utf-8-sig": "UTF-8 with BOM", "utf-8": "UTF-8", "cp1251": "Windows-1251", "utf-16": "UTF-16"}
 
 
 class FileRejected(InputError):
@@ -45,16 +44,25 @@ class Table:
         return _ENCODING_LABELS.get(self.encoding or "", self.encoding or "XLSX")
 
 
-def read_table(path: Path, *, label: str, max_bytes: int, encoding: str | None = None,
-               delimiter: str | None = None, sheet: str | None = None) -> Table:
+def read_table(
+    path: Path,
+    *,
+    label: str,
+    max_bytes: int,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+) -> Table:
     """Every row of the file at `path`; `label` names it in errors."""
     try:
         size = path.stat().st_size
     except OSError as e:
         raise FileRejected(f"{label}: cannot read the file ({e.strerror or e})") from None
     if size > max_bytes:
-        raise FileRejected(f"{label}: {size / 1e6:.1f} MB is over the limit of {max_bytes / 1e6:.1f} MB "
-                           f"(max_size_mb of the form); split the export or raise the limit")
+        raise FileRejected(
+            f"{label}: {size / 1e6:.1f} MB is over the limit of {max_bytes / 1e6:.1f} MB "
+            f"(max_size_mb of the form); split the export or raise the limit"
+        )
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
         return read_xlsx(path, label=label, sheet=sheet)
@@ -84,13 +92,14 @@ def decode(data: bytes, *, label: str, encoding: str | None = None) -> tuple[str
             continue
         return text, codec
     tried = ", ".join(_ENCODING_LABELS.get(c, c) for c in candidates)
-    raise FileRejected(f"{label}: cannot decode the text (tried {tried}); save it as CSV UTF-8 "
-                       f"or set encoding for the form")
+    raise FileRejected(
+        f"{label}: cannot decode the text (tried {tried}); save it as CSV UTF-8 or set encoding for the form"
+    )
 
 
 def sniff_delimiter(text: str) -> str:
     """The separator that splits the first lines into the most, equally wide, columns."""
-    sample = text[:64 * 1024].splitlines()[:20]
+    sample = text[: 64 * 1024].splitlines()[:20]
     best, best_score = ",", (0, 0)
     for sep in SEPARATORS:
         widths = [len(r) for r in csv.reader(sample, delimiter=sep) if any(c.strip() for c in r)]
@@ -126,8 +135,9 @@ def read_xlsx(path: Path, *, label: str, sheet: str | None = None) -> Table:
         # scripts have none), and a formula in a form export is a hand edit we report instead of trusting.
         book = load_workbook(path, read_only=True, data_only=False)
     except Exception as e:  # openpyxl raises zipfile, KeyError, InvalidFileException … for a broken file
-        raise FileRejected(f"{label}: not a readable XLSX workbook ({type(e).__name__}); "
-                           f"open it in Excel and save as .xlsx again") from None
+        raise FileRejected(
+            f"{label}: not a readable XLSX workbook ({type(e).__name__}); open it in Excel and save as .xlsx again"
+        ) from None
     try:
         if sheet is not None:
             if sheet not in book.sheetnames:

@@ -8,7 +8,7 @@ is rejected with «a formula, not a value», so nothing a spreadsheet would exec
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -22,8 +22,11 @@ _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],
 _LETTER = re.compile(r"[^\W\d_]")
 _DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})(?:,?[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 # Google Forms' own CSV download: «2023/09/20 3:03:12 PM GMT+3» (12-hour clock, the form's zone).
-_GOOGLE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2})(?: ?([AP]M))?"
-                     r"(?: ?(?:GMT|UTC)([+-]\d{1,2})(?::?(\d{2}))?)?$", re.IGNORECASE)
+_GOOGLE = re.compile(
+    r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2})(?: ?([AP]M))?"
+    r"(?: ?(?:GMT|UTC)([+-]\d{1,2})(?::?(\d{2}))?)?$",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
 PLAUSIBLE_YEARS = range(2000, 2101)
@@ -99,7 +102,7 @@ def _when(value: Any, info: ValidationInfo) -> datetime | None:
         raise ValueError("not a plausible date (year outside 2000–2100)")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _excel_day(number: float) -> datetime:
@@ -172,8 +175,10 @@ def _grading(value: Any, info: ValidationInfo) -> Grading | None:
         return Grading("passed", None)
     if folded in {fold_value(v) for v in form.failing}:
         return Grading("failed", None)
-    raise ValueError(f"neither a number nor a passing/failing value of the form "
-                     f"(passing: {', '.join(form.passing)}); add it to passing or failing in the config")
+    raise ValueError(
+        f"neither a number nor a passing/failing value of the form "
+        f"(passing: {', '.join(form.passing)}); add it to passing or failing in the config"
+    )
 
 
 Text = Annotated[str | None, BeforeValidator(_text)]
@@ -225,8 +230,9 @@ def row_model(form: FormSettings) -> type[FormRow]:
     else:
         required["last_name"] = (Name, ...)
         required["first_name"] = (Name, ...)
-    needs_date = (form.kind == "attendance" and form.session_date is None) or \
-                 (form.kind == "defense" and form.defense_date is None)
+    needs_date = (form.kind == "attendance" and form.session_date is None) or (
+        form.kind == "defense" and form.defense_date is None
+    )
     if needs_date:
         required["timestamp"] = (Annotated[datetime, BeforeValidator(_required_when)], ...)
     return create_model(f"FormRow_{form.name}", __base__=FormRow, **required)
@@ -238,8 +244,9 @@ class FieldError(NamedTuple):
     reason: str
 
 
-def validate_row(model: type[FormRow], values: dict[str, Any], *, form: FormSettings,
-                 tz: ZoneInfo) -> FormRow | list[FieldError]:
+def validate_row(
+    model: type[FormRow], values: dict[str, Any], *, form: FormSettings, tz: ZoneInfo
+) -> FormRow | list[FieldError]:
     """The row, or every field that is wrong in it."""
     try:
         return model.model_validate(values, context={"form": form, "tz": tz})

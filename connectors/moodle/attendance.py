@@ -46,12 +46,13 @@ class StatusMatcher:
     present: frozenset[str]
 
     @classmethod
-    def from_config(cls, names: Iterable[str]) -> "StatusMatcher":
+    def from_config(cls, names: Iterable[str]) -> StatusMatcher:
         return cls(frozenset(n.strip().casefold() for n in names if n.strip()))
 
     def counts_as_present(self, status: s.AttendanceStatus) -> bool:
-        return status.acronym.strip().casefold() in self.present or \
-            status.description.strip().casefold() in self.present
+        return (
+            status.acronym.strip().casefold() in self.present or status.description.strip().casefold() in self.present
+        )
 
 
 @dataclass
@@ -63,9 +64,17 @@ class SessionsRead:
     warnings: list[SourceWarning] = field(default_factory=list)
 
 
-def read_sessions(raw: list[s.AttendanceSession], *, instance: int, tz: ZoneInfo, matcher: StatusMatcher,
-                  speakers: Mapping[str, str], group_id: int | None = None, members: set[int] | None = None,
-                  source: str = "moodle") -> SessionsRead:
+def read_sessions(
+    raw: list[s.AttendanceSession],
+    *,
+    instance: int,
+    tz: ZoneInfo,
+    matcher: StatusMatcher,
+    speakers: Mapping[str, str],
+    group_id: int | None = None,
+    members: set[int] | None = None,
+    source: str = "moodle",
+) -> SessionsRead:
     """Every session of the activity that concerns the cohort, and every mark in it.
 
     For a group cohort (`group_id`), sessions of other groups are skipped, and a course-wide
@@ -81,8 +90,11 @@ def read_sessions(raw: list[s.AttendanceSession], *, instance: int, tz: ZoneInfo
         day = local_date(starts, tz).isoformat()  # the lab's date: 00:30 MSK is not the previous UTC day
         speaker = speakers.get(day) or speakers.get(str(sess.id)) or named
         taken = bool(sess.lasttaken) or bool(sess.attendance_log)
-        out.sessions.append(SessionRecord(source_key=key, starts_at=starts, duration_s=sess.duration, topic=topic,
-                                          speaker=speaker, taken=taken))
+        out.sessions.append(
+            SessionRecord(
+                source_key=key, starts_at=starts, duration_s=sess.duration, topic=topic, speaker=speaker, taken=taken
+            )
+        )
         by_id = {st.id: st for st in sess.statuses}
         unknown: set[int] = set()
         for entry in sess.attendance_log:
@@ -92,16 +104,35 @@ def read_sessions(raw: list[s.AttendanceSession], *, instance: int, tz: ZoneInfo
             if status is None:
                 # A hidden or deleted status: keep the mark (nothing lost), count it as not present, and say so.
                 unknown.add(entry.statusid)
-                out.marks.append(AttendanceRecord(session_key=key, external_id=str(entry.studentid),
-                                                  status=f"#{entry.statusid}", status_label="", present=False))
+                out.marks.append(
+                    AttendanceRecord(
+                        session_key=key,
+                        external_id=str(entry.studentid),
+                        status=f"#{entry.statusid}",
+                        status_label="",
+                        present=False,
+                    )
+                )
                 continue
-            out.marks.append(AttendanceRecord(session_key=key, external_id=str(entry.studentid),
-                                              status=status.acronym, status_label=status.description,
-                                              present=matcher.counts_as_present(status)))
+            out.marks.append(
+                AttendanceRecord(
+                    session_key=key,
+                    external_id=str(entry.studentid),
+                    status=status.acronym,
+                    status_label=status.description,
+                    present=matcher.counts_as_present(status),
+                )
+            )
         if unknown:
             ids = ", ".join(str(i) for i in sorted(unknown))
-            out.warnings.append(SourceWarning(
-                source=source, item="attendance_session", itemid=str(sess.id), code="unknownstatus",
-                message=f"session {day}: status id(s) {ids} are not in the session's status set (hidden or deleted "
-                        "in Moodle); those marks are kept as not present"))
+            out.warnings.append(
+                SourceWarning(
+                    source=source,
+                    item="attendance_session",
+                    itemid=str(sess.id),
+                    code="unknownstatus",
+                    message=f"session {day}: status id(s) {ids} are not in the session's status set (hidden or deleted "
+                    "in Moodle); those marks are kept as not present",
+                )
+            )
     return out

@@ -10,6 +10,7 @@ order: 69 unreachable > 77 token/function/capability > 78 configuration > 65 bad
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -68,8 +69,12 @@ class Checklist:
         return min(codes, key=lambda c: SEVERITY.index(c) if c in SEVERITY else len(SEVERITY))
 
     def as_json(self) -> dict[str, Any]:
-        return {"ok": self.passed, "exit_code": self.exit_code, "site": self.site,
-                "items": [asdict(i) for i in self.items]}
+        return {
+            "ok": self.passed,
+            "exit_code": self.exit_code,
+            "site": self.site,
+            "items": [asdict(i) for i in self.items],
+        }
 
 
 def run_check(settings: Settings, client: MoodleClient) -> Checklist:
@@ -105,14 +110,24 @@ def _site(checklist: Checklist, client: MoodleClient) -> s.SiteInfo | None:
         return None
     checklist.ok(f"Moodle reachable at {client.base_url}", "the site answers web-service calls")
     attendance = sorted({f.version or "?" for f in site.functions if f.name.startswith("mod_attendance_")})
-    checklist.site = {"sitename": site.sitename, "release": site.release, "version": site.version,
-                      "username": site.username, "userissiteadmin": site.userissiteadmin,
-                      "attendance_version": attendance[0] if attendance else None}
-    checklist.ok("token accepted", f"site «{site.sitename}», Moodle {site.release or site.version or '?'}, "
-                                   f"service user {site.username}")
+    checklist.site = {
+        "sitename": site.sitename,
+        "release": site.release,
+        "version": site.version,
+        "username": site.username,
+        "userissiteadmin": site.userissiteadmin,
+        "attendance_version": attendance[0] if attendance else None,
+    }
+    checklist.ok(
+        "token accepted",
+        f"site «{site.sitename}», Moodle {site.release or site.version or '?'}, service user {site.username}",
+    )
     if site.userissiteadmin:
-        checklist.warn("least privilege", f"the service user {site.username} is a site administrator",
-                       "give the token to a dedicated user with only the read capabilities of the README")
+        checklist.warn(
+            "least privilege",
+            f"the service user {site.username} is a site administrator",
+            "give the token to a dedicated user with only the read capabilities of the README",
+        )
     return site
 
 
@@ -122,15 +137,20 @@ def _functions(checklist: Checklist, settings: Settings, site: s.SiteInfo) -> No
     if not missing:
         checklist.ok("web-service functions", f"all {len(needed)} the config needs are in the token's service")
     for name in missing:
-        checklist.fail(f"function {name}", "not in the token's service", f"add it in {e.SERVICE_FUNCTIONS_PATH}",
-                       exit_code=77)
+        checklist.fail(
+            f"function {name}", "not in the token's service", f"add it in {e.SERVICE_FUNCTIONS_PATH}", exit_code=77
+        )
 
 
 def _call(checklist: Checklist, item: str, present: set[str], wsfunction: str, action: Callable[[], Any]) -> Any:
     """Run one probe; a failure becomes a red line and None. A function missing from the service is not called."""
     if wsfunction not in present:
-        checklist.fail(item, f"not checked: {wsfunction} is not in the token's service",
-                       f"add it in {e.SERVICE_FUNCTIONS_PATH}", exit_code=77)
+        checklist.fail(
+            item,
+            f"not checked: {wsfunction} is not in the token's service",
+            f"add it in {e.SERVICE_FUNCTIONS_PATH}",
+            exit_code=77,
+        )
         return None
     try:
         return action()
@@ -139,28 +159,48 @@ def _call(checklist: Checklist, item: str, present: set[str], wsfunction: str, a
         return None
 
 
-def _cohort(checklist: Checklist, connector: MoodleConnector, cohort: CohortSettings,
-            present: set[str]) -> list[s.EnrolledUser]:
+def _cohort(
+    checklist: Checklist, connector: MoodleConnector, cohort: CohortSettings, present: set[str]
+) -> list[s.EnrolledUser]:
     """The cohort's course, group, attendance, defense and first page of users; returns that page's students."""
     label = f"cohort {cohort.key}"
-    course = _call(checklist, f"{label}: course {cohort.course!r}", present, "core_course_get_courses_by_field",
-                   lambda: connector.find_course(cohort.course))
+    course = _call(
+        checklist,
+        f"{label}: course {cohort.course!r}",
+        present,
+        "core_course_get_courses_by_field",
+        lambda: connector.find_course(cohort.course),
+    )
     if course is None:
         return []
     if course.startdate is None:
-        checklist.fail(f"{label}: course «{course.fullname}»", "found, but without its dates",
-                       f"give the role moodle/course:view ({e.ROLE_PATH})", exit_code=77)
+        checklist.fail(
+            f"{label}: course «{course.fullname}»",
+            "found, but without its dates",
+            f"give the role moodle/course:view ({e.ROLE_PATH})",
+            exit_code=77,
+        )
     else:
         checklist.ok(f"{label}: course", f"«{course.fullname}» (id {course.id}, shortname {course.shortname})")
     group_id = None
     if cohort.group:
-        group_id = _call(checklist, f"{label}: group {cohort.group!r}", present, "core_group_get_course_groups",
-                         lambda: connector.find_group(course, cohort.group or ""))
+        group_id = _call(
+            checklist,
+            f"{label}: group {cohort.group!r}",
+            present,
+            "core_group_get_course_groups",
+            lambda: connector.find_group(course, cohort.group or ""),
+        )
         if group_id is None:
             return []
         checklist.ok(f"{label}: group", f"{cohort.group!r} (id {group_id})")
-    sections = _call(checklist, f"{label}: course contents", present, "core_course_get_contents",
-                     lambda: fn.course_contents(connector.client, course.id))
+    sections = _call(
+        checklist,
+        f"{label}: course contents",
+        present,
+        "core_course_get_contents",
+        lambda: fn.course_contents(connector.client, course.id),
+    )
     if sections is not None:
         modules = [m for section in sections for m in section.modules]
         _attendance(checklist, connector, cohort, modules, present, label)
@@ -168,24 +208,44 @@ def _cohort(checklist: Checklist, connector: MoodleConnector, cohort: CohortSett
     return _users(checklist, connector, cohort, course.id, group_id, present, label)
 
 
-def _attendance(checklist: Checklist, connector: MoodleConnector, cohort: CohortSettings, modules: list[s.Module],
-                present: set[str], label: str) -> None:
+def _attendance(
+    checklist: Checklist,
+    connector: MoodleConnector,
+    cohort: CohortSettings,
+    modules: list[s.Module],
+    present: set[str],
+    label: str,
+) -> None:
     if cohort.attendance == []:
         return
-    chosen = _call(checklist, f"{label}: attendance", present, "core_course_get_contents",
-                   lambda: connector.attendance_modules(modules, cohort))
+    chosen = _call(
+        checklist,
+        f"{label}: attendance",
+        present,
+        "core_course_get_contents",
+        lambda: connector.attendance_modules(modules, cohort),
+    )
     if chosen is None:
         return
     if not chosen:
-        checklist.fail(f"{label}: attendance", "no attendance activity visible in the course",
-                       f"add one to the course, or give the role mod/attendance:view ({e.ROLE_PATH})", exit_code=78)
+        checklist.fail(
+            f"{label}: attendance",
+            "no attendance activity visible in the course",
+            f"add one to the course, or give the role mod/attendance:view ({e.ROLE_PATH})",
+            exit_code=78,
+        )
         return
     matcher = connector.matcher
     for module in chosen:
         item = f"{label}: attendance «{module.name}» (cmid {module.id})"
         instance = int(module.instance or 0)
-        sessions = _call(checklist, item, present, "mod_attendance_get_sessions",
-                         lambda: fn.attendance_sessions(connector.client, instance))
+        sessions = _call(
+            checklist,
+            item,
+            present,
+            "mod_attendance_get_sessions",
+            functools.partial(fn.attendance_sessions, connector.client, instance),
+        )
         if sessions is None:
             continue
         statuses = {(st.acronym, st.description): matcher.counts_as_present(st) for x in sessions for st in x.statuses}
@@ -193,21 +253,39 @@ def _attendance(checklist: Checklist, connector: MoodleConnector, cohort: Cohort
         taken = sum(1 for x in sessions if x.lasttaken or x.attendance_log)
         if statuses and not counted:
             shown = ", ".join(f"{a} {d}" for a, d in sorted(statuses))
-            checklist.fail(item, f"none of its statuses ({shown}) counts as present",
-                           "list the present statuses in moodle.present_statuses", exit_code=78)
+            checklist.fail(
+                item,
+                f"none of its statuses ({shown}) counts as present",
+                "list the present statuses in moodle.present_statuses",
+                exit_code=78,
+            )
             continue
-        checklist.ok(item, f"{len(sessions)} sessions ({taken} taken); counted as present: "
-                           f"{', '.join(counted) or 'no statuses yet'}")
+        checklist.ok(
+            item,
+            f"{len(sessions)} sessions ({taken} taken); counted as present: {', '.join(counted) or 'no statuses yet'}",
+        )
 
 
-def _defense(checklist: Checklist, connector: MoodleConnector, cohort: CohortSettings, course: s.Course,
-             modules: list[s.Module], present: set[str], label: str) -> None:
+def _defense(
+    checklist: Checklist,
+    connector: MoodleConnector,
+    cohort: CohortSettings,
+    course: s.Course,
+    modules: list[s.Module],
+    present: set[str],
+    label: str,
+) -> None:
     if cohort.defense is None:
         return
     item = f"{label}: defense {cohort.defense!r}"
     warnings: list[Any] = []
-    assignment = _call(checklist, item, present, "mod_assign_get_assignments",
-                       lambda: connector.defense_assignment(course, cohort, warnings))
+    assignment = _call(
+        checklist,
+        item,
+        present,
+        "mod_assign_get_assignments",
+        lambda: connector.defense_assignment(course, cohort, warnings),
+    )
     if assignment is None:
         return
     item = f"{label}: defense «{assignment.name}» (cmid {assignment.cmid})"
@@ -217,17 +295,28 @@ def _defense(checklist: Checklist, connector: MoodleConnector, cohort: CohortSet
         checklist.error(item, error)
         return
     if not any(m.id == assignment.cmid for m in modules):
-        checklist.fail(item, "not among the course contents the service user sees",
-                       f"give the role mod/assign:view ({e.ROLE_PATH})", exit_code=77)
+        checklist.fail(
+            item,
+            "not among the course contents the service user sees",
+            f"give the role mod/assign:view ({e.ROLE_PATH})",
+            exit_code=77,
+        )
         return
-    grades = _call(checklist, item, present, "mod_assign_get_grades", lambda: fn.grades(connector.client, assignment.id))
-    subs = _call(checklist, item, present, "mod_assign_get_submissions",
-                 lambda: fn.submissions(connector.client, assignment.id))
+    grades = _call(
+        checklist, item, present, "mod_assign_get_grades", lambda: fn.grades(connector.client, assignment.id)
+    )
+    subs = _call(
+        checklist, item, present, "mod_assign_get_submissions", lambda: fn.submissions(connector.client, assignment.id)
+    )
     if grades is None or subs is None:
         return
     if any(str(w.warningcode) == ASSIGN_NO_ACCESS for w in [*grades.warnings, *subs.warnings]):
-        checklist.fail(item, "Moodle answers «No access rights in module context» (warning code 1)",
-                       f"give the role mod/assign:view and mod/assign:viewgrades ({e.ROLE_PATH})", exit_code=77)
+        checklist.fail(
+            item,
+            "Moodle answers «No access rights in module context» (warning code 1)",
+            f"give the role mod/assign:view and mod/assign:viewgrades ({e.ROLE_PATH})",
+            exit_code=77,
+        )
         return
     for w in warnings:  # already SourceWarnings, named by function
         checklist.warn(item, f"Moodle warns: {w.message} (code {w.code}, {w.item} {w.itemid})")
@@ -240,36 +329,65 @@ def _defense(checklist: Checklist, connector: MoodleConnector, cohort: CohortSet
     checklist.ok(item, f"graded with {scale}; {rule.describe()}; {counted} grades, {submitted} submissions")
 
 
-def _users(checklist: Checklist, connector: MoodleConnector, cohort: CohortSettings, course_id: int,
-           group_id: int | None, present: set[str], label: str) -> list[s.EnrolledUser]:
+def _users(
+    checklist: Checklist,
+    connector: MoodleConnector,
+    cohort: CohortSettings,
+    course_id: int,
+    group_id: int | None,
+    present: set[str],
+    label: str,
+) -> list[s.EnrolledUser]:
     item = f"{label}: enrolled users"
     size = connector.moodle.page_size
-    page = _call(checklist, item, present, "core_enrol_get_enrolled_users",
-                 lambda: fn.enrolled_users_page(connector.client, course_id, start=0, size=size, group_id=group_id))
+    page = _call(
+        checklist,
+        item,
+        present,
+        "core_enrol_get_enrolled_users",
+        lambda: fn.enrolled_users_page(connector.client, course_id, start=0, size=size, group_id=group_id),
+    )
     if page is None:
         return []
     role = connector.moodle.student_role
     students = [u for u in page if any(r.shortname == role for r in u.roles)]
     if not page:
-        checklist.fail(item, "Moodle lists nobody", "if the course has participants, give the role "
-                       f"moodle/site:accessallgroups (the course is in separate-groups mode) ({e.ROLE_PATH})",
-                       exit_code=77)
+        checklist.fail(
+            item,
+            "Moodle lists nobody",
+            "if the course has participants, give the role "
+            f"moodle/site:accessallgroups (the course is in separate-groups mode) ({e.ROLE_PATH})",
+            exit_code=77,
+        )
         return []
     if not students:
         roles = sorted({r.shortname for u in page for r in u.roles})
-        checklist.fail(item, f"{len(page)} listed, none with the role «{role}» (roles seen: {', '.join(roles)})",
-                       f"give the role moodle/user:viewdetails ({e.ROLE_PATH}), or set moodle.student_role",
-                       exit_code=77)
+        checklist.fail(
+            item,
+            f"{len(page)} listed, none with the role «{role}» (roles seen: {', '.join(roles)})",
+            f"give the role moodle/user:viewdetails ({e.ROLE_PATH}), or set moodle.student_role",
+            exit_code=77,
+        )
         return []
     if not any(u.email for u in page):
-        checklist.fail(item, "listed without e-mail addresses (duplicate accounts cannot be merged)",
-                       f"give the role moodle/site:viewuseridentity ({e.ROLE_PATH})", exit_code=77)
+        checklist.fail(
+            item,
+            "listed without e-mail addresses (duplicate accounts cannot be merged)",
+            f"give the role moodle/site:viewuseridentity ({e.ROLE_PATH})",
+            exit_code=77,
+        )
     else:
         more = " or more" if len(page) == size else ""
-        checklist.ok(item, f"{len(page)}{more} listed on the first page, {len(students)} with the role «{role}», "
-                           "e-mails visible")
-    suspended = _call(checklist, f"{label}: suspended enrolments", present, "core_enrol_get_enrolled_users",
-                      lambda: fn.suspended_enrolments(connector.client, course_id, group_id))
+        checklist.ok(
+            item, f"{len(page)}{more} listed on the first page, {len(students)} with the role «{role}», e-mails visible"
+        )
+    suspended = _call(
+        checklist,
+        f"{label}: suspended enrolments",
+        present,
+        "core_enrol_get_enrolled_users",
+        lambda: fn.suspended_enrolments(connector.client, course_id, group_id),
+    )
     if suspended is not None:
         checklist.ok(f"{label}: suspended enrolments", f"readable ({len(suspended)} now)")
     return students
@@ -281,13 +399,19 @@ def _profile_fields(checklist: Checklist, settings: Settings, seen: set[str], pr
     wanted = settings.moodle.profile_fields.model_dump()
     missing = {key: shortname for key, shortname in wanted.items() if shortname not in seen}
     if not missing:
-        checklist.ok("custom profile fields", ", ".join(f"{k} = {v}" for k, v in wanted.items())
-                     + f" present among {probed} users")
+        checklist.ok(
+            "custom profile fields",
+            ", ".join(f"{k} = {v}" for k, v in wanted.items()) + f" present among {probed} users",
+        )
         return
     for key, shortname in missing.items():
-        checklist.fail(f"custom profile field {key}", f"no user among the {probed} read has a field with shortname "
-                       f"«{shortname}»", "check the shortname in Site administration → Users → Accounts → User "
-                       f"profile fields, and moodle.profile_fields.{key} in the config", exit_code=78)
+        checklist.fail(
+            f"custom profile field {key}",
+            f"no user among the {probed} read has a field with shortname «{shortname}»",
+            "check the shortname in Site administration → Users → Accounts → User "
+            f"profile fields, and moodle.profile_fields.{key} in the config",
+            exit_code=78,
+        )
 
 
 def lines(checklist: Checklist) -> Iterator[tuple[str, str]]:

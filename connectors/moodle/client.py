@@ -122,18 +122,30 @@ class MoodleClient:
             try:
                 started = time.perf_counter()
                 response = self._session.post(self.endpoint, data=form, timeout=self._timeout)
-                log.debug("%s: HTTP %s, %d bytes, %.0f ms", wsfunction, response.status_code, len(response.content),
-                          (time.perf_counter() - started) * 1000)
+                log.debug(
+                    "%s: HTTP %s, %d bytes, %.0f ms",
+                    wsfunction,
+                    response.status_code,
+                    len(response.content),
+                    (time.perf_counter() - started) * 1000,
+                )
             except requests.Timeout:
-                raise e.Timeout(f"{self.base_url} did not answer {wsfunction} in time (connect/read timeouts "
-                                f"{self._timeout[0]:g}/{self._timeout[1]:g} s; raise moodle.read_timeout if the site is "
-                                "slow)", wsfunction=wsfunction) from None
+                raise e.Timeout(
+                    f"{self.base_url} did not answer {wsfunction} in time (connect/read timeouts "
+                    f"{self._timeout[0]:g}/{self._timeout[1]:g} s; raise moodle.read_timeout if the site is "
+                    "slow)",
+                    wsfunction=wsfunction,
+                ) from None
             except requests.ConnectionError as error:
-                raise e.Unreachable(f"cannot connect to {self.base_url}: {_reason(error)}; check moodle.url in the "
-                                    "config and that Moodle is up", wsfunction=wsfunction) from None
+                raise e.Unreachable(
+                    f"cannot connect to {self.base_url}: {_reason(error)}; check moodle.url in the "
+                    "config and that Moodle is up",
+                    wsfunction=wsfunction,
+                ) from None
             except requests.RequestException as error:
-                raise e.Unreachable(f"{self.base_url}: {type(error).__name__} during {wsfunction}",
-                                    wsfunction=wsfunction) from None
+                raise e.Unreachable(
+                    f"{self.base_url}: {type(error).__name__} during {wsfunction}", wsfunction=wsfunction
+                ) from None
             finally:
                 with self._count_lock:
                     self._in_flight -= 1
@@ -146,42 +158,65 @@ class MoodleClient:
             raise e.WebServicesDisabled(
                 f"{self.base_url} refused web services (HTTP 403, empty body): web services or the REST protocol are "
                 "switched off. In Moodle: Site administration → Advanced features → Enable web services, and "
-                "Site administration → Server → Web services → Manage protocols → REST", wsfunction=wsfunction,
-                errorcode="http403")
+                "Site administration → Server → Web services → Manage protocols → REST",
+                wsfunction=wsfunction,
+                errorcode="http403",
+            )
         if status >= 500 or status in (408, 429):
             if _looks_like_maintenance(content):
                 raise _maintenance(self.base_url, wsfunction)
-            raise e.ServerError(f"{self.base_url} answered HTTP {status} to {wsfunction}; see the web server's and "
-                                "Moodle's error logs", wsfunction=wsfunction, errorcode=f"http{status}",
-                                retry_after=_retry_after(headers.get("Retry-After")))
+            raise e.ServerError(
+                f"{self.base_url} answered HTTP {status} to {wsfunction}; see the web server's and Moodle's error logs",
+                wsfunction=wsfunction,
+                errorcode=f"http{status}",
+                retry_after=_retry_after(headers.get("Retry-After")),
+            )
         if status != 200:
-            raise e.NotServing(f"{self.base_url} answered HTTP {status} to {wsfunction}: is moodle.url the site's "
-                               "base address (without /webservice/…)?", wsfunction=wsfunction, errorcode=f"http{status}")
+            raise e.NotServing(
+                f"{self.base_url} answered HTTP {status} to {wsfunction}: is moodle.url the site's "
+                "base address (without /webservice/…)?",
+                wsfunction=wsfunction,
+                errorcode=f"http{status}",
+            )
         if head.startswith(b"<?xml") or head.startswith(b"<RESPONSE") or head.startswith(b"<EXCEPTION"):
             exception = _XML_EXCEPTION.search(content)
             if exception:
-                body = {"errorcode": exception.group(1).decode("utf-8", "replace"),
-                        "message": exception.group(2).decode("utf-8", "replace")}
+                body = {
+                    "errorcode": exception.group(1).decode("utf-8", "replace"),
+                    "message": exception.group(2).decode("utf-8", "replace"),
+                }
                 raise classify(body, wsfunction=wsfunction, base_url=self.base_url, token_hint=self.token_hint)
-            raise e.BadAnswer(f"{self.base_url} answered {wsfunction} in XML, not JSON: something between us and "
-                              "Moodle drops the moodlewsrestformat=json field of the POST body", wsfunction=wsfunction)
+            raise e.BadAnswer(
+                f"{self.base_url} answered {wsfunction} in XML, not JSON: something between us and "
+                "Moodle drops the moodlewsrestformat=json field of the POST body",
+                wsfunction=wsfunction,
+            )
         if head.startswith(b"<"):
             if _looks_like_maintenance(content):
                 raise _maintenance(self.base_url, wsfunction)
-            raise e.NotServing(f"{self.base_url} sent an HTML page instead of JSON for {wsfunction}: Moodle may be in "
-                               "maintenance mode, or moodle.url points at a login, proxy or other page",
-                               wsfunction=wsfunction)
+            raise e.NotServing(
+                f"{self.base_url} sent an HTML page instead of JSON for {wsfunction}: Moodle may be in "
+                "maintenance mode, or moodle.url points at a login, proxy or other page",
+                wsfunction=wsfunction,
+            )
         if not head:
-            raise e.NotServing(f"{self.base_url} sent an empty answer to {wsfunction}: a PHP error on the server? "
-                               "See Moodle's error log", wsfunction=wsfunction)
+            raise e.NotServing(
+                f"{self.base_url} sent an empty answer to {wsfunction}: a PHP error on the server? "
+                "See Moodle's error log",
+                wsfunction=wsfunction,
+            )
         try:
             body = json.loads(content)
         except ValueError:
             if head[:1] in (b"{", b"["):
-                raise e.Truncated(f"{self.base_url} sent a truncated answer to {wsfunction} ({len(content)} bytes): "
-                                  "the connection broke or the server stopped mid-answer", wsfunction=wsfunction) from None
-            raise e.BadAnswer(f"{self.base_url} sent a non-JSON answer to {wsfunction} ({len(content)} bytes)",
-                              wsfunction=wsfunction) from None
+                raise e.Truncated(
+                    f"{self.base_url} sent a truncated answer to {wsfunction} ({len(content)} bytes): "
+                    "the connection broke or the server stopped mid-answer",
+                    wsfunction=wsfunction,
+                ) from None
+            raise e.BadAnswer(
+                f"{self.base_url} sent a non-JSON answer to {wsfunction} ({len(content)} bytes)", wsfunction=wsfunction
+            ) from None
         if isinstance(body, dict) and "exception" in body and "errorcode" in body:
             raise classify(body, wsfunction=wsfunction, base_url=self.base_url, token_hint=self.token_hint)
         return body
@@ -193,8 +228,11 @@ def _looks_like_maintenance(content: bytes) -> bool:
 
 
 def _maintenance(base_url: str, wsfunction: str) -> e.Maintenance:
-    return e.Maintenance(f"{base_url} is in maintenance mode; run the sync again when the site is back",
-                         wsfunction=wsfunction, errorcode="sitemaintenance")
+    return e.Maintenance(
+        f"{base_url} is in maintenance mode; run the sync again when the site is back",
+        wsfunction=wsfunction,
+        errorcode="sitemaintenance",
+    )
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -214,9 +252,15 @@ def _retry_after(value: str | None) -> float | None:
 
 def _reason(error: requests.ConnectionError) -> str:
     text = str(error)
-    for marker in ("Connection refused", "Name or service not known", "No route to host",
-                   "Temporary failure in name resolution", "Connection reset", "timed out",
-                   "CERTIFICATE_VERIFY_FAILED"):
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "No route to host",
+        "Temporary failure in name resolution",
+        "Connection reset",
+        "timed out",
+        "CERTIFICATE_VERIFY_FAILED",
+    ):
         if marker in text:
             return marker.lower()
     return type(error).__name__

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import ClassVar
+
 from connectors.base import (
     AttendanceRecord,
     Batch,
@@ -114,8 +115,10 @@ class MoodleConnector(CourseLookups):
         if missing:
             raise e.FunctionNotInService(
                 f"the token's service lacks {len(missing)} function(s) the configured cohorts need: "
-                f"{', '.join(missing)}. Add them in {e.SERVICE_FUNCTIONS_PATH}", wsfunction=missing[0],
-                errorcode="accessexception")
+                f"{', '.join(missing)}. Add them in {e.SERVICE_FUNCTIONS_PATH}",
+                wsfunction=missing[0],
+                errorcode="accessexception",
+            )
         return site
 
     def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure]:
@@ -141,8 +144,10 @@ class MoodleConnector(CourseLookups):
         Issue 9: a lookup per cohort is a request the region-scale sync does not need. Whatever
         this misses (an unknown id, a failed call) each cohort looks up itself and reports alone.
         """
-        ids = sorted({int(c.course) for c in cohorts if str(c.course).strip().isdigit()}
-                     - {int(k) for k in self._courses if k.isdigit()})
+        ids = sorted(
+            {int(c.course) for c in cohorts if str(c.course).strip().isdigit()}
+            - {int(k) for k in self._courses if k.isdigit()}
+        )
         if not ids:
             return
         try:
@@ -173,17 +178,25 @@ class MoodleConnector(CourseLookups):
         students = {u.id: u for u in enrolled if self._is_student(u)}
         others = {u.id for u in enrolled} - set(students)  # teachers: listed, never participants
         people = {uid: self._person(u) for uid, u in students.items()}
-        enrolments = [EnrolmentRecord(external_id=str(uid), status="suspended" if uid in suspended_ids else "active")
-                      for uid in people]
+        enrolments = [
+            EnrolmentRecord(external_id=str(uid), status="suspended" if uid in suspended_ids else "active")
+            for uid in people
+        ]
 
         sessions: list[SessionRecord] = []
         marks: list[AttendanceRecord] = []
         for module in self.attendance_modules(modules, cohort):
             assert module.instance is not None
-            read = read_sessions(fn.attendance_sessions(self.client, module.instance), instance=module.instance,
-                                 tz=self.settings.tz, matcher=self.matcher, speakers=cohort.speakers,
-                                 group_id=group_id, members=set(students) if group_id is not None else None,
-                                 source=self.name)
+            read = read_sessions(
+                fn.attendance_sessions(self.client, module.instance),
+                instance=module.instance,
+                tz=self.settings.tz,
+                matcher=self.matcher,
+                speakers=cohort.speakers,
+                group_id=group_id,
+                members=set(students) if group_id is not None else None,
+                source=self.name,
+            )
             sessions += read.sessions
             marks += read.marks
             warnings += read.warnings
@@ -195,38 +208,67 @@ class MoodleConnector(CourseLookups):
         marks, defenses = self._drop_non_students(marks, defenses, others, cohort, warnings)
         self._add_strangers(people, marks, defenses)
         return Batch(
-            source=self.name, cohort=self._cohort_ref(cohort, course, group_id, sessions), people=list(people.values()),
-            enrolments=enrolments, sessions=sessions, attendance=marks, defenses=defenses, defenses_complete=complete,
-            cursors=cursor_updates, warnings=warnings,
+            source=self.name,
+            cohort=self._cohort_ref(cohort, course, group_id, sessions),
+            people=list(people.values()),
+            enrolments=enrolments,
+            sessions=sessions,
+            attendance=marks,
+            defenses=defenses,
+            defenses_complete=complete,
+            cursors=cursor_updates,
+            warnings=warnings,
         )
 
-    def _cohort_ref(self, cohort: CohortSettings, course: s.Course, group_id: int | None,
-                    sessions: list[SessionRecord]) -> CohortRef:
+    def _cohort_ref(
+        self, cohort: CohortSettings, course: s.Course, group_id: int | None, sessions: list[SessionRecord]
+    ) -> CohortRef:
         # The half-year comes from the first session's Moscow date, else the course start.
         first = min((x.starts_at for x in sessions), default=None)
-        start_day = local_date(first, self.settings.tz) if first else (
-            local_date(from_unix(course.startdate), self.settings.tz) if course.startdate else None)
+        start_day = (
+            local_date(first, self.settings.tz)
+            if first
+            else (local_date(from_unix(course.startdate), self.settings.tz) if course.startdate else None)
+        )
         return CohortRef(
-            key=cohort.key, program=cohort.program, title=course.fullname, course_id=course.id, group_id=group_id,
+            key=cohort.key,
+            program=cohort.program,
+            title=course.fullname,
+            course_id=course.id,
+            group_id=group_id,
             school_year=school_year_of(start_day) if start_day else None,
             term=term_of(start_day) if start_day else None,
         )
 
-    def _drop_non_students(self, marks: list[AttendanceRecord], defenses: list[DefenseRecord], others: set[int],
-                           cohort: CohortSettings,
-                           warnings: list[SourceWarning]) -> tuple[list[AttendanceRecord], list[DefenseRecord]]:
+    def _drop_non_students(
+        self,
+        marks: list[AttendanceRecord],
+        defenses: list[DefenseRecord],
+        others: set[int],
+        cohort: CohortSettings,
+        warnings: list[SourceWarning],
+    ) -> tuple[list[AttendanceRecord], list[DefenseRecord]]:
         dropped = {int(a.external_id) for a in marks if int(a.external_id) in others}
         dropped |= {int(d.external_id) for d in defenses if int(d.external_id) in others}
         if dropped:
-            warnings.append(SourceWarning(
-                source=self.name, item="course", itemid=str(cohort.course), code="notstudent",
-                message=f"marks or grades of {len(dropped)} enrolled user(s) without the role "
-                        f"«{self.moodle.student_role}» were left out (Moodle ids {', '.join(map(str, sorted(dropped)))})"))
-        return ([a for a in marks if int(a.external_id) not in others],
-                [d for d in defenses if int(d.external_id) not in others])
+            warnings.append(
+                SourceWarning(
+                    source=self.name,
+                    item="course",
+                    itemid=str(cohort.course),
+                    code="notstudent",
+                    message=f"marks or grades of {len(dropped)} enrolled user(s) without the role "
+                    f"«{self.moodle.student_role}» were left out (Moodle ids {', '.join(map(str, sorted(dropped)))})",
+                )
+            )
+        return (
+            [a for a in marks if int(a.external_id) not in others],
+            [d for d in defenses if int(d.external_id) not in others],
+        )
 
-    def _add_strangers(self, people: dict[int, PersonRecord], marks: list[AttendanceRecord],
-                       defenses: list[DefenseRecord]) -> None:
+    def _add_strangers(
+        self, people: dict[int, PersonRecord], marks: list[AttendanceRecord], defenses: list[DefenseRecord]
+    ) -> None:
         """People marked or graded whom Moodle no longer lists as enrolled: fetched once, so history keeps a name."""
         referenced = {int(a.external_id) for a in marks} | {int(d.external_id) for d in defenses}
         strangers = sorted(referenced - set(people))
@@ -236,8 +278,9 @@ class MoodleConnector(CourseLookups):
 
     # -- records --------------------------------------------------------------------------------
 
-    def _defenses(self, course: s.Course, cohort: CohortSettings, cursors: Mapping[str, str],
-                  warnings: list[SourceWarning]) -> tuple[list[DefenseRecord], dict[str, str], bool]:
+    def _defenses(
+        self, course: s.Course, cohort: CohortSettings, cursors: Mapping[str, str], warnings: list[SourceWarning]
+    ) -> tuple[list[DefenseRecord], dict[str, str], bool]:
         assignment = self.defense_assignment(course, cohort, warnings)
         if assignment is None:
             return [], {}, True
@@ -246,8 +289,9 @@ class MoodleConnector(CourseLookups):
         since = int(cursors[key]) if key in cursors else None
         grades = fn.grades(self.client, assignment.id, since)
         subs = fn.submissions(self.client, assignment.id)
-        warnings += self._warnings("mod_assign_get_grades",
-                                   [w for w in grades.warnings if str(w.warningcode) != NO_GRADES])
+        warnings += self._warnings(
+            "mod_assign_get_grades", [w for w in grades.warnings if str(w.warningcode) != NO_GRADES]
+        )
         warnings += self._warnings("mod_assign_get_submissions", subs.warnings)
         all_grades = [g for block in grades.assignments if block.assignmentid == assignment.id for g in block.grades]
         all_subs = [x for block in subs.assignments if block.assignmentid == assignment.id for x in block.submissions]
@@ -270,7 +314,12 @@ class MoodleConnector(CourseLookups):
             return text if text and text.strip() else None
 
         return PersonRecord(
-            external_id=str(user.id), full_name=" ".join(user.fullname.split()) or f"Moodle #{user.id}",
-            email=(user.email or None), district_raw=value(names.district), school=value(names.school),
-            position=value(names.position), category=value(names.category), suspended=bool(user.suspended),
+            external_id=str(user.id),
+            full_name=" ".join(user.fullname.split()) or f"Moodle #{user.id}",
+            email=(user.email or None),
+            district_raw=value(names.district),
+            school=value(names.school),
+            position=value(names.position),
+            category=value(names.category),
+            suspended=bool(user.suspended),
         )

@@ -48,27 +48,34 @@ def pass_rule(cohort: CohortSettings, assignment: s.Assignment) -> PassRule:
             positions = set()
             for item in cohort.pass_scale_items:
                 if not str(item).strip().isdigit() or int(item) < 1:
-                    raise ConfigError(f"{where} is graded on a scale: pass_scale_items must be item positions "
-                                      f"(1 = the scale's first item), not {item!r}")
+                    raise ConfigError(
+                        f"{where} is graded on a scale: pass_scale_items must be item positions "
+                        f"(1 = the scale's first item), not {item!r}"
+                    )
                 positions.add(int(item))
             return PassRule(scale_items=frozenset(positions))
         if cohort.pass_grade is not None:
             return PassRule(min_grade=cohort.pass_grade)
-        raise ConfigError(f"{where} is graded on a scale: set pass_scale_items (the passing items by position) "
-                          "in its [[cohorts]] entry")
+        raise ConfigError(
+            f"{where} is graded on a scale: set pass_scale_items (the passing items by position) "
+            "in its [[cohorts]] entry"
+        )
     if maximum == 0:
         raise ConfigError(f"{where} has no grade type in Moodle (Grade → Type: None): grade it with points or a scale")
     if cohort.pass_grade is None:
-        raise ConfigError(f"{where} is graded out of {maximum:g}: set pass_grade in its [[cohorts]] entry (Moodle's "
-                          "web services do not expose the assignment's «Grade to pass»)")
+        raise ConfigError(
+            f"{where} is graded out of {maximum:g}: set pass_grade in its [[cohorts]] entry (Moodle's "
+            "web services do not expose the assignment's «Grade to pass»)"
+        )
     if not 0 < cohort.pass_grade <= maximum:
-        raise ConfigError(f"{where}: pass_grade {cohort.pass_grade:g} is outside 0…{maximum:g}, the assignment's "
-                          "maximum grade")
+        raise ConfigError(
+            f"{where}: pass_grade {cohort.pass_grade:g} is outside 0…{maximum:g}, the assignment's maximum grade"
+        )
     return PassRule(min_grade=cohort.pass_grade)
 
 
 def grade_value(raw: str | float | None) -> float | None:
-    """"8.00000" → 8.0; None, "" and garbage → None."""
+    """ "8.00000" → 8.0; None, "" and garbage → None."""
     if raw is None or raw == "":
         return None
     try:
@@ -91,14 +98,17 @@ def _latest_submissions(submissions: Iterable[s.Submission]) -> dict[int, s.Subm
     latest: dict[int, s.Submission] = {}
     for sub in submissions:
         current = latest.get(sub.userid)
-        if current is None or (sub.attemptnumber, sub.timemodified or 0) >= (current.attemptnumber,
-                                                                              current.timemodified or 0):
+        if current is None or (sub.attemptnumber, sub.timemodified or 0) >= (
+            current.attemptnumber,
+            current.timemodified or 0,
+        ):
             latest[sub.userid] = sub
     return latest
 
 
-def outcomes(grades: Iterable[s.Grade], submissions: Iterable[s.Submission], rule: PassRule, *,
-             incremental: bool = False) -> list[DefenseRecord]:
+def outcomes(
+    grades: Iterable[s.Grade], submissions: Iterable[s.Submission], rule: PassRule, *, incremental: bool = False
+) -> list[DefenseRecord]:
     """One record per person with a defense outcome, by Moodle user id order.
 
     `incremental`: `grades` holds only those modified since the cursor, so a submission already
@@ -115,9 +125,15 @@ def outcomes(grades: Iterable[s.Grade], submissions: Iterable[s.Submission], rul
         if newer_attempt and submitted and sub is not None:
             records.append(DefenseRecord(external_id=str(uid), outcome="pending", attempt=sub.attemptnumber))
         elif g is not None and value is not None and value >= 0:
-            records.append(DefenseRecord(
-                external_id=str(uid), outcome="passed" if rule.passes(value) else "failed", grade=value,
-                graded_at=from_unix(g.timemodified) if g.timemodified else None, attempt=g.attemptnumber))
+            records.append(
+                DefenseRecord(
+                    external_id=str(uid),
+                    outcome="passed" if rule.passes(value) else "failed",
+                    grade=value,
+                    graded_at=from_unix(g.timemodified) if g.timemodified else None,
+                    attempt=g.attemptnumber,
+                )
+            )
         elif submitted:
             assert sub is not None
             if incremental and g is None and sub.gradingstatus == "graded":

@@ -43,8 +43,10 @@ from intensive_tracker.errors import (
     MoodleUnavailable,
 )
 
-SERVICE_FUNCTIONS_PATH = ("Site administration → Server → Web services → External services → "
-                          "(the tracker's service) → Functions → Add functions")
+SERVICE_FUNCTIONS_PATH = (
+    "Site administration → Server → Web services → External services → "
+    "(the tracker's service) → Functions → Add functions"
+)
 ROLE_PATH = "Site administration → Users → Permissions → Define roles → (the service user's role)"
 
 
@@ -53,8 +55,14 @@ class _Retryable(MoodleUnavailable):
 
     retryable = True
 
-    def __init__(self, message: str, *, wsfunction: str | None = None, errorcode: str | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        wsfunction: str | None = None,
+        errorcode: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, wsfunction=wsfunction, errorcode=errorcode)
         self.retry_after = retry_after
 
@@ -106,8 +114,9 @@ class FunctionUnknown(MoodleFunctionMissing):
 class MissingCapability(MoodleCapabilityError):
     """`capability` is the Moodle capability the service user's role needs."""
 
-    def __init__(self, message: str, *, capability: str, wsfunction: str | None = None,
-                 errorcode: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, capability: str, wsfunction: str | None = None, errorcode: str | None = None
+    ) -> None:
         super().__init__(message, wsfunction=wsfunction, errorcode=errorcode)
         self.capability = capability
 
@@ -138,9 +147,31 @@ def is_retryable(error: MoodleError) -> bool:
 
 
 __all__ = [
-    "AccessDenied", "BadAnswer", "FunctionNotInService", "FunctionUnknown", "InvalidParameter", "InvalidToken",
-    "Maintenance", "MissingCapability", "MoodleAuthError", "MoodleBadRequest", "MoodleCapabilityError", "MoodleError",
-    "MoodleFunctionMissing", "MoodleNotFound", "MoodleUnavailable", "NotServing", "ROLE_PATH", "SERVICE_FUNCTIONS_PATH",
-    "ServerError", "Timeout", "Truncated", "UnknownActivity", "UnknownCourse", "UnknownGroup", "Unreachable",
-    "WebServicesDisabled", "is_retryable",
+    "AccessDenied",
+    "BadAnswer",
+    "FunctionNotInService",
+    "FunctionUnknown",
+    "InvalidParameter",
+    "InvalidToken",
+    "Maintenance",
+    "MissingCapability",
+    "MoodleAuthError",
+    "MoodleBadRequest",
+    "MoodleCapabilityError",
+    "MoodleError",
+    "MoodleFunctionMissing",
+    "MoodleNotFound",
+    "MoodleUnavailable",
+    "NotServing",
+    "ROLE_PATH",
+    "SERVICE_FUNCTIONS_PATH",
+    "ServerError",
+    "Timeout",
+    "Truncated",
+    "UnknownActivity",
+    "UnknownCourse",
+    "UnknownGroup",
+    "Unreachable",
+    "WebServicesDisabled",
+    "is_retryable",
 ]

@@ -16,9 +16,14 @@ def make_client(moodle: MoodleSettings, *, base_url: str | None = None, token: s
     if not url:
         raise ConfigError("moodle.url is not set")
     return MoodleClient(
-        url, token if token is not None else moodle.token(), connect_timeout=moodle.connect_timeout,
-        read_timeout=moodle.read_timeout, retries=moodle.retries, backoff=moodle.backoff,
-        max_in_flight=moodle.max_in_flight, token_hint=moodle.token_env,
+        url,
+        token if token is not None else moodle.token(),
+        connect_timeout=moodle.connect_timeout,
+        read_timeout=moodle.read_timeout,
+        retries=moodle.retries,
+        backoff=moodle.backoff,
+        max_in_flight=moodle.max_in_flight,
+        token_hint=moodle.token_env,
     )
 
 

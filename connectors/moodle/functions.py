@@ -31,8 +31,10 @@ def parse(model: type[T], data: Any, wsfunction: str) -> T:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise BadAnswer(f"{wsfunction}: unexpected answer at {where}: {first['msg']}; is this Moodle 4.x with "
-                        "mod_attendance?", wsfunction=wsfunction) from None
+        raise BadAnswer(
+            f"{wsfunction}: unexpected answer at {where}: {first['msg']}; is this Moodle 4.x with mod_attendance?",
+            wsfunction=wsfunction,
+        ) from None
 
 
 def site_info(client: MoodleClient) -> s.SiteInfo:
@@ -42,33 +44,47 @@ def site_info(client: MoodleClient) -> s.SiteInfo:
 
 def courses_by_field(client: MoodleClient, field: str, value: str | int) -> s.CoursesByField:
     """core_course_get_courses_by_field: an unknown value gives an empty list, not an error."""
-    return parse(s.CoursesByField, client.call("core_course_get_courses_by_field", field=field, value=value),
-                 "core_course_get_courses_by_field")
+    return parse(
+        s.CoursesByField,
+        client.call("core_course_get_courses_by_field", field=field, value=value),
+        "core_course_get_courses_by_field",
+    )
 
 
 def course_contents(client: MoodleClient, course_id: int) -> list[s.Section]:
     """core_course_get_contents: sections with their modules (cmid, instance id, modname)."""
-    return parse(list[s.Section], client.call("core_course_get_contents", courseid=course_id), "core_course_get_contents")
+    return parse(
+        list[s.Section], client.call("core_course_get_contents", courseid=course_id), "core_course_get_contents"
+    )
 
 
 def course_groups(client: MoodleClient, course_id: int) -> list[s.CourseGroup]:
     """core_group_get_course_groups (needs moodle/course:managegroups)."""
-    return parse(list[s.CourseGroup], client.call("core_group_get_course_groups", courseid=course_id),
-                 "core_group_get_course_groups")
+    return parse(
+        list[s.CourseGroup],
+        client.call("core_group_get_course_groups", courseid=course_id),
+        "core_group_get_course_groups",
+    )
 
 
-def enrolled_users_page(client: MoodleClient, course_id: int, *, start: int, size: int,
-                        group_id: int | None = None) -> list[s.EnrolledUser]:
+def enrolled_users_page(
+    client: MoodleClient, course_id: int, *, start: int, size: int, group_id: int | None = None
+) -> list[s.EnrolledUser]:
     """core_enrol_get_enrolled_users, one page sorted by id: students and teachers, suspended enrolments included."""
     options: list[dict[str, Any]] = [
-        {"name": "userfields", "value": USERFIELDS}, {"name": "limitfrom", "value": start},
-        {"name": "limitnumber", "value": size}, {"name": "sortby", "value": "id"},
+        {"name": "userfields", "value": USERFIELDS},
+        {"name": "limitfrom", "value": start},
+        {"name": "limitnumber", "value": size},
+        {"name": "sortby", "value": "id"},
         {"name": "sortdirection", "value": "ASC"},
     ]
     if group_id is not None:
         options.append({"name": "groupid", "value": group_id})
-    return parse(list[s.EnrolledUser], client.call("core_enrol_get_enrolled_users", courseid=course_id, options=options),
-                 "core_enrol_get_enrolled_users")
+    return parse(
+        list[s.EnrolledUser],
+        client.call("core_enrol_get_enrolled_users", courseid=course_id, options=options),
+        "core_enrol_get_enrolled_users",
+    )
 
 
 def suspended_enrolments(client: MoodleClient, course_id: int, group_id: int | None = None) -> list[s.EnrolledUser]:
@@ -76,34 +92,47 @@ def suspended_enrolments(client: MoodleClient, course_id: int, group_id: int | N
 
     Unpaged: suspended enrolments are few, and one call costs less than paging them.
     """
-    options: list[dict[str, Any]] = [{"name": "onlysuspended", "value": 1},
-                                     {"name": "userfields", "value": SUSPENDED_USERFIELDS}]
+    options: list[dict[str, Any]] = [
+        {"name": "onlysuspended", "value": 1},
+        {"name": "userfields", "value": SUSPENDED_USERFIELDS},
+    ]
     if group_id is not None:
         options.append({"name": "groupid", "value": group_id})
-    return parse(list[s.EnrolledUser], client.call("core_enrol_get_enrolled_users", courseid=course_id, options=options),
-                 "core_enrol_get_enrolled_users")
+    return parse(
+        list[s.EnrolledUser],
+        client.call("core_enrol_get_enrolled_users", courseid=course_id, options=options),
+        "core_enrol_get_enrolled_users",
+    )
 
 
 def users_by_id(client: MoodleClient, ids: list[int]) -> list[s.UserByField]:
     """core_user_get_users_by_field field=id, 200 ids a call; unknown ids are silently skipped by Moodle."""
     users: list[s.UserByField] = []
     for start in range(0, len(ids), USERS_BY_ID_CHUNK):
-        users += parse(list[s.UserByField], client.call("core_user_get_users_by_field", field="id",
-                                                        values=ids[start:start + USERS_BY_ID_CHUNK]),
-                       "core_user_get_users_by_field")
+        users += parse(
+            list[s.UserByField],
+            client.call("core_user_get_users_by_field", field="id", values=ids[start : start + USERS_BY_ID_CHUNK]),
+            "core_user_get_users_by_field",
+        )
     return users
 
 
 def attendance_sessions(client: MoodleClient, attendance_id: int) -> list[s.AttendanceSession]:
     """mod_attendance_get_sessions(attendanceid=<instance id, not cmid>): sessions, statuses, log rows."""
-    return parse(list[s.AttendanceSession], client.call("mod_attendance_get_sessions", attendanceid=attendance_id),
-                 "mod_attendance_get_sessions")
+    return parse(
+        list[s.AttendanceSession],
+        client.call("mod_attendance_get_sessions", attendanceid=attendance_id),
+        "mod_attendance_get_sessions",
+    )
 
 
 def assignments(client: MoodleClient, course_id: int) -> s.Assignments:
     """mod_assign_get_assignments with includenotenrolledcourses=1: the service user is enrolled nowhere."""
-    return parse(s.Assignments, client.call("mod_assign_get_assignments", courseids=[course_id],
-                                            includenotenrolledcourses=1), "mod_assign_get_assignments")
+    return parse(
+        s.Assignments,
+        client.call("mod_assign_get_assignments", courseids=[course_id], includenotenrolledcourses=1),
+        "mod_assign_get_assignments",
+    )
 
 
 def grades(client: MoodleClient, assignment_id: int, since: int | None = None) -> s.Grades:
@@ -116,5 +145,8 @@ def grades(client: MoodleClient, assignment_id: int, since: int | None = None) -
 
 def submissions(client: MoodleClient, assignment_id: int) -> s.Submissions:
     """mod_assign_get_submissions: every attempt's status; users who never submitted are absent."""
-    return parse(s.Submissions, client.call("mod_assign_get_submissions", assignmentids=[assignment_id]),
-                 "mod_assign_get_submissions")
+    return parse(
+        s.Submissions,
+        client.call("mod_assign_get_submissions", assignmentids=[assignment_id]),
+        "mod_assign_get_submissions",
+    )

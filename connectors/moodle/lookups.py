@@ -41,7 +41,9 @@ class CourseLookups:
                 return answer.courses[0]
         raise e.UnknownCourse(
             f"course {ref!r} not found by {', '.join(f for f, _ in lookups)}: check the cohort's course in the config "
-            "(or the service user lacks moodle/course:view)", wsfunction="core_course_get_courses_by_field")
+            "(or the service user lacks moodle/course:view)",
+            wsfunction="core_course_get_courses_by_field",
+        )
 
     def find_group(self, course: s.Course, group: str) -> int:
         groups = fn.course_groups(self.client, course.id)
@@ -49,8 +51,10 @@ class CourseLookups:
             if group in (g.name, g.idnumber, str(g.id)):
                 return g.id
         names = ", ".join(f"«{g.name}»" for g in groups) or "none"
-        raise e.UnknownGroup(f"course {course.shortname}: group {group!r} not found (the course has: {names})",
-                             wsfunction="core_group_get_course_groups")
+        raise e.UnknownGroup(
+            f"course {course.shortname}: group {group!r} not found (the course has: {names})",
+            wsfunction="core_group_get_course_groups",
+        )
 
     def enrolled(self, course_id: int, group_id: int | None) -> list[s.EnrolledUser]:
         """Every enrolled user, page by page, each once even if a page repeats someone (enrolments changing meanwhile).
@@ -73,8 +77,15 @@ class CourseLookups:
             return {u.id for u in fn.suspended_enrolments(self.client, course_id, group_id)}
         except e.MissingCapability as error:
             # Needs moodle/course:enrolreview; without it the sync goes on, says so, and marks nobody suspended.
-            warnings.append(SourceWarning(source=self.name, item="course", itemid=str(course_id),
-                                          code=error.errorcode or "", message=f"suspended enrolments unknown: {error}"))
+            warnings.append(
+                SourceWarning(
+                    source=self.name,
+                    item="course",
+                    itemid=str(course_id),
+                    code=error.errorcode or "",
+                    message=f"suspended enrolments unknown: {error}",
+                )
+            )
             return set()
 
     def attendance_modules(self, modules: list[s.Module], cohort: CohortSettings) -> list[s.Module]:
@@ -87,14 +98,17 @@ class CourseLookups:
             match = [m for m in found if str(wanted) in (m.name, str(m.id))]
             if not match:
                 names = ", ".join(f"«{m.name}» (cmid {m.id})" for m in found) or "none visible to the service user"
-                raise e.UnknownActivity(f"cohort {cohort.key}: attendance activity {wanted!r} not found (the course "
-                                        f"has: {names}; a hidden one needs mod/attendance:view)",
-                                        wsfunction="core_course_get_contents")
+                raise e.UnknownActivity(
+                    f"cohort {cohort.key}: attendance activity {wanted!r} not found (the course "
+                    f"has: {names}; a hidden one needs mod/attendance:view)",
+                    wsfunction="core_course_get_contents",
+                )
             chosen += [m for m in match if m not in chosen]
         return chosen
 
-    def defense_assignment(self, course: s.Course, cohort: CohortSettings,
-                           warnings: list[SourceWarning] | None = None) -> s.Assignment | None:
+    def defense_assignment(
+        self, course: s.Course, cohort: CohortSettings, warnings: list[SourceWarning] | None = None
+    ) -> s.Assignment | None:
         """The cohort's defense assignment by id, cmid or name; None when the cohort has no defense."""
         if cohort.defense is None:
             return None
@@ -107,9 +121,19 @@ class CourseLookups:
             if wanted in (str(a.id), str(a.cmid), a.name.strip()):
                 return a
         names = ", ".join(f"«{a.name}» (cmid {a.cmid})" for a in found) or "none visible to the service user"
-        raise e.UnknownActivity(f"cohort {cohort.key}: defense assignment {cohort.defense!r} not found (the course has: "
-                                f"{names})", wsfunction="mod_assign_get_assignments")
+        raise e.UnknownActivity(
+            f"cohort {cohort.key}: defense assignment {cohort.defense!r} not found (the course has: {names})",
+            wsfunction="mod_assign_get_assignments",
+        )
 
     def _warnings(self, wsfunction: str, items: list[s.Warning]) -> list[SourceWarning]:
-        return [SourceWarning(source=self.name, item=w.item or "", itemid=str(w.itemid or ""),
-                              code=str(w.warningcode or ""), message=f"{wsfunction}: {w.message}") for w in items]
+        return [
+            SourceWarning(
+                source=self.name,
+                item=w.item or "",
+                itemid=str(w.itemid or ""),
+                code=str(w.warningcode or ""),
+                message=f"{wsfunction}: {w.message}",
+            )
+            for w in items
+        ]

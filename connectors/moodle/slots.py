@@ -19,7 +19,7 @@ class FairSlots:
         self._queue: deque[object] = deque()
         self._cond = threading.Condition()
 
-    def __enter__(self) -> "FairSlots":
+    def __enter__(self) -> FairSlots:
         ticket = object()
         with self._cond:
             self._queue.append(ticket)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -24,10 +24,19 @@ from jobs.scheduler import build_scheduler
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
-              help="Report folder to serve (default: report.out_dir of the config).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port on 127.0.0.1 (0 picks a free one).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Report folder to serve (default: report.out_dir of the config).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
 @click.pass_obj
 def serve(obj: Context, directory: Path | None, port: int) -> None:
     """Serve the report folder on 127.0.0.1 for viewing in a browser; Ctrl+C stops."""
@@ -44,6 +53,7 @@ def serve(obj: Context, directory: Path | None, port: int) -> None:
         pass
     finally:
         server.server_close()
+
 
 @cli.group()
 def db() -> None:
@@ -98,15 +108,14 @@ def daemon(obj: Context) -> None:
     stop = StopFlag()
     scheduler = build_scheduler(settings, config_path, engine=obj.app.engine, should_stop=stop)
     obj.close()  # the jobs open their own App per night
-    for job, when in next_fire_times(settings, datetime.now(timezone.utc)).items():
+    for job, when in next_fire_times(settings, datetime.now(UTC)).items():
         log.info("%s: next run %s", job, when.isoformat() if when else "never")
 
     def shut_down() -> None:
         # wait=True: the running job sees the flag, commits its batch and returns first.
         scheduler.shutdown(wait=True)
 
-    log.info("daemon started (pid %d, zone %s, config %s)", os.getpid(), schedule_zone(settings),
-             config_path)
+    log.info("daemon started (pid %d, zone %s, config %s)", os.getpid(), schedule_zone(settings), config_path)
     with stop_on_signals(stop, then=shut_down):
         scheduler.start()
     log.info("daemon stopped (%s)", stop.reason or "scheduler ended")

@@ -61,8 +61,10 @@ def import_form(obj: Context, name: str, file: Path | None) -> None:
     form = find_form(settings, name)
     connector = FormsConnector(settings, only=name, file=file)
     if file is None and not form_files(form):
-        raise InputError(f"form {name}: no file matches {form.files or form.inbox}; put the export there "
-                         f"or name it: intensive-tracker import-form {name} FILE")
+        raise InputError(
+            f"form {name}: no file matches {form.files or form.inbox}; put the export there "
+            f"or name it: intensive-tracker import-form {name} FILE"
+        )
     report = obj.app.sync_sources(trigger="import-form", connectors=[connector])
     print_file_results(file_results(obj.app.engine, connector.seen))
     for w in report.warnings[:20]:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from intensive_tracker.store import models as m
-from intensive_tracker.reports.dataquality import DataQuality, RejectLine
 from intensive_tracker.periods import local
+from intensive_tracker.reports.dataquality import DataQuality, RejectLine
+from intensive_tracker.store import models as m
 
 _KIND = {"registration": "регистрация", "attendance": "посещение", "defense": "защита"}
 
@@ -28,16 +28,27 @@ def file_results(engine: Engine, seen: list[tuple[str, str, str]]) -> list[FileR
     results = []
     with Session(engine) as session:
         for form, name, sha in seen:
-            record = session.execute(select(m.ImportedFile).where(
-                col(m.ImportedFile.form) == form, col(m.ImportedFile.file_name) == name,
-                col(m.ImportedFile.sha256) == sha)).scalar_one_or_none()
+            record = session.execute(
+                select(m.ImportedFile).where(
+                    col(m.ImportedFile.form) == form,
+                    col(m.ImportedFile.file_name) == name,
+                    col(m.ImportedFile.sha256) == sha,
+                )
+            ).scalar_one_or_none()
             if record is None:
                 continue
-            rejects = [RejectLine(form=r.form, file=r.file_name, row=r.row, column=r.column, value=r.value,
-                                  reason=r.reason)
-                       for r in session.execute(select(m.FormReject).where(
-                           col(m.FormReject.form) == form, col(m.FormReject.file_name) == name, col(m.FormReject.sha256) == sha)
-                           .order_by(col(m.FormReject.row), col(m.FormReject.column))).scalars()]
+            rejects = [
+                RejectLine(form=r.form, file=r.file_name, row=r.row, column=r.column, value=r.value, reason=r.reason)
+                for r in session.execute(
+                    select(m.FormReject)
+                    .where(
+                        col(m.FormReject.form) == form,
+                        col(m.FormReject.file_name) == name,
+                        col(m.FormReject.sha256) == sha,
+                    )
+                    .order_by(col(m.FormReject.row), col(m.FormReject.column))
+                ).scalars()
+            ]
             results.append(FileResult(record, rejects))
     return results
 
@@ -57,8 +68,9 @@ def print_file_results(results: list[FileResult]) -> None:
         if f.status == "rejected":
             click.echo(f"{f.file_name}: файл не принят", err=True)
             continue
-        click.echo(f"{f.file_name}: строк прочитано {f.rows_read}, принято {f.rows_imported}, "
-                   f"отклонено {f.rows_rejected}")
+        click.echo(
+            f"{f.file_name}: строк прочитано {f.rows_read}, принято {f.rows_imported}, отклонено {f.rows_rejected}"
+        )
         for r in result.rejects:
             click.echo(f"  {reject_text(r)}", err=True)
 
@@ -68,8 +80,10 @@ def print_data_quality(report: DataQuality, tz: ZoneInfo) -> None:
     click.echo("Файлы форм (последние версии):")
     for f in report.files:
         state = "принят" if f.status == "imported" else f"НЕ ПРИНЯТ: {f.message}"
-        click.echo(f"  {f.form} / {f.file}: {state}; строк {f.rows_read}, принято {f.rows_imported}, "
-                   f"отклонено {f.rows_rejected}; загружен {local(f.imported_at, tz):%d.%m.%y %H:%M}")
+        click.echo(
+            f"  {f.form} / {f.file}: {state}; строк {f.rows_read}, принято {f.rows_imported}, "
+            f"отклонено {f.rows_rejected}; загружен {local(f.imported_at, tz):%d.%m.%y %H:%M}"
+        )
     if not report.files:
         click.echo("  (нет загруженных файлов)")
     click.echo(f"Отклонённые строки: {sum(1 for r in report.rejects if r.row)}")
@@ -78,16 +92,22 @@ def print_data_quality(report: DataQuality, tz: ZoneInfo) -> None:
             click.echo(f"  {r.form}: {reject_text(r)}")
     click.echo("Как люди из форм связаны с участниками:")
     for name, how in report.links.items():
-        click.echo(f"  {name}: по e-mail {how['email']}, вероятно по ФИО и округу {how['probable']}, "
-                   f"несколько кандидатов {how['ambiguous']}, новые {how['new']}")
+        click.echo(
+            f"  {name}: по e-mail {how['email']}, вероятно по ФИО и округу {how['probable']}, "
+            f"несколько кандидатов {how['ambiguous']}, новые {how['new']}"
+        )
     click.echo(f"Совпадения для проверки: {len(report.matches)}")
     for x in report.matches:
-        click.echo(f"  {x.form}: {x.account} ({x.district or 'округ не указан'}) → участник #{x.participant_id} "
-                   f"{x.participant} ({x.participant_district or 'округ не указан'}): {x.reason}")
+        click.echo(
+            f"  {x.form}: {x.account} ({x.district or 'округ не указан'}) → участник #{x.participant_id} "
+            f"{x.participant} ({x.participant_district or 'округ не указан'}): {x.reason}"
+        )
     click.echo(f"Строки, исчезнувшие из исправленных файлов: {len(report.dropped)}")
     for d in report.dropped:
-        click.echo(f"  {d.form} / {d.file}, строка {d.row}: {d.name} ({_KIND.get(d.kind, d.kind)}), "
-                   f"нет с {local(d.since, tz):%d.%m.%y}")
+        click.echo(
+            f"  {d.form} / {d.file}, строка {d.row}: {d.name} ({_KIND.get(d.kind, d.kind)}), "
+            f"нет с {local(d.since, tz):%d.%m.%y}"
+        )
     click.echo(f"Неизвестные написания округов: {len(report.unknown_districts)}")
     for spelling, n in report.unknown_districts.items():
         click.echo(f"  «{spelling}»: {n}")

@@ -18,18 +18,33 @@ from intensive_tracker.store.schema import ensure_schema
 
 
 @cli.command("email")
-@click.option("--preview", "mode", flag_value="preview", help="Write every message as .eml plus index.html; send nothing.")
+@click.option(
+    "--preview", "mode", flag_value="preview", help="Write every message as .eml plus index.html; send nothing."
+)
 @click.option("--send", "mode", flag_value="send", help="Send the due messages through the outbox (each one once).")
-@click.option("--resend", "resend_id", type=int, metavar="ID", help="Send outbox message ID again (after a person decided).")
+@click.option(
+    "--resend", "resend_id", type=int, metavar="ID", help="Send outbox message ID again (after a person decided)."
+)
 @click.option("--status", "mode", flag_value="status", help="List the outbox: every message and its state.")
-@click.option("--outbox", "outbox_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for --preview (default: mail.preview_dir of the config).")
+@click.option(
+    "--outbox",
+    "outbox_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for --preview (default: mail.preview_dir of the config).",
+)
 @click.option("--district", help="Only this district (any spelling the registry knows; «не распределены» too).")
 @click.option("--program", help="Only this program key (default: mail.program, else every program).")
 @click.option("--period", help="School year, e.g. 2023/24 (default: mail.period, else each program's latest).")
 @click.pass_obj
-def email(obj: Context, mode: str | None, resend_id: int | None, outbox_dir: Path | None, district: str | None,
-          program: str | None, period: str | None) -> None:
+def email(
+    obj: Context,
+    mode: str | None,
+    resend_id: int | None,
+    outbox_dir: Path | None,
+    district: str | None,
+    program: str | None,
+    period: str | None,
+) -> None:
     """Per-district emails «участники-итоги»: --preview, --send, --resend ID or --status."""
     if (mode is None) == (resend_id is None):
         raise click.UsageError("give exactly one of --preview, --send, --resend ID, --status")
@@ -45,13 +60,17 @@ def email(obj: Context, mode: str | None, resend_id: int | None, outbox_dir: Pat
     registry = obj.app.registry
     if mode == "preview":
         out_dir = outbox_dir or obj.app.relative_to_config(Path(settings.mail.preview_dir))  # type: ignore[union-attr]
-        preview = mail.preview_all(settings, engine, registry, out_dir=out_dir, program=program, period=period,
-                                   district=district)
+        preview = mail.preview_all(
+            settings, engine, registry, out_dir=out_dir, program=program, period=period, district=district
+        )
         for w in preview.warnings:
             click.echo(f"предупреждение: {w}", err=True)
         for item in preview.items:
-            click.echo(f"{item.file}: {item.mail.district_label}, {item.mail.program_key} {item.mail.period}, "
-                       f"строк {len(item.mail.rows)} → {', '.join(item.mail.recipients)} [{item.note}]", err=True)
+            click.echo(
+                f"{item.file}: {item.mail.district_label}, {item.mail.program_key} {item.mail.period}, "
+                f"строк {len(item.mail.rows)} → {', '.join(item.mail.recipients)} [{item.note}]",
+                err=True,
+            )
         click.echo(str(preview.index.resolve()))
         return
     if resend_id is not None:
@@ -65,8 +84,10 @@ def email(obj: Context, mode: str | None, resend_id: int | None, outbox_dir: Pat
             continue
         changed = "; изменилось после отправки (email --resend ID)" if r.changed_since_sent else ""
         refused = f"; отказ для {', '.join(r.refused)}" if r.refused else ""
-        click.echo(f"  #{r.outbox_id} {r.district} {r.program_key} {r.period}: {r.state}"
-                   f"{f' ({r.reason})' if r.reason and r.state != 'sent' else ''}{refused}{changed}")
+        click.echo(
+            f"  #{r.outbox_id} {r.district} {r.program_key} {r.period}: {r.state}"
+            f"{f' ({r.reason})' if r.reason and r.state != 'sent' else ''}{refused}{changed}"
+        )
     states = ", ".join(f"{k}: {v}" for k, v in sorted(result.states.items())) or "нет писем"
     click.echo(f"Отправлено сейчас: {result.delivered}. Итог по выборке: {states}.")
     sys.exit(result.exit_code)
@@ -80,5 +101,7 @@ def _print_outbox(engine: Engine, tz: ZoneInfo) -> None:
         when = local(row.sent_at, tz).strftime("%d.%m.%y %H:%M") if row.sent_at else "—"
         refused = f"; отказ: {', '.join(row.refused)}" if row.refused else ""
         error = f"; {row.last_error}" if row.last_error and row.state != "sent" else ""
-        click.echo(f"#{row.id} {row.district} {row.program_key} {row.period}: {row.state} "
-                   f"(попыток {row.attempts}, строк {row.row_count}, отправлено {when}){refused}{error}")
+        click.echo(
+            f"#{row.id} {row.district} {row.program_key} {row.period}: {row.state} "
+            f"(попыток {row.attempts}, строк {row.row_count}, отправлено {when}){refused}{error}"
+        )

@@ -37,8 +37,14 @@ def person(obj: Context, query: str, as_json: bool) -> None:
     cards = build_cards(engine, registry, ids, all_rosters, titles, items)
     how = {m.participant_id: m.how for m in matches}
     if as_json:
-        click.echo(json.dumps({"query": query, "matches": [{"match": how[c.participant_id], **card_json(c)}
-                                                           for c in cards]}, ensure_ascii=False, indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {"query": query, "matches": [{"match": how[c.participant_id], **card_json(c)} for c in cards]},
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
         return
     if any(m.how == "similar" for m in matches):
         click.echo(f"Точных совпадений нет; похожие ({len(cards)}):")

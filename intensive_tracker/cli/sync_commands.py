@@ -20,20 +20,26 @@ def run_sync_with_progress(obj: Context, *, trigger: str = "manual", should_stop
     """The sync of every source, with a progress bar per cohort on a terminal."""
     settings = obj.settings
     with CohortProgress(len(settings.cohorts), enabled=wants_progress(quiet=obj.quiet)) as bar:
+
         def written(source: str, key: str) -> None:
             bar.advance(key) if bar.active else log.info("%s: %s записан", source, key)
 
-        return obj.app.sync_sources(trigger=trigger, on_batch=written,
-                                    on_failure=lambda source, key: bar.advance(key, failed=True),
-                                    should_stop=should_stop)
+        return obj.app.sync_sources(
+            trigger=trigger,
+            on_batch=written,
+            on_failure=lambda source, key: bar.advance(key, failed=True),
+            should_stop=should_stop,
+        )
 
 
 def print_sync(report: SyncReport) -> None:
     """What a sync did, per entity, then its warnings and errors."""
     c = report.counts
     label = RUN_STATUS_LABELS[report.status]
-    click.echo(f"Синхронизация #{report.run_id}: {label}. Когорт: {report.cohorts_ok} записано, "
-               f"{report.cohorts_failed} с ошибкой.")
+    click.echo(
+        f"Синхронизация #{report.run_id}: {label}. Когорт: {report.cohorts_ok} записано, "
+        f"{report.cohorts_failed} с ошибкой."
+    )
     for entity in ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses"):
         x = c[entity]
         click.echo(f"  {entity}: +{x['inserted']} новых, {x['updated']} изменено, {x['unchanged']} без изменений")
@@ -68,8 +74,11 @@ def sync(obj: Context) -> None:
 
 
 @cli.command()
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder to write (default: report.out_dir of the config).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write (default: report.out_dir of the config).",
+)
 @click.pass_obj
 def report(obj: Context, out: Path | None) -> None:
     """Render the HTML report and summary.json from the database."""
@@ -77,8 +86,13 @@ def report(obj: Context, out: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("out/demo"), show_default=True,
-              help="Playground folder: config.toml, tracker.db and report/.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("out/demo"),
+    show_default=True,
+    help="Playground folder: config.toml, tracker.db and report/.",
+)
 @click.pass_obj
 def demo(obj: Context, out: Path) -> None:
     """Sync the built-in demo Moodle into SQLite, render the report, print where index.html is."""

@@ -12,12 +12,31 @@ from intensive_tracker.config.base import Section
 
 # Fields a form's column can map to (`columns = { full_name = "ФИО", ... }`).
 FormField = Literal[
-    "full_name", "last_name", "first_name", "middle_name", "email", "district", "school", "position",
-    "category", "timestamp", "grade", "outcome",
+    "full_name",
+    "last_name",
+    "first_name",
+    "middle_name",
+    "email",
+    "district",
+    "school",
+    "position",
+    "category",
+    "timestamp",
+    "grade",
+    "outcome",
 ]
 DEFAULT_PASSING = ["зачтено", "зачёт", "зачет", "защищена", "защитил", "защитила", "пройдена", "да", "passed"]
-DEFAULT_FAILING = ["не зачтено", "незачёт", "незачет", "не защищена", "не защитил", "не защитила",
-                   "не пройдена", "нет", "failed"]
+DEFAULT_FAILING = [
+    "не зачтено",
+    "незачёт",
+    "незачет",
+    "не защищена",
+    "не защитил",
+    "не защитила",
+    "не пройдена",
+    "нет",
+    "failed",
+]
 
 
 class FormSettings(Section):
@@ -45,7 +64,7 @@ class FormSettings(Section):
     failing: list[str] = Field(default_factory=lambda: list(DEFAULT_FAILING))
 
     @model_validator(mode="after")
-    def _consistent(self) -> "FormSettings":
+    def _consistent(self) -> FormSettings:
         if (self.files is None) == (self.inbox is None):
             raise ValueError(f"form {self.name!r}: set either files (a path or glob) or inbox (a folder)")
         cols = self.columns
@@ -60,8 +79,9 @@ class FormSettings(Section):
                 raise ValueError(f"form {self.name!r}: a defense form needs defense_date or a timestamp column")
         return self
 
-    def anchored(self, base_dir: Path) -> "FormSettings":
+    def anchored(self, base_dir: Path) -> FormSettings:
         """Relative files/inbox paths taken from the config file's folder."""
+
         def anchor(value: str) -> str:
             return value if Path(value).is_absolute() else str(base_dir / value)
 

@@ -67,7 +67,7 @@ def _anchor_sqlite(url: str, base_dir: Path) -> str:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url == "sqlite://":
         return url
-    rest = url[len(prefix):]
+    rest = url[len(prefix) :]
     if not rest or rest.startswith("/") or rest.startswith(":memory:"):
         return url
     return prefix + str((base_dir / rest).resolve())

@@ -40,13 +40,16 @@ class MailSettings(Section):
         return data
 
     @model_validator(mode="after")
-    def _addresses(self) -> "MailSettings":
-        for where, value in [("from_address", self.from_address), ("lab_address", self.lab_address),
-                             ("reply_to", self.reply_to)]:
+    def _addresses(self) -> MailSettings:
+        for where, value in [
+            ("from_address", self.from_address),
+            ("lab_address", self.lab_address),
+            ("reply_to", self.reply_to),
+        ]:
             if value is not None and not EMAIL.fullmatch(value):
                 raise ValueError(f"{where}: {value!r} is not an email address (name@domain)")
         if self.username and self.security == "none":
-            raise ValueError("security = \"none\" would send the SMTP password in clear text: use starttls or ssl")
+            raise ValueError('security = "none" would send the SMTP password in clear text: use starttls or ssl')
         return self
 
     @property

@@ -48,9 +48,9 @@ class MoodleSettings(Section):
         return data
 
     @model_validator(mode="after")
-    def _url_or_standin(self) -> "MoodleSettings":
+    def _url_or_standin(self) -> MoodleSettings:
         if not self.url and not self.standin:
-            raise ValueError("set url (the Moodle site) or standin = \"demo\"")
+            raise ValueError('set url (the Moodle site) or standin = "demo"')
         return self
 
     def token(self) -> str:
@@ -82,4 +82,3 @@ class CohortSettings(Section):
     pass_grade: float | None = None
     pass_scale_items: list[str] = Field(default_factory=list)
     speakers: dict[str, str] = Field(default_factory=dict)
-

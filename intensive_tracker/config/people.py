@@ -34,7 +34,9 @@ class DistrictSettings(Section):
         for district, emails in value.items():
             bad = [e for e in emails if not EMAIL.fullmatch(e)]
             if bad or not emails:
-                raise ValueError(f"«{district}»: give a list of e-mail addresses (not valid: {', '.join(bad) or 'empty list'})")
+                raise ValueError(
+                    f"«{district}»: give a list of e-mail addresses (not valid: {', '.join(bad) or 'empty list'})"
+                )
         return value
 
 
@@ -46,11 +48,11 @@ class JoinOverride(Section):
     note: str = ""
 
     @model_validator(mode="after")
-    def _two_or_more(self) -> "JoinOverride":
+    def _two_or_more(self) -> JoinOverride:
         if len(self.accounts) + len(self.emails) < 2:
             raise ValueError("a join names at least two accounts or e-mails")
         if any(":" not in a for a in self.accounts):
-            raise ValueError("accounts are written \"source:external id\", e.g. \"moodle:1203\"")
+            raise ValueError('accounts are written "source:external id", e.g. "moodle:1203"')
         return self
 
 
@@ -68,10 +70,9 @@ class PeopleSettings(Section):
     split: list[SplitOverride] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _no_contradiction(self) -> "PeopleSettings":
+    def _no_contradiction(self) -> PeopleSettings:
         joined = {a for j in self.join for a in j.accounts}
         both = sorted(joined & {s.account for s in self.split})
         if both:
             raise ValueError(f"{', '.join(both)}: an account cannot be both joined and split")
         return self
-

@@ -53,7 +53,7 @@ class Settings(Section):
         return value
 
     @model_validator(mode="after")
-    def _references(self) -> "Settings":
+    def _references(self) -> Settings:
         keys = [p.key for p in self.programs]
         if len(set(keys)) != len(keys):
             raise ValueError("programs: each key must be unique")
@@ -62,7 +62,9 @@ class Settings(Section):
             raise ValueError("cohorts: each key must be unique")
         for cohort in self.cohorts:
             if cohort.program not in keys:
-                raise ValueError(f"cohort {cohort.key!r}: program {cohort.program!r} is not among programs ({', '.join(keys)})")
+                raise ValueError(
+                    f"cohort {cohort.key!r}: program {cohort.program!r} is not among programs ({', '.join(keys)})"
+                )
         if self.cohorts and self.moodle is None:
             raise ValueError("cohorts need a [moodle] section")
         return self

@@ -4,5 +4,14 @@ from intensive_tracker.mail.errors import HeaderInjection, MailAuthError, MailUn
 from intensive_tracker.mail.preview import PreviewReport, preview_all
 from intensive_tracker.mail.sender import MessageResult, SendReport, resend, send_all
 
-__all__ = ["HeaderInjection", "MailAuthError", "MailUnavailable", "MessageResult", "PreviewReport", "SendReport",
-           "preview_all", "resend", "send_all"]
+__all__ = [
+    "HeaderInjection",
+    "MailAuthError",
+    "MailUnavailable",
+    "MessageResult",
+    "PreviewReport",
+    "SendReport",
+    "preview_all",
+    "resend",
+    "send_all",
+]

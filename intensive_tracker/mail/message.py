@@ -27,8 +27,10 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 def check_header(name: str, value: str) -> str:
     """The value itself, or HeaderInjection when it could start a new header line."""
     if any(ch in value for ch in "\r\n\0\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
-        raise HeaderInjection(f"{name}: the value {value!r} holds a line break; refusing to build the email "
-                              "(fix the district name or the config)")
+        raise HeaderInjection(
+            f"{name}: the value {value!r} holds a line break; refusing to build the email "
+            "(fix the district name or the config)"
+        )
     return value
 
 
@@ -37,8 +39,9 @@ def new_message_id(settings: MailSettings) -> str:
     return make_msgid(idstring="uchastniki-itogi", domain=settings.from_address.rsplit("@", 1)[1])
 
 
-def build_message(mail: DistrictMail, *, settings: MailSettings, message_id: str, now: datetime,
-                  tz: ZoneInfo) -> EmailMessage:
+def build_message(
+    mail: DistrictMail, *, settings: MailSettings, message_id: str, now: datetime, tz: ZoneInfo
+) -> EmailMessage:
     """The message exactly as it goes on the wire (headers validated, body rendered, XLSX attached)."""
     check_header("district", mail.district)
     headers = {
@@ -58,8 +61,9 @@ def build_message(mail: DistrictMail, *, settings: MailSettings, message_id: str
     html_env, text_env = _environments()
     message.set_content(text_env.get_template("mail/participants.txt").render(**context))
     message.add_alternative(html_env.get_template("mail/participants.html").render(**context), subtype="html")
-    message.add_attachment(participants_workbook(mail), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1],
-                           filename=mail.attachment_name)
+    message.add_attachment(
+        participants_workbook(mail), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=mail.attachment_name
+    )
     return message
 
 

@@ -12,7 +12,7 @@ row in `sending` marks it uncertain (RFC 1047: the server may have it) and never
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -20,37 +20,52 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from intensive_tracker.store.engine import transaction
 from intensive_tracker.errors import ConfigError
-from intensive_tracker.periods import utcnow
 from intensive_tracker.mail.plan import DistrictMail
+from intensive_tracker.periods import utcnow
+from intensive_tracker.store.engine import transaction
 from intensive_tracker.store.models import Outbox
 
 PENDING, SENDING, SENT = "pending", "sending", "sent"
 FAILED_TEMPORARY, FAILED_PERMANENT, UNCERTAIN = "failed_temporary", "failed_permanent", "uncertain"
 SENDABLE = (PENDING, FAILED_TEMPORARY)
 RESENDABLE = (SENT, FAILED_PERMANENT, UNCERTAIN)
-STATE_LABELS = {PENDING: "ожидает отправки", SENDING: "отправляется", SENT: "отправлено",
-                FAILED_TEMPORARY: "временная ошибка, повтор при следующем запуске",
-                FAILED_PERMANENT: "отказ сервера, нужно решение", UNCERTAIN: "неизвестно, дошло ли; нужно решение"}
+STATE_LABELS = {
+    PENDING: "ожидает отправки",
+    SENDING: "отправляется",
+    SENT: "отправлено",
+    FAILED_TEMPORARY: "временная ошибка, повтор при следующем запуске",
+    FAILED_PERMANENT: "отказ сервера, нужно решение",
+    UNCERTAIN: "неизвестно, дошло ли; нужно решение",
+}
 
 
 def recover_interrupted(engine: Engine, *, now: datetime | None = None) -> int:
     """Rows a crashed run left in `sending` become uncertain: the server may already have them."""
     with transaction(engine) as session:
         result = session.connection().execute(
-            update(Outbox).where(col(Outbox.state) == SENDING).values(
-                state=UNCERTAIN, updated_at=now or utcnow(),
+            update(Outbox)
+            .where(col(Outbox.state) == SENDING)
+            .values(
+                state=UNCERTAIN,
+                updated_at=now or utcnow(),
                 last_error="the run stopped while sending; the server may have the message: "
-                           "check with the recipient, then `email --resend ID` if needed"))
+                "check with the recipient, then `email --resend ID` if needed",
+            )
+        )
         return int(result.rowcount or 0)
 
 
 def find(engine: Engine, mail: DistrictMail) -> Outbox | None:
     with transaction(engine) as session:
-        return session.exec(select(Outbox).where(
-            Outbox.district == mail.district, Outbox.program_key == mail.program_key,
-            Outbox.period == mail.period, Outbox.kind == mail.kind)).first()
+        return session.exec(
+            select(Outbox).where(
+                Outbox.district == mail.district,
+                Outbox.program_key == mail.program_key,
+                Outbox.period == mail.period,
+                Outbox.kind == mail.kind,
+            )
+        ).first()
 
 
 def get(engine: Engine, outbox_id: int) -> Outbox:
@@ -68,18 +83,35 @@ def enqueue(engine: Engine, mail: DistrictMail, *, message_id: str, now: datetim
     if existing is None:
         try:
             with transaction(engine) as session:
-                row = Outbox(district=mail.district, program_key=mail.program_key, period=mail.period, kind=mail.kind,
-                             message_id=message_id, recipients=mail.recipients, subject=mail.subject,
-                             row_count=len(mail.rows), content_hash=mail.content_hash, state=PENDING,
-                             created_at=now, updated_at=now)
+                row = Outbox(
+                    district=mail.district,
+                    program_key=mail.program_key,
+                    period=mail.period,
+                    kind=mail.kind,
+                    message_id=message_id,
+                    recipients=mail.recipients,
+                    subject=mail.subject,
+                    row_count=len(mail.rows),
+                    content_hash=mail.content_hash,
+                    state=PENDING,
+                    created_at=now,
+                    updated_at=now,
+                )
                 session.add(row)
             return row
         except IntegrityError:  # another run created it between our read and insert
             existing = find(engine, mail)
             assert existing is not None
     if existing.state in SENDABLE and existing.content_hash != mail.content_hash:
-        _update(engine, existing.id, recipients=mail.recipients, subject=mail.subject, row_count=len(mail.rows),
-                content_hash=mail.content_hash, updated_at=now)
+        _update(
+            engine,
+            existing.id,
+            recipients=mail.recipients,
+            subject=mail.subject,
+            row_count=len(mail.rows),
+            content_hash=mail.content_hash,
+            updated_at=now,
+        )
         return get(engine, existing.id)  # type: ignore[arg-type]
     return existing
 
@@ -88,21 +120,31 @@ def claim(engine: Engine, outbox_id: int, *, now: datetime | None = None) -> boo
     """pending/failed_temporary → sending, committed; False if another run got there first."""
     with transaction(engine) as session:
         result = session.connection().execute(
-            update(Outbox).where(col(Outbox.id) == outbox_id, col(Outbox.state).in_(SENDABLE))
-            .values(state=SENDING, attempts=Outbox.attempts + 1, updated_at=now or utcnow()))
+            update(Outbox)
+            .where(col(Outbox.id) == outbox_id, col(Outbox.state).in_(SENDABLE))
+            .values(state=SENDING, attempts=Outbox.attempts + 1, updated_at=now or utcnow())
+        )
         return result.rowcount == 1
 
 
-def finish(engine: Engine, outbox_id: int, state: str, *, error: str | None = None,
-           refused: dict[str, Any] | None = None, now: datetime | None = None) -> None:
+def finish(
+    engine: Engine,
+    outbox_id: int,
+    state: str,
+    *,
+    error: str | None = None,
+    refused: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
     """sending → the outcome, with the reason and any refused recipients."""
     now = now or utcnow()
     values: dict[str, Any] = {"state": state, "last_error": error, "updated_at": now, "refused": refused or {}}
     if state == SENT:
         values["sent_at"] = now
     with transaction(engine) as session:
-        session.connection().execute(update(Outbox).where(col(Outbox.id) == outbox_id, col(Outbox.state) == SENDING)
-                                     .values(**values))
+        session.connection().execute(
+            update(Outbox).where(col(Outbox.id) == outbox_id, col(Outbox.state) == SENDING).values(**values)
+        )
 
 
 def release(engine: Engine, outbox_id: int, *, error: str, now: datetime | None = None) -> None:
@@ -110,24 +152,35 @@ def release(engine: Engine, outbox_id: int, *, error: str, now: datetime | None 
     finish(engine, outbox_id, FAILED_TEMPORARY, error=error, now=now)
 
 
-def reopen_for_resend(engine: Engine, outbox_id: int, mail: DistrictMail, *, message_id: str,
-                      now: datetime | None = None) -> Outbox:
+def reopen_for_resend(
+    engine: Engine, outbox_id: int, mail: DistrictMail, *, message_id: str, now: datetime | None = None
+) -> Outbox:
     """A person decided to send again: the row goes back to pending with today's content."""
     row = get(engine, outbox_id)
     if row.state not in RESENDABLE:
-        raise ConfigError(f"outbox #{outbox_id} is {row.state}: only {', '.join(RESENDABLE)} messages are resent "
-                          "by --resend (pending and failed_temporary ones go out on the next --send)")
-    _update(engine, outbox_id, state=PENDING, message_id=message_id, recipients=mail.recipients, subject=mail.subject,
-            row_count=len(mail.rows), content_hash=mail.content_hash, updated_at=now or utcnow(),
-            last_error=f"resend requested (was {row.state}: {row.last_error or 'no error'})")
+        raise ConfigError(
+            f"outbox #{outbox_id} is {row.state}: only {', '.join(RESENDABLE)} messages are resent "
+            "by --resend (pending and failed_temporary ones go out on the next --send)"
+        )
+    _update(
+        engine,
+        outbox_id,
+        state=PENDING,
+        message_id=message_id,
+        recipients=mail.recipients,
+        subject=mail.subject,
+        row_count=len(mail.rows),
+        content_hash=mail.content_hash,
+        updated_at=now or utcnow(),
+        last_error=f"resend requested (was {row.state}: {row.last_error or 'no error'})",
+    )
     return get(engine, outbox_id)
 
 
 def all_rows(engine: Engine) -> list[Outbox]:
     """Every outbox row, newest period first: what `email --status` prints."""
     with transaction(engine) as session:
-        return list(session.exec(select(Outbox).order_by(
-            Outbox.period.desc(), Outbox.program_key, Outbox.district)))  # type: ignore[attr-defined]
+        return list(session.exec(select(Outbox).order_by(Outbox.period.desc(), Outbox.program_key, Outbox.district)))  # type: ignore[attr-defined]
 
 
 def _update(engine: Engine, outbox_id: int | None, **values: Any) -> None:

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from intensive_tracker.store import models as m
 from intensive_tracker.config import MailSettings, Settings
-from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.periods import local_date, school_year_of
 from intensive_tracker.reports.roster import FORM_SIGN_IN, Roster, RosterRow, SessionColumn, rosters
+from intensive_tracker.store import models as m
 
 KIND = "participants-results"
 UNASSIGNED_LABEL = "не распределены"
@@ -104,8 +104,10 @@ class DistrictMail:
     @property
     def content_hash(self) -> str:
         """Changes when the district's rows or recipients change (not when another district's do)."""
-        payload = {"recipients": self.recipients, "rows": [
-            [r.participant_id, r.full_name, r.school, r.sessions_attended, r.defense] for r in self.rows]}
+        payload = {
+            "recipients": self.recipients,
+            "rows": [[r.participant_id, r.full_name, r.school, r.sessions_attended, r.defense] for r in self.rows],
+        }
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
@@ -151,28 +153,46 @@ def resolve_district(name: str, registry: Registry) -> str:
 def selected_programs(engine: Engine, wanted: str | None) -> list[tuple[str, str]]:
     """(key, title) of the programs to mail: the one asked for, else every synced program."""
     with engine.connect() as conn:
-        programs = [(k, t) for k, t in conn.execute(select(col(m.Program.key), col(m.Program.title)).order_by(col(m.Program.id)))]
+        programs = [
+            (k, t)
+            for k, t in conn.execute(select(col(m.Program.key), col(m.Program.title)).order_by(col(m.Program.id)))
+        ]
     if wanted is None:
         return programs
     chosen = [p for p in programs if p[0] == wanted]
     if not chosen:
-        raise ConfigError(f"program {wanted!r} is not in the database (known: {', '.join(k for k, _ in programs) or 'none; run sync'})")
+        raise ConfigError(
+            f"program {wanted!r} is not in the database (known: {', '.join(k for k, _ in programs) or 'none; run sync'})"
+        )
     return chosen
 
 
 def current_period(engine: Engine, program_key: str, tz: ZoneInfo) -> str | None:
     """The latest school year in which the program has sessions."""
     with engine.connect() as conn:
-        starts = conn.execute(
-            select(col(m.Session.starts_at)).join(m.Cohort, col(m.Cohort.id) == col(m.Session.cohort_id))
-            .join(m.Program, col(m.Program.id) == col(m.Cohort.program_id)).where(col(m.Program.key) == program_key)
-        ).scalars().all()
+        starts = (
+            conn.execute(
+                select(col(m.Session.starts_at))
+                .join(m.Cohort, col(m.Cohort.id) == col(m.Session.cohort_id))
+                .join(m.Program, col(m.Program.id) == col(m.Cohort.program_id))
+                .where(col(m.Program.key) == program_key)
+            )
+            .scalars()
+            .all()
+        )
     return max((school_year_of(local_date(s, tz)) for s in starts), default=None)
 
 
-def plan_mails(settings: Settings, engine: Engine, registry: Registry, *, program: str | None = None,
-               period: str | None = None, district: str | None = None,
-               rows_for: RowsFor = district_rows) -> Plan:
+def plan_mails(
+    settings: Settings,
+    engine: Engine,
+    registry: Registry,
+    *,
+    program: str | None = None,
+    period: str | None = None,
+    district: str | None = None,
+    rows_for: RowsFor = district_rows,
+) -> Plan:
     """Every message of the selection; districts with people but no address are warned about."""
     mail = mail_settings(settings)
     recipients = district_recipients(settings, registry)
@@ -196,13 +216,25 @@ def plan_mails(settings: Settings, engine: Engine, registry: Registry, *, progra
             to, cc = _addresses(name, recipients, mail)
             if not to:
                 who = "mail.lab_address" if name == UNASSIGNED else f"districts.recipients.«{name}»"
-                warnings.append(f"{title}, {year}: {name} has {len(by_district[name].rows)} people but no address: "
-                                f"set {who}; nothing is sent for it until then")
+                warnings.append(
+                    f"{title}, {year}: {name} has {len(by_district[name].rows)} people but no address: "
+                    f"set {who}; nothing is sent for it until then"
+                )
                 continue
-            mails.append(DistrictMail(district=name, program_key=key, program_title=title, period=year,
-                                      to=tuple(to), cc=tuple(cc), rows=tuple(rows_for(by_district, name)),
-                                      region=region, columns=by_district[name].columns,
-                                      has_defense=by_district[name].has_defense))
+            mails.append(
+                DistrictMail(
+                    district=name,
+                    program_key=key,
+                    program_title=title,
+                    period=year,
+                    to=tuple(to),
+                    cc=tuple(cc),
+                    rows=tuple(rows_for(by_district, name)),
+                    region=region,
+                    columns=by_district[name].columns,
+                    has_defense=by_district[name].has_defense,
+                )
+            )
     return Plan(mails, warnings)
 
 

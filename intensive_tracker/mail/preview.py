@@ -13,16 +13,16 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings
-from intensive_tracker.store.schema import ensure_schema
-from intensive_tracker.people.districts import Registry
+from intensive_tracker.files import write_atomic
 from intensive_tracker.mail import outbox
-from intensive_tracker.store.models import Outbox
 from intensive_tracker.mail.message import build_message, wire_bytes
 from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails
-from intensive_tracker.text import slug
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.periods import local, ru_date, utcnow
-from intensive_tracker.files import write_atomic
+from intensive_tracker.store.models import Outbox
+from intensive_tracker.store.schema import ensure_schema
 from intensive_tracker.templating import environment
+from intensive_tracker.text import slug
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,25 @@ def _describe(mail: DistrictMail, row: Outbox | None, settings: Settings) -> tup
         when = ru_date(local(row.sent_at, settings.tz)) if row.sent_at else "?"
         if row.content_hash == mail.content_hash:
             return "unchanged", f"отправлено {when}; с тех пор без изменений"
-        return "changed", (f"отправлено {when}; с тех пор изменилось: было строк {row.row_count}, стало "
-                           f"{len(mail.rows)}. Само не отправится: `email --resend {row.id}`")
+        return "changed", (
+            f"отправлено {when}; с тех пор изменилось: было строк {row.row_count}, стало "
+            f"{len(mail.rows)}. Само не отправится: `email --resend {row.id}`"
+        )
     return "held", f"{outbox.STATE_LABELS.get(row.state, row.state)}: {row.last_error or ''}"
 
 
-def preview_all(settings: Settings, engine: Engine, registry: Registry, *, out_dir: Path,
-                program: str | None = None, period: str | None = None, district: str | None = None,
-                rows_for: RowsFor = district_rows, now: Callable[[], datetime] = utcnow) -> PreviewReport:
+def preview_all(
+    settings: Settings,
+    engine: Engine,
+    registry: Registry,
+    *,
+    out_dir: Path,
+    program: str | None = None,
+    period: str | None = None,
+    district: str | None = None,
+    rows_for: RowsFor = district_rows,
+    now: Callable[[], datetime] = utcnow,
+) -> PreviewReport:
     """Write NNN_<program>_<district>.eml per message and index.html; returns what was written."""
     mail_conf = mail_settings(settings)
     ensure_schema(engine)
@@ -78,7 +89,10 @@ def preview_all(settings: Settings, engine: Engine, registry: Registry, *, out_d
         path.write_bytes(wire_bytes(message))
         change, note = _describe(mail, row, settings)
         report.items.append(PreviewItem(name, mail, row.id if row else None, row.state if row else None, change, note))
-    page = environment().get_template("mail/preview.html").render(
-        report=report, generated=local(now(), settings.tz), sender=mail_conf.from_address)
+    page = (
+        environment()
+        .get_template("mail/preview.html")
+        .render(report=report, generated=local(now(), settings.tz), sender=mail_conf.from_address)
+    )
     write_atomic(report.index, page)
     return report

@@ -79,18 +79,24 @@ class Transport:
             if s.security == "starttls":
                 if not conn.has_extn("starttls"):
                     conn.close()
-                    raise MailUnavailable(f"SMTP {self.where}: the server does not offer STARTTLS; "
-                                          "set mail.security = \"ssl\" or fix the server")
+                    raise MailUnavailable(
+                        f"SMTP {self.where}: the server does not offer STARTTLS; "
+                        'set mail.security = "ssl" or fix the server'
+                    )
                 conn.starttls(context=self.ssl_context)
                 conn.ehlo()
             if s.username:
                 conn.login(s.username, password or "")
         except smtplib.SMTPAuthenticationError as e:
-            raise MailAuthError(f"SMTP {self.where}: login as {s.username!r} refused ({_reply(e.smtp_code, e.smtp_error)}); "
-                                f"check mail.username and ${s.password_env}") from None
+            raise MailAuthError(
+                f"SMTP {self.where}: login as {s.username!r} refused ({_reply(e.smtp_code, e.smtp_error)}); "
+                f"check mail.username and ${s.password_env}"
+            ) from None
         except (smtplib.SMTPException, OSError) as e:
-            raise MailUnavailable(f"SMTP {self.where}: cannot connect: {type(e).__name__}: {e}; "
-                                  "nothing was sent, the messages stay in the outbox for the next run") from None
+            raise MailUnavailable(
+                f"SMTP {self.where}: cannot connect: {type(e).__name__}: {e}; "
+                "nothing was sent, the messages stay in the outbox for the next run"
+            ) from None
         self._conn = conn
 
     @property
@@ -107,9 +113,11 @@ class Transport:
         except smtplib.SMTPRecipientsRefused as e:
             refusals = {addr: _reply(code, text) for addr, (code, text) in e.recipients.items()}
             permanent = all(code >= 500 for code, _ in e.recipients.values())
-            return Delivery(outbox.FAILED_PERMANENT if permanent else outbox.FAILED_TEMPORARY,
-                            "every recipient refused: " + "; ".join(f"{a}: {r}" for a, r in refusals.items()),
-                            refusals)
+            return Delivery(
+                outbox.FAILED_PERMANENT if permanent else outbox.FAILED_TEMPORARY,
+                "every recipient refused: " + "; ".join(f"{a}: {r}" for a, r in refusals.items()),
+                refusals,
+            )
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as e:
             # A reply, not silence: the server told us it did not take the message.
             state = outbox.FAILED_TEMPORARY if e.smtp_code < 500 else outbox.FAILED_PERMANENT
@@ -117,23 +125,29 @@ class Transport:
             closing = e.smtp_code == 421
             if closing:
                 self.drop()
-            return Delivery(state, f"{what} refused: {_reply(e.smtp_code, e.smtp_error)}",
-                            reconnect=closing and isinstance(e, smtplib.SMTPSenderRefused))
+            return Delivery(
+                state,
+                f"{what} refused: {_reply(e.smtp_code, e.smtp_error)}",
+                reconnect=closing and isinstance(e, smtplib.SMTPSenderRefused),
+            )
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as e:
             started = conn.data_started
             self.drop()
             if isinstance(e, smtplib.SMTPResponseException) and not started:
                 state = outbox.FAILED_TEMPORARY if e.smtp_code < 500 else outbox.FAILED_PERMANENT
-                return Delivery(state, f"server answered {_reply(e.smtp_code, e.smtp_error)}",
-                                reconnect=e.smtp_code == 421)
+                return Delivery(
+                    state, f"server answered {_reply(e.smtp_code, e.smtp_error)}", reconnect=e.smtp_code == 421
+                )
             if started:
-                return Delivery(outbox.UNCERTAIN,
-                                f"connection lost after the message was handed over (DATA): {type(e).__name__}: {e}; "
-                                "the server may have delivered it")
-            return Delivery(outbox.FAILED_TEMPORARY, f"connection lost before DATA: {type(e).__name__}: {e}",
-                            reconnect=True)
-        return Delivery(outbox.SENT, None,
-                        {addr: _reply(code, text) for addr, (code, text) in refused.items()})
+                return Delivery(
+                    outbox.UNCERTAIN,
+                    f"connection lost after the message was handed over (DATA): {type(e).__name__}: {e}; "
+                    "the server may have delivered it",
+                )
+            return Delivery(
+                outbox.FAILED_TEMPORARY, f"connection lost before DATA: {type(e).__name__}: {e}", reconnect=True
+            )
+        return Delivery(outbox.SENT, None, {addr: _reply(code, text) for addr, (code, text) in refused.items()})
 
     def drop(self) -> None:
         """Forget a broken connection (the next message reopens one)."""

@@ -14,8 +14,15 @@ class CohortProgress:
         if enabled and total > 0:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit="когорт", desc="Синхронизация", file=stream or sys.stderr,
-                             leave=False, dynamic_ncols=True, mininterval=0)  # few, slow steps: draw each
+            self._bar = tqdm(
+                total=total,
+                unit="когорт",
+                desc="Синхронизация",
+                file=stream or sys.stderr,
+                leave=False,
+                dynamic_ncols=True,
+                mininterval=0,
+            )  # few, slow steps: draw each
 
     @property
     def active(self) -> bool:
@@ -31,7 +38,7 @@ class CohortProgress:
             self._bar.close()
             self._bar = None
 
-    def __enter__(self) -> "CohortProgress":
+    def __enter__(self) -> CohortProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:

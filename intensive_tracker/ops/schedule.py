@@ -8,7 +8,7 @@ their ids, titles and crontabs, so `status` can show the schedule without import
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -61,7 +61,7 @@ def previous_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
 
 def logical_date(settings: Settings, job_id: str, now: datetime | None = None) -> datetime:
     """The scheduled night a run of `job_id` at `now` stands for (now itself if never scheduled before)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     job = next((j for j in configured_jobs(settings) if j.id == job_id), None)
     if job is None:
         return now
@@ -70,6 +70,6 @@ def logical_date(settings: Settings, job_id: str, now: datetime | None = None) -
 
 def next_fire_times(settings: Settings, now: datetime | None = None) -> dict[str, datetime | None]:
     """When each configured job fires next, in the schedule's zone."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     tz = schedule_zone(settings)
     return {j.id: trigger_for(j.crontab, tz).get_next_fire_time(None, now) for j in configured_jobs(settings)}

@@ -35,8 +35,12 @@ class StopFlag:
 
 
 @contextmanager
-def stop_on_signals(flag: StopFlag, *, then: Callable[[], None] | None = None,
-                    signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)) -> Iterator[StopFlag]:
+def stop_on_signals(
+    flag: StopFlag,
+    *,
+    then: Callable[[], None] | None = None,
+    signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
+) -> Iterator[StopFlag]:
     """Within the block, the given signals set `flag` (and call `then`) instead of killing the process."""
     if threading.current_thread() is not threading.main_thread():
         yield flag  # only the main thread may install handlers; the caller's own handling applies

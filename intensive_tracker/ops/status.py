@@ -6,7 +6,7 @@ plain dict, the `--json` output; `render_text` lays the same dict out for a term
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,14 +14,14 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from intensive_tracker.store import models as m
 from intensive_tracker.config import Settings
-from intensive_tracker.store.engine import database_label
-from intensive_tracker.store.schema import schema_heads
-from intensive_tracker.store.locks import held_elsewhere
-from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.ops.schedule import configured_jobs, next_fire_times, schedule_zone
+from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.periods import aware_utc
+from intensive_tracker.store import models as m
+from intensive_tracker.store.engine import database_label
+from intensive_tracker.store.locks import held_elsewhere
+from intensive_tracker.store.schema import schema_heads
 
 SCHEMA_VERSION = 1
 _ENTITIES_SKIPPED = ("cursors",)  # bookkeeping, not data a person counts
@@ -32,9 +32,11 @@ def _iso(value: datetime | None, tz: ZoneInfo) -> str | None:
     return aware.astimezone(tz).isoformat() if aware else None
 
 
-def collect_status(engine: Engine, settings: Settings, *, limit: int = 10, now: datetime | None = None) -> dict[str, Any]:
+def collect_status(
+    engine: Engine, settings: Settings, *, limit: int = 10, now: datetime | None = None
+) -> dict[str, Any]:
     """Everything `status` shows, as JSON-ready data (keys documented in the README)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     tz = settings.tz
     tables = set(inspect(engine).get_table_names())
     current, heads = schema_heads(engine)  # reads alembic_version only; an empty database has none
@@ -45,9 +47,16 @@ def collect_status(engine: Engine, settings: Settings, *, limit: int = 10, now: 
     upcoming = next_fire_times(settings, now)
     jobs = []
     for spec in configured_jobs(settings):
-        jobs.append({"id": spec.id, "title": spec.title, "crontab": spec.crontab, "timezone": str(zone),
-                     "next_run": _iso(upcoming.get(spec.id), zone),
-                     "last": _last_job_run(engine, spec.id, zone) if "job_run" in tables else None})
+        jobs.append(
+            {
+                "id": spec.id,
+                "title": spec.title,
+                "crontab": spec.crontab,
+                "timezone": str(zone),
+                "next_run": _iso(upcoming.get(spec.id), zone),
+                "last": _last_job_run(engine, spec.id, zone) if "job_run" in tables else None,
+            }
+        )
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": now.astimezone(tz).replace(microsecond=0).isoformat(),
@@ -90,20 +99,33 @@ def _run_dict(run: m.SyncRun, tz: ZoneInfo, lock_free: bool) -> dict[str, Any]:
     finished = aware_utc(run.finished_at) if run.finished_at is not None else None
     errors = list(run.errors or [])
     return {
-        "id": run.id, "trigger": run.trigger, "status": _run_status(run.status, lock_free),
-        "started_at": _iso(started, tz), "finished_at": _iso(finished, tz),
+        "id": run.id,
+        "trigger": run.trigger,
+        "status": _run_status(run.status, lock_free),
+        "started_at": _iso(started, tz),
+        "finished_at": _iso(finished, tz),
         "duration_s": round((finished - started).total_seconds()) if started and finished else None,
         **totals,
         "marked_missing": int(counts.get("marked_missing", 0) or 0),
-        "cohorts_ok": int(cohorts.get("ok", 0)), "cohorts_failed": int(cohorts.get("failed", 0)),
-        "warnings": len(run.warnings or []), "errors": len(errors),
+        "cohorts_ok": int(cohorts.get("ok", 0)),
+        "cohorts_failed": int(cohorts.get("failed", 0)),
+        "warnings": len(run.warnings or []),
+        "errors": len(errors),
         "first_error": errors[0].get("message") if errors and isinstance(errors[0], dict) else None,
     }
 
 
 # The sync_run columns of the first schema: status works on a database a release behind, too.
-_RUN_COLUMNS = (col(m.SyncRun.id), col(m.SyncRun.started_at), col(m.SyncRun.finished_at), col(m.SyncRun.status),
-                col(m.SyncRun.trigger), col(m.SyncRun.counts), col(m.SyncRun.warnings), col(m.SyncRun.errors))
+_RUN_COLUMNS = (
+    col(m.SyncRun.id),
+    col(m.SyncRun.started_at),
+    col(m.SyncRun.finished_at),
+    col(m.SyncRun.status),
+    col(m.SyncRun.trigger),
+    col(m.SyncRun.counts),
+    col(m.SyncRun.warnings),
+    col(m.SyncRun.errors),
+)
 
 
 def _runs(engine: Engine, tz: ZoneInfo, limit: int, *, lock_free: bool) -> list[dict[str, Any]]:
@@ -115,30 +137,49 @@ def _runs(engine: Engine, tz: ZoneInfo, limit: int, *, lock_free: bool) -> list[
 def _last_failure(engine: Engine, tz: ZoneInfo, *, lock_free: bool) -> dict[str, Any] | None:
     bad = ["failed", "problems", "interrupted"] + (["running"] if lock_free else [])
     with engine.connect() as connection:
-        row = connection.execute(select(*_RUN_COLUMNS).where(col(m.SyncRun.status).in_(bad))
-                                 .order_by(col(m.SyncRun.id).desc()).limit(1)).first()
+        row = connection.execute(
+            select(*_RUN_COLUMNS).where(col(m.SyncRun.status).in_(bad)).order_by(col(m.SyncRun.id).desc()).limit(1)
+        ).first()
     if row is None:
         return None
     run = m.SyncRun.model_validate(dict(row._mapping))
     data = _run_dict(run, tz, lock_free)
-    data["error_list"] = [{"source": e.get("source"), "cohort": e.get("cohort"), "message": e.get("message")}
-                          for e in (run.errors or []) if isinstance(e, dict)]
+    data["error_list"] = [
+        {"source": e.get("source"), "cohort": e.get("cohort"), "message": e.get("message")}
+        for e in (run.errors or [])
+        if isinstance(e, dict)
+    ]
     if data["status"] == "interrupted" and not data["error_list"]:
-        data["error_list"] = [{"source": None, "cohort": None,
-                               "message": "процесс завершился, не закончив запуск (остановлен или убит); "
-                                          "записанные когорты сохранены, следующий запуск продолжит"}]
+        data["error_list"] = [
+            {
+                "source": None,
+                "cohort": None,
+                "message": "процесс завершился, не закончив запуск (остановлен или убит); "
+                "записанные когорты сохранены, следующий запуск продолжит",
+            }
+        ]
     return data
 
 
 def _last_job_run(engine: Engine, job: str, tz: ZoneInfo) -> dict[str, Any] | None:
     with engine.connect() as connection:
-        row = connection.execute(select(m.JobRun).where(col(m.JobRun.job) == job)
-                                 .order_by(col(m.JobRun.logical_date).desc(), col(m.JobRun.id).desc()).limit(1)).first()
+        row = connection.execute(
+            select(m.JobRun)
+            .where(col(m.JobRun.job) == job)
+            .order_by(col(m.JobRun.logical_date).desc(), col(m.JobRun.id).desc())
+            .limit(1)
+        ).first()
     if row is None:
         return None
     run = m.JobRun.model_validate(dict(row._mapping))
-    return {"logical_date": _iso(run.logical_date, tz), "status": run.status, "started_at": _iso(run.started_at, tz),
-            "finished_at": _iso(run.finished_at, tz), "message": run.message, "sync_run_id": run.sync_run_id}
+    return {
+        "logical_date": _iso(run.logical_date, tz),
+        "status": run.status,
+        "started_at": _iso(run.started_at, tz),
+        "finished_at": _iso(run.finished_at, tz),
+        "message": run.message,
+        "sync_run_id": run.sync_run_id,
+    }
 
 
 def _outbox(engine: Engine) -> dict[str, int] | None:
@@ -156,6 +197,7 @@ def _outbox(engine: Engine) -> dict[str, int] | None:
 
 # --- text ----------------------------------------------------------------------------------------
 
+
 def _short(iso: str | None) -> str:
     if not iso:
         return "—"
@@ -171,24 +213,35 @@ def _duration(seconds: int | None) -> str:
 
 def render_text(status: dict[str, Any]) -> str:
     """The status for a terminal: one line per run, then what failed last, then the schedule."""
-    lines = [f"База: {status['database']} — схема "
-             + ("актуальна" if status["schema"]["up_to_date"] else
-                f"отстаёт ({', '.join(status['schema']['current']) or 'пусто'} → {', '.join(status['schema']['heads'])}); "
-                "выполните intensive-tracker db upgrade"),
-             "Синхронизация выполняется сейчас." if status["sync_running"] else "Синхронизация сейчас не выполняется."]
+    lines = [
+        f"База: {status['database']} — схема "
+        + (
+            "актуальна"
+            if status["schema"]["up_to_date"]
+            else f"отстаёт ({', '.join(status['schema']['current']) or 'пусто'} → {', '.join(status['schema']['heads'])}); "
+            "выполните intensive-tracker db upgrade"
+        ),
+        "Синхронизация выполняется сейчас." if status["sync_running"] else "Синхронизация сейчас не выполняется.",
+    ]
     if status["runs"]:
         lines.append(f"Последние запуски (время {status['timezone']}):")
-        lines.append("     #  начат           длит.      итог                      новых  измен.  без изм.  откл.  предупр.  ошибок")
+        lines.append(
+            "     #  начат           длит.      итог                      новых  измен.  без изм.  откл.  предупр.  ошибок"
+        )
         for r in status["runs"]:
-            lines.append(f"  {r['id']:>4}  {_short(r['started_at']):<15} {_duration(r['duration_s']):<10} "
-                         f"{RUN_STATUS_LABELS.get(r['status'], r['status']):<25} {r['inserted']:>5}  {r['updated']:>6}  "
-                         f"{r['unchanged']:>8}  {r['rejected']:>5}  {r['warnings']:>8}  {r['errors']:>6}")
+            lines.append(
+                f"  {r['id']:>4}  {_short(r['started_at']):<15} {_duration(r['duration_s']):<10} "
+                f"{RUN_STATUS_LABELS.get(r['status'], r['status']):<25} {r['inserted']:>5}  {r['updated']:>6}  "
+                f"{r['unchanged']:>8}  {r['rejected']:>5}  {r['warnings']:>8}  {r['errors']:>6}"
+            )
     else:
         lines.append("Запусков синхронизации ещё не было.")
     failure = status["last_failure"]
     if failure:
-        lines.append(f"Последняя неудача: #{failure['id']} от {_short(failure['started_at'])}, "
-                     f"{RUN_STATUS_LABELS.get(failure['status'], failure['status'])}:")
+        lines.append(
+            f"Последняя неудача: #{failure['id']} от {_short(failure['started_at'])}, "
+            f"{RUN_STATUS_LABELS.get(failure['status'], failure['status'])}:"
+        )
         for e in failure["error_list"][:10]:
             where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
             lines.append(f"  {where + ': ' if where else ''}{e.get('message')}")
@@ -196,10 +249,15 @@ def render_text(status: dict[str, Any]) -> str:
         lines.append("Расписание:")
         for job in status["jobs"]:
             last = job["last"]
-            done = (f"; последний за {_short(last['logical_date'])}: {RUN_STATUS_LABELS.get(last['status'], last['status'])}"
-                    if last else "; ещё не запускалось")
-            lines.append(f"  {job['id']} ({job['title']}, «{job['crontab']}», {job['timezone']}): "
-                         f"следующий {_short(job['next_run'])}{done}")
+            done = (
+                f"; последний за {_short(last['logical_date'])}: {RUN_STATUS_LABELS.get(last['status'], last['status'])}"
+                if last
+                else "; ещё не запускалось"
+            )
+            lines.append(
+                f"  {job['id']} ({job['title']}, «{job['crontab']}», {job['timezone']}): "
+                f"следующий {_short(job['next_run'])}{done}"
+            )
     if status["outbox"] is not None:
         parts = ", ".join(f"{k} {v}" for k, v in status["outbox"].items()) or "пусто"
         lines.append(f"Почта (outbox): {parts}")

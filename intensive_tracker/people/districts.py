@@ -26,9 +26,23 @@ UNASSIGNED = "не распределён"
 # (the real spellings put them before or after the name: «г.о. Балашиха», «Балашиха г.о.»).
 # Longer phrases first, so that «городской округ» goes before «округ».
 _NOISE_PHRASES = [
-    "городской округ", "городского округа", "муниципальный округ", "муниципального округа",
-    "муниципальный район", "муниципального района", "московская область", "московской области",
-    "московская", "московской", "область", "области", "город", "района", "район", "округ", "мо",
+    "городской округ",
+    "городского округа",
+    "муниципальный округ",
+    "муниципального округа",
+    "муниципальный район",
+    "муниципального района",
+    "московская область",
+    "московской области",
+    "московская",
+    "московской",
+    "область",
+    "области",
+    "город",
+    "района",
+    "район",
+    "округ",
+    "мо",
 ]
 # Abbreviations: the ones ending in a dot may touch the name («г.о.Химки», «г.Видное»); the
 # others must stand alone, so that «го» never eats the start of a word.
@@ -130,7 +144,8 @@ class Registry:
         if name not in self.entries:
             raise ConfigError(
                 f"districts.aliases: «{spelling}» points to «{name}», which is not a district of the registry "
-                f"(write the canonical name, e.g. «{self.suggest(name) or 'Балашиха'}»)")
+                f"(write the canonical name, e.g. «{self.suggest(name) or 'Балашиха'}»)"
+            )
         self._add(spelling, name, configured=True)
 
     @property
@@ -140,8 +155,7 @@ class Registry:
     def territorial(self, *, on: date | None = None) -> list[str]:
         """Districts (not groups) that existed on `on` (all of them when None), alphabetical."""
         return sorted(
-            e.name for e in self.entries.values()
-            if e.kind == "territorial" and (on is None or e.active_on(on))
+            e.name for e in self.entries.values() if e.kind == "territorial" and (on is None or e.active_on(on))
         )
 
     def groups(self) -> list[str]:
@@ -178,8 +192,12 @@ class Registry:
     def find_in_text(self, text: str | None) -> str | None:
         """The one district named inside a longer text («МБОУ СОШ № 2 г.о. Дмитровский»), as a hint to review."""
         words = normalize(text or "").split()
-        found = {self._index[" ".join(words[i:i + n])]
-                 for n in (1, 2, 3) for i in range(len(words) - n + 1) if " ".join(words[i:i + n]) in self._index}
+        found = {
+            self._index[" ".join(words[i : i + n])]
+            for n in (1, 2, 3)
+            for i in range(len(words) - n + 1)
+            if " ".join(words[i : i + n]) in self._index
+        }
         return found.pop() if len(found) == 1 else None
 
     def suggest(self, spelling: str) -> str | None:
@@ -196,11 +214,16 @@ def _entries_from(data: Mapping[str, object]) -> list[DistrictEntry]:
     for kind, section in (("territorial", "district"), ("group", "group")):
         items = cast("list[dict[str, Any]]", data.get(section, []) or [])  # parsed TOML: a list of tables
         for item in items:
-            entries.append(DistrictEntry(
-                name=item["name"], kind=kind, aliases=tuple(item.get("aliases", ())),
-                merged_into=item.get("merged_into"), merged_on=item.get("merged_on"),
-                full_name=item.get("full_name"),
-            ))
+            entries.append(
+                DistrictEntry(
+                    name=item["name"],
+                    kind=kind,
+                    aliases=tuple(item.get("aliases", ())),
+                    merged_into=item.get("merged_into"),
+                    merged_on=item.get("merged_on"),
+                    full_name=item.get("full_name"),
+                )
+            )
     return entries
 
 
@@ -209,15 +232,18 @@ def _amend(shipped: DistrictEntry | None, extra: DistrictEntry) -> DistrictEntry
     if shipped is None:
         return replace(extra, kind=extra.kind or "territorial")
     return DistrictEntry(
-        name=shipped.name, kind=extra.kind or shipped.kind,
+        name=shipped.name,
+        kind=extra.kind or shipped.kind,
         aliases=tuple(dict.fromkeys((*shipped.aliases, *extra.aliases))),
-        merged_into=extra.merged_into or shipped.merged_into, merged_on=extra.merged_on or shipped.merged_on,
+        merged_into=extra.merged_into or shipped.merged_into,
+        merged_on=extra.merged_on or shipped.merged_on,
         full_name=extra.full_name or shipped.full_name,
     )
 
 
-def load_registry(*, extra_aliases: Mapping[str, str] | None = None,
-                  extra_districts: Iterable[DistrictEntry] = ()) -> Registry:
+def load_registry(
+    *, extra_aliases: Mapping[str, str] | None = None, extra_districts: Iterable[DistrictEntry] = ()
+) -> Registry:
     """The shipped registry plus what the config adds."""
     text = (resources.files("intensive_tracker.people") / "data" / "districts.toml").read_text("utf-8")
     entries = {e.name: e for e in _entries_from(tomllib.loads(text))}
@@ -241,9 +267,17 @@ def registry_from_settings(settings: Settings) -> Registry:
 
 def registry_from_section(section: DistrictSettings) -> Registry:
     """The shipped registry plus one `[districts]` section."""
-    extras = [DistrictEntry(name=x.name, kind=x.kind or "", aliases=tuple(x.aliases),
-                            merged_into=x.merged_into, merged_on=x.merged_on, full_name=x.full_name)
-              for x in section.extra]
+    extras = [
+        DistrictEntry(
+            name=x.name,
+            kind=x.kind or "",
+            aliases=tuple(x.aliases),
+            merged_into=x.merged_into,
+            merged_on=x.merged_on,
+            full_name=x.full_name,
+        )
+        for x in section.extra
+    ]
     return load_registry(extra_aliases=section.aliases, extra_districts=extras)
 
 
@@ -255,8 +289,11 @@ def check_recipients(recipients: Mapping[str, list[str]], registry: Registry) ->
         for name in unknown:
             meant = registry.resolve(name).name or registry.suggest(name)
             hints.append(f"«{name}»" + (f" (write «{meant}»)" if meant else ""))
-        raise ConfigError("districts.recipients: not a canonical district name: " + ", ".join(hints)
-                          + ". The names are those of the report (see intensive_tracker/people/data/districts.toml)")
+        raise ConfigError(
+            "districts.recipients: not a canonical district name: "
+            + ", ".join(hints)
+            + ". The names are those of the report (see intensive_tracker/people/data/districts.toml)"
+        )
     return {name: list(emails) for name, emails in recipients.items()}
 
 

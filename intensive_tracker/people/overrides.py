@@ -22,11 +22,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
-from intensive_tracker.store import models as m
 from intensive_tracker.config import JoinOverride, PeopleSettings
 from intensive_tracker.people.identity import email_key, name_key
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
-
+from intensive_tracker.store import models as m
 
 
 @dataclass(frozen=True)
@@ -48,16 +47,18 @@ def match_overrides(conn: Connection, people: PeopleSettings) -> list[OverrideMa
     """Each join and split of the config with the accounts it names."""
     result = []
     for join in people.join:
-        result.append(OverrideMatch("join", (*join.accounts, *join.emails), tuple(_join_accounts(conn, join)),
-                                    join.note))
+        result.append(
+            OverrideMatch("join", (*join.accounts, *join.emails), tuple(_join_accounts(conn, join)), join.note)
+        )
     for split in people.split:
         ids = _accounts_by_ref(conn, [split.account])
         result.append(OverrideMatch("split", (split.account,), tuple(ids), split.note))
     return result
 
 
-def apply_people_overrides(session: Session, people: PeopleSettings, *, account_ids: Mapping[str, int],
-                           participant_ids: Mapping[str, int]) -> dict[str, int]:
+def apply_people_overrides(
+    session: Session, people: PeopleSettings, *, account_ids: Mapping[str, int], participant_ids: Mapping[str, int]
+) -> dict[str, int]:
     """Relink accounts as the config says; returns the batch's `participant_ids` (external id → person) updated."""
     if not people.join and not people.split:
         return dict(participant_ids)
@@ -73,8 +74,11 @@ def apply_people_overrides(session: Session, people: PeopleSettings, *, account_
     result = dict(participant_ids)
     ids = sorted(by_account)
     for start in range(0, len(ids), 500):
-        for aid, pid in conn.execute(select(col(m.Account.id), col(m.Account.participant_id))
-                                     .where(col(m.Account.id).in_(ids[start:start + 500]))):
+        for aid, pid in conn.execute(
+            select(col(m.Account.id), col(m.Account.participant_id)).where(
+                col(m.Account.id).in_(ids[start : start + 500])
+            )
+        ):
             assert aid is not None  # a primary key read back
             result[by_account[aid]] = pid
     return result
@@ -85,17 +89,26 @@ def _accounts_by_ref(conn: Connection, refs: Iterable[str]) -> list[int]:
     if not refs:
         return []
     full = col(m.Account.source) + ":" + col(m.Account.external_id)
-    return [aid for (aid,) in conn.execute(select(col(m.Account.id)).where(full.in_(refs)).order_by(col(m.Account.id)))
-            if aid is not None]  # a primary key: never NULL
+    return [
+        aid
+        for (aid,) in conn.execute(select(col(m.Account.id)).where(full.in_(refs)).order_by(col(m.Account.id)))
+        if aid is not None
+    ]  # a primary key: never NULL
 
 
 def _accounts_by_email(conn: Connection, emails: Iterable[str]) -> list[int]:
     keys = sorted({k for k in (email_key(e) for e in emails) if k})
     if not keys:
         return []
-    return [aid for (aid,) in conn.execute(
-        select(col(m.Account.id)).where(func.lower(func.trim(col(m.Account.email))).in_(keys)).order_by(col(m.Account.id)))
-        if aid is not None]  # a primary key: never NULL
+    return [
+        aid
+        for (aid,) in conn.execute(
+            select(col(m.Account.id))
+            .where(func.lower(func.trim(col(m.Account.email))).in_(keys))
+            .order_by(col(m.Account.id))
+        )
+        if aid is not None
+    ]  # a primary key: never NULL
 
 
 def _join_accounts(conn: Connection, join: JoinOverride) -> list[int]:
@@ -109,14 +122,19 @@ def _apply_join(conn: Connection, join: JoinOverride) -> bool:
     ids = _join_accounts(conn, join)
     if not ids:
         return False
-    people = sorted({pid for (pid,) in conn.execute(select(col(m.Account.participant_id)).where(col(m.Account.id).in_(ids)))})
+    people = sorted(
+        {pid for (pid,) in conn.execute(select(col(m.Account.participant_id)).where(col(m.Account.id).in_(ids)))}
+    )
     if len(people) < 2:
         return False
     target = people[0]  # the oldest record stays: its id is what earlier reports and emails knew
     reason = "объединено вручную (people.join" + (f": {join.note})" if join.note else ")")
     for pid in people[1:]:
-        moved = [aid for (aid,) in conn.execute(select(col(m.Account.id)).where(col(m.Account.participant_id) == pid))
-                 if aid is not None]  # a primary key: never NULL
+        moved = [
+            aid
+            for (aid,) in conn.execute(select(col(m.Account.id)).where(col(m.Account.participant_id) == pid))
+            if aid is not None
+        ]  # a primary key: never NULL
         _move_accounts(conn, moved, target, reason)
     return True
 
@@ -127,13 +145,20 @@ def _apply_split(session: Session, ref: str, note: str) -> bool:
     if not ids:
         return False
     account = conn.execute(select(m.Account).where(col(m.Account.id) == ids[0])).one()
-    siblings = conn.execute(select(func.count()).select_from(m.Account).where(
-        m.Account.participant_id == account.participant_id)).scalar_one()
+    siblings = conn.execute(
+        select(func.count()).select_from(m.Account).where(m.Account.participant_id == account.participant_id)
+    ).scalar_one()
     if siblings < 2:
         return False  # already a person of its own
-    person = m.Participant(email_key=None, full_name=account.full_name, name_key=name_key(account.full_name),
-                           district_raw=account.district_raw, school=account.school, position=account.position,
-                           category=account.category)
+    person = m.Participant(
+        email_key=None,
+        full_name=account.full_name,
+        name_key=name_key(account.full_name),
+        district_raw=account.district_raw,
+        school=account.school,
+        position=account.position,
+        category=account.category,
+    )
     session.add(person)
     session.flush()
     assert person.id is not None
@@ -147,25 +172,39 @@ def _move_accounts(conn: Connection, account_ids: list[int], target: int, reason
     """Accounts and everything recorded through them now belong to `target`."""
     if not account_ids:
         return
-    conn.execute(update(m.Account).where(col(m.Account.id).in_(account_ids))
-                 .values(participant_id=target, link_reason=reason))
+    conn.execute(
+        update(m.Account).where(col(m.Account.id).in_(account_ids)).values(participant_id=target, link_reason=reason)
+    )
     conn.execute(update(m.Enrolment).where(col(m.Enrolment.account_id).in_(account_ids)).values(participant_id=target))
-    _move_marks(conn, m.Attendance, m.Attendance.session_id, account_ids, target,
-                better=lambda row: (bool(row.present), -row.id))
-    _move_marks(conn, m.Defense, m.Defense.cohort_id, account_ids, target,
-                better=lambda row: (DEFENSE_RANK.get(row.outcome, 0), -row.id))
+    _move_marks(
+        conn,
+        m.Attendance,
+        m.Attendance.session_id,
+        account_ids,
+        target,
+        better=lambda row: (bool(row.present), -row.id),
+    )
+    _move_marks(
+        conn,
+        m.Defense,
+        m.Defense.cohort_id,
+        account_ids,
+        target,
+        better=lambda row: (DEFENSE_RANK.get(row.outcome, 0), -row.id),
+    )
 
 
 def _move_marks(conn: Connection, model: Any, slot: Any, account_ids: list[int], target: int, *, better: Any) -> None:
     """Rows of `model` made through the accounts go to `target`; one row per slot, the better one kept."""
-    moving = conn.execute(select(model).where(model.account_id.in_(account_ids),
-                                              model.participant_id != target)).all()
+    moving = conn.execute(select(model).where(model.account_id.in_(account_ids), model.participant_id != target)).all()
     if not moving:
         return
     slot_name = slot.key
     slots = sorted({getattr(r, slot_name) for r in moving})
-    held = {getattr(r, slot_name): r for r in conn.execute(
-        select(model).where(model.participant_id == target, slot.in_(slots)))}
+    held = {
+        getattr(r, slot_name): r
+        for r in conn.execute(select(model).where(model.participant_id == target, slot.in_(slots)))
+    }
     for row in sorted(moving, key=better, reverse=True):
         kept = held.get(getattr(row, slot_name))
         if kept is None:

@@ -23,14 +23,19 @@ def refresh_districts(session: Session, registry: Registry) -> int:
     conn = session.connection()
     district_ids = {name: did for did, name in conn.execute(select(col(m.District.id), col(m.District.name)))}
     changed = []
-    for pid, raw, before in conn.execute(select(col(m.Participant.id), col(m.Participant.district_raw),
-                                                col(m.Participant.district_id))):
+    for pid, raw, before in conn.execute(
+        select(col(m.Participant.id), col(m.Participant.district_raw), col(m.Participant.district_id))
+    ):
         after = district_ids.get(registry.resolve(raw).name or "")
         if after != before:
             changed.append({"pid": pid, "new_district_id": after})
     if changed:
-        conn.execute(update(m.Participant).where(col(m.Participant.id) == bindparam("pid"))
-                     .values(district_id=bindparam("new_district_id")), changed)
+        conn.execute(
+            update(m.Participant)
+            .where(col(m.Participant.id) == bindparam("pid"))
+            .values(district_id=bindparam("new_district_id")),
+            changed,
+        )
     return len(changed)
 
 
@@ -54,12 +59,28 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
     rows = []
     for pid, accs in accounts.items():
         # An account joined only by a *probable* name match (forms) never overrides the confirmed ones.
-        best = max(accs, key=lambda a: (not a.suspended, not a.link_reason.startswith("probable:"),
-                                        bool(a.district_raw and a.district_raw.strip()), a.id))
+        best = max(
+            accs,
+            key=lambda a: (
+                not a.suspended,
+                not a.link_reason.startswith("probable:"),
+                bool(a.district_raw and a.district_raw.strip()),
+                a.id,
+            ),
+        )
         resolution = registry.resolve(best.district_raw)
-        rows.append({"id": pid, "full_name": best.full_name, "name_key": name_key(best.full_name),
-                     "district_raw": best.district_raw, "district_id": district_ids.get(resolution.name or ""),
-                     "school": best.school, "position": best.position, "category": best.category})
+        rows.append(
+            {
+                "id": pid,
+                "full_name": best.full_name,
+                "name_key": name_key(best.full_name),
+                "district_raw": best.district_raw,
+                "district_id": district_ids.get(resolution.name or ""),
+                "school": best.school,
+                "position": best.position,
+                "category": best.category,
+            }
+        )
     existing: dict[int, Any] = {}
     ids = list(accounts)
     for chunk in chunked(ids):
@@ -68,7 +89,10 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
     if changed_rows:
         # One executemany instead of a statement per person (issue 9).
         columns = [k for k in changed_rows[0] if k != "id"]
-        stmt = update(m.Participant).where(col(m.Participant.id) == bindparam("pid")).values(
-            {c: bindparam("new_" + c) for c in columns})
+        stmt = (
+            update(m.Participant)
+            .where(col(m.Participant.id) == bindparam("pid"))
+            .values({c: bindparam("new_" + c) for c in columns})
+        )
         conn.execute(stmt, [{"pid": row["id"], **{"new_" + c: row[c] for c in columns}} for row in changed_rows])
     return len(changed_rows)

@@ -11,6 +11,9 @@ OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "pending")
 DEFENSE_RANK: dict[str, int] = {"passed": 3, "failed": 2, "pending": 1}
 
 RUN_STATUS_LABELS: dict[str, str] = {
-    "ok": "успешно", "problems": "завершена с проблемами", "failed": "не выполнена",
-    "interrupted": "прервана", "running": "выполняется",
+    "ok": "успешно",
+    "problems": "завершена с проблемами",
+    "failed": "не выполнена",
+    "interrupted": "прервана",
+    "running": "выполняется",
 }

@@ -136,4 +136,3 @@ class Summary:
     last_sync_status: str | None = None
     last_success: datetime | None = None
     freshness_warnings: list[str] = field(default_factory=list)
-

@@ -15,12 +15,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine, Row
-
 from sqlmodel import col
 
-from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.people.vocabulary import OUTCOMES
+from intensive_tracker.periods import (
+    half_year_label,
+    half_year_of,
+    local,
+    local_date,
+    school_year_of,
+    school_year_start,
+)
 from intensive_tracker.reports.figure_types import (
     DefenseCounts,
     DistrictRow,
@@ -31,30 +37,41 @@ from intensive_tracker.reports.figure_types import (
     Summary,
     YearSummary,
 )
-from intensive_tracker.periods import (half_year_label, half_year_of, local, local_date, school_year_of,
-                                      school_year_start)
+from intensive_tracker.store import models as m
 
 # The methodist is warned when the newest successful sync is older than this.
 STALE_AFTER = timedelta(days=2)
 
 
-def build_summary(engine: Engine, registry: Registry, *, tz: ZoneInfo, now: datetime,
-                  school_year: str | None = None) -> Summary:
+def build_summary(
+    engine: Engine, registry: Registry, *, tz: ZoneInfo, now: datetime, school_year: str | None = None
+) -> Summary:
     """Everything the site, the exports and summary.json show."""
     with engine.connect() as conn:
         programs = conn.execute(select(m.Program).order_by(col(m.Program.id))).all()
         summaries = [_program(conn, p, registry, tz, school_year) for p in programs]
-        finished = (select(col(m.SyncRun.finished_at), col(m.SyncRun.status)).where(col(m.SyncRun.finished_at).is_not(None))
-                    .order_by(col(m.SyncRun.finished_at).desc(), col(m.SyncRun.id).desc()).limit(1))
+        finished = (
+            select(col(m.SyncRun.finished_at), col(m.SyncRun.status))
+            .where(col(m.SyncRun.finished_at).is_not(None))
+            .order_by(col(m.SyncRun.finished_at).desc(), col(m.SyncRun.id).desc())
+            .limit(1)
+        )
         last = conn.execute(finished).first()
         success = conn.execute(finished.where(col(m.SyncRun.status) == "ok")).first()
     # finished_at is never None here (the query selects finished runs); the test only narrows the type.
     last_sync = local(last[0], tz) if last and last[0] is not None else None
     last_success = local(success[0], tz) if success and success[0] is not None else None
-    return Summary(generated_at=now, timezone=str(tz), programs=summaries,
-                   last_sync=last_sync, last_sync_status=last[1] if last else None, last_success=last_success,
-                   freshness_warnings=freshness_warnings(now=now, last_success=last_success,
-                                                         last_status=last[1] if last else None))
+    return Summary(
+        generated_at=now,
+        timezone=str(tz),
+        programs=summaries,
+        last_sync=last_sync,
+        last_sync_status=last[1] if last else None,
+        last_success=last_success,
+        freshness_warnings=freshness_warnings(
+            now=now, last_success=last_success, last_status=last[1] if last else None
+        ),
+    )
 
 
 def freshness_warnings(*, now: datetime, last_success: datetime | None, last_status: str | None) -> list[str]:
@@ -70,16 +87,30 @@ def freshness_warnings(*, now: datetime, last_success: datetime | None, last_sta
     return warnings
 
 
-def _program(conn: Connection, program: Row[Any], registry: Registry, tz: ZoneInfo,
-             wanted_year: str | None) -> ProgramSummary:
+def _program(
+    conn: Connection, program: Row[Any], registry: Registry, tz: ZoneInfo, wanted_year: str | None
+) -> ProgramSummary:
     present = func.sum(case((col(m.Attendance.present).is_(True), 1), else_=0))
     # `cid is not None` only narrows the type: a stored row's primary key is never NULL.
-    cohorts = {cid: (key, title, term, year) for cid, key, title, term, year in conn.execute(
-        select(col(m.Cohort.id), col(m.Cohort.key), col(m.Cohort.title), col(m.Cohort.term), col(m.Cohort.school_year))
-        .where(col(m.Cohort.program_id) == program.id)) if cid is not None}
+    cohorts = {
+        cid: (key, title, term, year)
+        for cid, key, title, term, year in conn.execute(
+            select(
+                col(m.Cohort.id), col(m.Cohort.key), col(m.Cohort.title), col(m.Cohort.term), col(m.Cohort.school_year)
+            ).where(col(m.Cohort.program_id) == program.id)
+        )
+        if cid is not None
+    }
     rows = conn.execute(
-        select(col(m.Session.id), col(m.Session.starts_at), col(m.Session.topic), col(m.Session.speaker), col(m.Session.taken), col(m.Cohort.key),
-               func.coalesce(present, 0))
+        select(
+            col(m.Session.id),
+            col(m.Session.starts_at),
+            col(m.Session.topic),
+            col(m.Session.speaker),
+            col(m.Session.taken),
+            col(m.Cohort.key),
+            func.coalesce(present, 0),
+        )
         .join(m.Cohort, col(m.Cohort.id) == col(m.Session.cohort_id))
         .outerjoin(m.Attendance, col(m.Attendance.session_id) == col(m.Session.id))
         # Sessions Moodle no longer lists stay in: past periods must not drift (issue 6, history is kept).
@@ -93,15 +124,27 @@ def _program(conn: Connection, program: Row[Any], registry: Registry, tz: ZoneIn
         when = local(starts, tz)
         year = school_year_of(when.date())
         number = sum(1 for _, r in by_year[year] if r.taken) + 1 if taken else 0
-        row = SessionRow(number=number, starts_at=when, topic=topic, speaker=speaker,
-                         present=int(n), taken=bool(taken), cohort=cohort_key)
+        row = SessionRow(
+            number=number,
+            starts_at=when,
+            topic=topic,
+            speaker=speaker,
+            present=int(n),
+            taken=bool(taken),
+            cohort=cohort_key,
+        )
         by_year[year].append((sid, row))
         if taken:
             data_days.append(when.date())
 
     defenses = conn.execute(
-        select(col(m.Defense.participant_id), col(m.Defense.outcome), col(m.Defense.graded_at), col(m.Defense.cohort_id),
-               col(m.Participant.district_raw))
+        select(
+            col(m.Defense.participant_id),
+            col(m.Defense.outcome),
+            col(m.Defense.graded_at),
+            col(m.Defense.cohort_id),
+            col(m.Participant.district_raw),
+        )
         .join(m.Cohort, col(m.Cohort.id) == col(m.Defense.cohort_id))
         .join(m.Participant, col(m.Participant.id) == col(m.Defense.participant_id))
         .where(col(m.Cohort.program_id) == program.id)
@@ -110,8 +153,12 @@ def _program(conn: Connection, program: Row[Any], registry: Registry, tz: ZoneIn
     by_half: Counter[str] = Counter()
     by_school: Counter[str] = Counter()
     defenses_by_year: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
-    outcomes: dict[str, dict[str, Counter[str]]] = {"calendar": defaultdict(Counter), "half": defaultdict(Counter),
-                                                    "school": defaultdict(Counter), "cohort": defaultdict(Counter)}
+    outcomes: dict[str, dict[str, Counter[str]]] = {
+        "calendar": defaultdict(Counter),
+        "half": defaultdict(Counter),
+        "school": defaultdict(Counter),
+        "cohort": defaultdict(Counter),
+    }
     for pid, outcome, graded_at, cohort_id, district_raw in defenses:
         outcomes["cohort"][cohorts[cohort_id][0]][outcome] += 1
         period_year, day = _defense_period(graded_at, cohorts[cohort_id][2:], tz)
@@ -132,16 +179,32 @@ def _program(conn: Connection, program: Row[Any], registry: Registry, tz: ZoneIn
 
     cohort_ids = {key: cid for cid, (key, *_) in cohorts.items()}
     years = sorted(set(by_year) | set(defenses_by_year))
-    summaries = [_year(conn, y, [r for _, r in by_year.get(y, [])], [sid for sid, _ in by_year.get(y, [])],
-                       defenses_by_year.get(y, []), registry, cohorts=cohorts, cohort_ids=cohort_ids,
-                       outcomes=outcomes) for y in years]
+    summaries = [
+        _year(
+            conn,
+            y,
+            [r for _, r in by_year.get(y, [])],
+            [sid for sid, _ in by_year.get(y, [])],
+            defenses_by_year.get(y, []),
+            registry,
+            cohorts=cohorts,
+            cohort_ids=cohort_ids,
+            outcomes=outcomes,
+        )
+        for y in years
+    ]
     current_year = wanted_year or (max(by_year) if by_year else (years[-1] if years else None))
     current = next((y for y in summaries if y.school_year == current_year), None)
     return ProgramSummary(
-        key=program.key, title=program.title, full_title=program.full_title, school_year=current_year,
-        current=current, years=summaries,
-        defenses_passed=DefenseCounts(dict(sorted(by_calendar.items())), dict(sorted(by_half.items())),
-                                      dict(sorted(by_school.items()))),
+        key=program.key,
+        title=program.title,
+        full_title=program.full_title,
+        school_year=current_year,
+        current=current,
+        years=summaries,
+        defenses_passed=DefenseCounts(
+            dict(sorted(by_calendar.items())), dict(sorted(by_half.items())), dict(sorted(by_school.items()))
+        ),
         outcomes_by_calendar_year=_outcome_table(outcomes["calendar"]),
         outcomes_by_half_year=_outcome_table(outcomes["half"]),
         outcomes_by_school_year=_outcome_table(outcomes["school"]),
@@ -149,8 +212,9 @@ def _program(conn: Connection, program: Row[Any], registry: Registry, tz: ZoneIn
     )
 
 
-def _defense_period(graded_at: datetime | None, cohort: tuple[int | None, str | None],
-                    tz: ZoneInfo) -> tuple[str | None, date | None]:
+def _defense_period(
+    graded_at: datetime | None, cohort: tuple[int | None, str | None], tz: ZoneInfo
+) -> tuple[str | None, date | None]:
     """School year and a day for a defense: its grading date, else (pending) its launch's half-year."""
     if graded_at is not None:
         day = local_date(graded_at, tz)
@@ -169,8 +233,9 @@ def _outcome_table(counts: dict[str, Counter[str]]) -> dict[str, OutcomeCounts]:
     return {k: OutcomeCounts(**{o: c[o] for o in OUTCOMES}) for k, c in sorted(counts.items())}
 
 
-def participation_terms(by_calendar: Counter[str], by_half: Counter[str],
-                        data_end: date | None) -> list[tuple[str, int]]:
+def participation_terms(
+    by_calendar: Counter[str], by_half: Counter[str], data_end: date | None
+) -> list[tuple[str, int]]:
     """Rows «Сроки участия в проекте / прошли защиту»: calendar years; the last one «(1 полугодие)» while
     the records of that year end before July (as the 2023/24 report writes «2024 (1 полугодие)»)."""
     rows = []
@@ -191,11 +256,18 @@ def _registered(conn: Connection, cohort_ids: list[int]) -> int | None:
     """
     if not cohort_ids:
         return None
-    people: set[int] = set(conn.execute(
-        select(col(m.Enrolment.participant_id)).where(col(m.Enrolment.cohort_id).in_(cohort_ids),
-                                                 col(m.Enrolment.status) == "registered")).scalars())
-    registered = conn.execute(select(col(m.Registration.participant_id), col(m.Registration.missing_since))
-                              .where(col(m.Registration.cohort_id).in_(cohort_ids))).all()
+    people: set[int] = set(
+        conn.execute(
+            select(col(m.Enrolment.participant_id)).where(
+                col(m.Enrolment.cohort_id).in_(cohort_ids), col(m.Enrolment.status) == "registered"
+            )
+        ).scalars()
+    )
+    registered = conn.execute(
+        select(col(m.Registration.participant_id), col(m.Registration.missing_since)).where(
+            col(m.Registration.cohort_id).in_(cohort_ids)
+        )
+    ).all()
     if not people and not registered:
         return None
     people.update(pid for pid, missing_since in registered if missing_since is None)
@@ -209,18 +281,31 @@ def _visits(per_person: Counter[int] | dict[int, int], sessions_held: int) -> di
     return {k: spread[k] for k in range(1, top + 1)}
 
 
-def _year(conn: Connection, year: str, sessions: list[SessionRow], session_ids: list[int],
-          passed: list[tuple[int, str | None]], registry: Registry, *,
-          cohorts: dict[int, tuple[str, str | None, int | None, str | None]], cohort_ids: dict[str, int],
-          outcomes: dict[str, dict[str, Counter[str]]]) -> YearSummary:
+def _year(
+    conn: Connection,
+    year: str,
+    sessions: list[SessionRow],
+    session_ids: list[int],
+    passed: list[tuple[int, str | None]],
+    registry: Registry,
+    *,
+    cohorts: dict[int, tuple[str, str | None, int | None, str | None]],
+    cohort_ids: dict[str, int],
+    outcomes: dict[str, dict[str, Counter[str]]],
+) -> YearSummary:
     on = date(school_year_start(year), 9, 1)
     attendance_by_person: Counter[int] = Counter()
     by_launch: dict[int, Counter[int]] = defaultdict(Counter)
     district_raw: dict[int, str | None] = {}
     for start in range(0, len(session_ids), 500):
-        chunk = session_ids[start:start + 500]
+        chunk = session_ids[start : start + 500]
         for pid, raw, cohort_id, n in conn.execute(
-            select(col(m.Attendance.participant_id), col(m.Participant.district_raw), col(m.Session.cohort_id), func.count())
+            select(
+                col(m.Attendance.participant_id),
+                col(m.Participant.district_raw),
+                col(m.Session.cohort_id),
+                func.count(),
+            )
             .join(m.Participant, col(m.Participant.id) == col(m.Attendance.participant_id))
             .join(m.Session, col(m.Session.id) == col(m.Attendance.session_id))
             .where(col(m.Attendance.session_id).in_(chunk), col(m.Attendance.present).is_(True))
@@ -244,8 +329,10 @@ def _year(conn: Connection, year: str, sessions: list[SessionRow], session_ids: 
     for pid, _ in passed:
         people[district(pid)].add(pid)
         defended[district(pid)] += 1
-    rows = [DistrictRow(d, len(people[d]), visits[d], defended[d])
-            for d in sorted(people, key=lambda d: (d == UNASSIGNED, d))]
+    rows = [
+        DistrictRow(d, len(people[d]), visits[d], defended[d])
+        for d in sorted(people, key=lambda d: (d == UNASSIGNED, d))
+    ]
     territorial = registry.territorial(on=on)
     reached = sorted(d for d in people if d in set(territorial))
     launches = []
@@ -253,18 +340,31 @@ def _year(conn: Connection, year: str, sessions: list[SessionRow], session_ids: 
         cid = cohort_ids[key]
         own = [s for s in sessions if s.cohort == key]
         counts = outcomes["cohort"].get(key, Counter())
-        launches.append(LaunchSummary(
-            cohort=key, title=cohorts[cid][1], term=cohorts[cid][2], sessions=own,
-            attendances=sum(by_launch[cid].values()), unique_participants=len(by_launch[cid]),
-            visits=_visits(by_launch[cid], sum(1 for s in own if s.taken)),
-            outcomes=OutcomeCounts(**{o: counts[o] for o in OUTCOMES})))
+        launches.append(
+            LaunchSummary(
+                cohort=key,
+                title=cohorts[cid][1],
+                term=cohorts[cid][2],
+                sessions=own,
+                attendances=sum(by_launch[cid].values()),
+                unique_participants=len(by_launch[cid]),
+                visits=_visits(by_launch[cid], sum(1 for s in own if s.taken)),
+                outcomes=OutcomeCounts(**{o: counts[o] for o in OUTCOMES}),
+            )
+        )
     year_outcomes = outcomes["school"].get(year, Counter())
     return YearSummary(
-        school_year=year, sessions=sessions, attendances=sum(attendance_by_person.values()),
-        unique_participants=len(attendance_by_person), defenses_passed=len(passed), districts=rows,
-        districts_reached=reached, districts_not_reached=[d for d in territorial if d not in set(reached)],
+        school_year=year,
+        sessions=sessions,
+        attendances=sum(attendance_by_person.values()),
+        unique_participants=len(attendance_by_person),
+        defenses_passed=len(passed),
+        districts=rows,
+        districts_reached=reached,
+        districts_not_reached=[d for d in territorial if d not in set(reached)],
         districts_with_defenses=sum(1 for d, n in defended.items() if n and d != UNASSIGNED),
-        launches=launches, visits=_visits(attendance_by_person, sum(1 for s in sessions if s.taken)),
+        launches=launches,
+        visits=_visits(attendance_by_person, sum(1 for s in sessions if s.taken)),
         outcomes=OutcomeCounts(**{o: year_outcomes[o] for o in OUTCOMES}),
         registered=_registered(conn, [cohort_ids[k] for k in dict.fromkeys(s.cohort for s in sessions)]),
     )

@@ -6,8 +6,9 @@ import re
 
 from intensive_tracker.text import slug
 
+
 def year_page(program_key: str, school_year: str) -> str:
-    """"ku", "2023/24" → "ku-2023-24.html"."""
+    """ "ku", "2023/24" → "ku-2023-24.html"."""
     return f"{slug(program_key)}-{school_year.replace('/', '-')}.html"
 
 

@@ -18,11 +18,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.people.identity import email_key, name_key
 from intensive_tracker.periods import local_date, ru_date, school_year_of
 from intensive_tracker.reports.roster import Roster, RosterRow, rosters
+from intensive_tracker.store import models as m
 
 UNASSIGNED_LABEL = "не распределён"
 SIMILAR = 0.8  # a query word this close to a name word is a likely misspelling
@@ -89,10 +89,19 @@ def find_people(engine: Engine, query: str) -> list[Match]:
     with engine.connect() as conn:
         if "@" in text:
             key = email_key(text)
-            found: set[int] = {pid for (pid,) in conn.execute(select(col(m.Account.participant_id)).where(
-                or_(col(m.Account.email).ilike(text), col(m.Account.email).ilike(key or ""))))}
-            found |= {pid for (pid,) in conn.execute(select(col(m.Participant.id)).where(col(m.Participant.email_key) == key))
-                      if pid is not None}
+            found: set[int] = {
+                pid
+                for (pid,) in conn.execute(
+                    select(col(m.Account.participant_id)).where(
+                        or_(col(m.Account.email).ilike(text), col(m.Account.email).ilike(key or ""))
+                    )
+                )
+            }
+            found |= {
+                pid
+                for (pid,) in conn.execute(select(col(m.Participant.id)).where(col(m.Participant.email_key) == key))
+                if pid is not None
+            }
             return [Match(pid, "email") for pid in sorted(found)]
         names: dict[int, set[str]] = defaultdict(set)
         for participant_id, name in conn.execute(select(col(m.Participant.id), col(m.Participant.full_name))):
@@ -129,8 +138,10 @@ def _covers(query: list[str], name: list[str], prefix: bool) -> bool:
 
 def _close(word: str, candidate: str) -> bool:
     """A misspelt word or the misspelt beginning of one («Иваннова» ~ «иванова», «Ёлкин» ~ «елкина»)."""
-    return max(SequenceMatcher(None, word, candidate).ratio(),
-               SequenceMatcher(None, word, candidate[:len(word)]).ratio()) >= SIMILAR
+    return (
+        max(SequenceMatcher(None, word, candidate).ratio(), SequenceMatcher(None, word, candidate[: len(word)]).ratio())
+        >= SIMILAR
+    )
 
 
 def program_years(engine: Engine) -> list[tuple[str, str, str]]:
@@ -139,12 +150,14 @@ def program_years(engine: Engine) -> list[tuple[str, str, str]]:
     with engine.connect() as conn:
         for key, title, starts in conn.execute(
             select(col(m.Program.key), col(m.Program.title), col(m.Session.starts_at))
-            .join(m.Cohort, col(m.Cohort.program_id) == col(m.Program.id)).join(m.Session, col(m.Session.cohort_id) == col(m.Cohort.id))
+            .join(m.Cohort, col(m.Cohort.program_id) == col(m.Program.id))
+            .join(m.Session, col(m.Session.cohort_id) == col(m.Cohort.id))
         ):
             found.add((key, title, school_year_of(local_date(starts))))
         for key, title, year, graded in conn.execute(
             select(col(m.Program.key), col(m.Program.title), col(m.Cohort.school_year), col(m.Defense.graded_at))
-            .join(m.Cohort, col(m.Cohort.program_id) == col(m.Program.id)).join(m.Defense, col(m.Defense.cohort_id) == col(m.Cohort.id))
+            .join(m.Cohort, col(m.Cohort.program_id) == col(m.Program.id))
+            .join(m.Defense, col(m.Defense.cohort_id) == col(m.Cohort.id))
         ):
             label = school_year_of(local_date(graded)) if graded is not None else year
             if label:
@@ -152,7 +165,9 @@ def program_years(engine: Engine) -> list[tuple[str, str, str]]:
     return sorted(found, key=lambda x: (x[0], x[2]))
 
 
-def person_rosters(engine: Engine, registry: Registry, ids: Iterable[int]) -> tuple[dict[tuple[str, str], dict[str, Roster]], dict[str, str]]:
+def person_rosters(
+    engine: Engine, registry: Registry, ids: Iterable[int]
+) -> tuple[dict[tuple[str, str], dict[str, Roster]], dict[str, str]]:
     """`roster.rosters` of every program and year, limited to these people; and program titles."""
     wanted = set(ids)
     titles: dict[str, str] = {}
@@ -163,8 +178,14 @@ def person_rosters(engine: Engine, registry: Registry, ids: Iterable[int]) -> tu
     return result, titles
 
 
-def build_cards(engine: Engine, registry: Registry, ids: Iterable[int], all_rosters: Rosters,
-                titles: Mapping[str, str], quality_items: Iterable[dict[str, Any]] = ()) -> list[PersonCard]:
+def build_cards(
+    engine: Engine,
+    registry: Registry,
+    ids: Iterable[int],
+    all_rosters: Rosters,
+    titles: Mapping[str, str],
+    quality_items: Iterable[dict[str, Any]] = (),
+) -> list[PersonCard]:
     """One card per participant id, its years taken from the rosters given."""
     wanted = sorted(set(ids))
     rows: dict[int, list[CardYear]] = defaultdict(list)
@@ -172,8 +193,9 @@ def build_cards(engine: Engine, registry: Registry, ids: Iterable[int], all_rost
         for district, roster in by_district.items():
             for row in roster.rows:
                 if row.participant_id in wanted:
-                    rows[row.participant_id].append(_year(program, titles.get(program, program), year, district,
-                                                          roster, row))
+                    rows[row.participant_id].append(
+                        _year(program, titles.get(program, program), year, district, roster, row)
+                    )
     concerns: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for item in quality_items:
         for pid in _participants(item):
@@ -185,20 +207,36 @@ def build_cards(engine: Engine, registry: Registry, ids: Iterable[int], all_rost
             continue
         p = people[pid]
         district = registry.resolve(p.district_raw).name or UNASSIGNED
-        others = tuple(dict.fromkeys(
-            (name, a.ref) for a in accounts[pid]
-            if (name := registry.resolve(a.district_raw).name) is not None and name != district))
-        cards.append(PersonCard(
-            participant_id=pid, full_name=p.full_name, district_raw=p.district_raw, school=p.school,
-            district=district, other_districts=others, accounts=tuple(accounts[pid]),
-            years=tuple(sorted(rows[pid], key=lambda y: (y.school_year, y.program_key), reverse=True)),
-            quality=tuple(quality_text(i) for i in concerns[pid]), quality_items=tuple(concerns[pid])))
+        others = tuple(
+            dict.fromkeys(
+                (name, a.ref)
+                for a in accounts[pid]
+                if (name := registry.resolve(a.district_raw).name) is not None and name != district
+            )
+        )
+        cards.append(
+            PersonCard(
+                participant_id=pid,
+                full_name=p.full_name,
+                district_raw=p.district_raw,
+                school=p.school,
+                district=district,
+                other_districts=others,
+                accounts=tuple(accounts[pid]),
+                years=tuple(sorted(rows[pid], key=lambda y: (y.school_year, y.program_key), reverse=True)),
+                quality=tuple(quality_text(i) for i in concerns[pid]),
+                quality_items=tuple(concerns[pid]),
+            )
+        )
     return cards
 
 
 def _year(program: str, title: str, year: str, district: str, roster: Roster, row: RosterRow) -> CardYear:
-    sessions = tuple(CardSession(c.day, mark.text, mark.label, mark.present, c.deleted)
-                     for c, mark in zip(roster.columns, row.marks) if mark.text and mark.held)
+    sessions = tuple(
+        CardSession(c.day, mark.text, mark.label, mark.present, c.deleted)
+        for c, mark in zip(roster.columns, row.marks)
+        if mark.text and mark.held
+    )
     return CardYear(program, title, year, district, row.cohorts, sessions, row, roster.has_defense)
 
 
@@ -207,18 +245,32 @@ def _accounts(engine: Engine, ids: list[int]) -> tuple[dict[int, list[AccountInf
     people: dict[int, Any] = {}
     with engine.connect() as conn:
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            people.update({p.id: p for p in conn.execute(select(m.Participant).where(col(m.Participant.id).in_(chunk)))})
+            chunk = ids[start : start + 500]
+            people.update(
+                {p.id: p for p in conn.execute(select(m.Participant).where(col(m.Participant.id).in_(chunk)))}
+            )
             forms: dict[int, list[str]] = defaultdict(list)
-            for e in conn.execute(select(m.FormEntry).where(col(m.FormEntry.participant_id).in_(chunk))
-                                  .order_by(col(m.FormEntry.form), col(m.FormEntry.file_name), col(m.FormEntry.row))):
+            for e in conn.execute(
+                select(m.FormEntry)
+                .where(col(m.FormEntry.participant_id).in_(chunk))
+                .order_by(col(m.FormEntry.form), col(m.FormEntry.file_name), col(m.FormEntry.row))
+            ):
                 gone = " — строки больше нет в файле" if e.missing_since is not None else ""
                 forms[e.account_id].append(f"{e.form}: {e.file_name}, строка {e.row} ({e.kind}){gone}")
-            for a in conn.execute(select(m.Account).where(col(m.Account.participant_id).in_(chunk)).order_by(col(m.Account.id))):
-                accounts[a.participant_id].append(AccountInfo(
-                    ref=f"{a.source}:{a.external_id}", full_name=a.full_name, email=a.email,
-                    district_raw=a.district_raw, school=a.school, link_reason=a.link_reason,
-                    forms=tuple(forms.get(a.id, ()))))
+            for a in conn.execute(
+                select(m.Account).where(col(m.Account.participant_id).in_(chunk)).order_by(col(m.Account.id))
+            ):
+                accounts[a.participant_id].append(
+                    AccountInfo(
+                        ref=f"{a.source}:{a.external_id}",
+                        full_name=a.full_name,
+                        email=a.email,
+                        district_raw=a.district_raw,
+                        school=a.school,
+                        link_reason=a.link_reason,
+                        forms=tuple(forms.get(a.id, ())),
+                    )
+                )
     return accounts, people
 
 
@@ -257,40 +309,88 @@ def district_label(name: str) -> str:
 def card_json(card: PersonCard) -> dict[str, Any]:
     """`person --json`: stable English keys, ISO dates."""
     return {
-        "participant_id": card.participant_id, "full_name": card.full_name,
-        "district_raw": card.district_raw, "school": card.school, "district": district_label(card.district),
+        "participant_id": card.participant_id,
+        "full_name": card.full_name,
+        "district_raw": card.district_raw,
+        "school": card.school,
+        "district": district_label(card.district),
         "other_districts": [{"district": d, "account": a} for d, a in card.other_districts],
-        "accounts": [{"account": a.ref, "full_name": a.full_name, "email": a.email, "district_raw": a.district_raw,
-                      "school": a.school, "link_reason": a.link_reason, "form_rows": list(a.forms)}
-                     for a in card.accounts],
-        "years": [{"program": y.program_key, "program_title": y.program_title, "school_year": y.school_year,
-                   "listed_under": district_label(y.district), "cohorts": list(y.cohorts),
-                   "sessions_attended": y.row.sessions_attended,
-                   "sessions": [{"date": s.day.isoformat(), "status": s.mark, "status_label": s.label,
-                                 "present": s.present, "deleted_in_moodle": s.deleted} for s in y.sessions],
-                   "defense": ({"outcome": y.row.defense, "label": y.row.defense_label,
-                                "date": y.row.defense_date.isoformat() if y.row.defense_date else None,
-                                "grade": y.row.defense_grade} if y.has_defense else None)}
-                  for y in card.years],
+        "accounts": [
+            {
+                "account": a.ref,
+                "full_name": a.full_name,
+                "email": a.email,
+                "district_raw": a.district_raw,
+                "school": a.school,
+                "link_reason": a.link_reason,
+                "form_rows": list(a.forms),
+            }
+            for a in card.accounts
+        ],
+        "years": [
+            {
+                "program": y.program_key,
+                "program_title": y.program_title,
+                "school_year": y.school_year,
+                "listed_under": district_label(y.district),
+                "cohorts": list(y.cohorts),
+                "sessions_attended": y.row.sessions_attended,
+                "sessions": [
+                    {
+                        "date": s.day.isoformat(),
+                        "status": s.mark,
+                        "status_label": s.label,
+                        "present": s.present,
+                        "deleted_in_moodle": s.deleted,
+                    }
+                    for s in y.sessions
+                ],
+                "defense": (
+                    {
+                        "outcome": y.row.defense,
+                        "label": y.row.defense_label,
+                        "date": y.row.defense_date.isoformat() if y.row.defense_date else None,
+                        "grade": y.row.defense_grade,
+                    }
+                    if y.has_defense
+                    else None
+                ),
+            }
+            for y in card.years
+        ],
         "quality": [dict(i) for i in card.quality_items],
     }
 
 
 def card_lines(card: PersonCard) -> list[str]:
     """The card as text for the terminal (Russian)."""
-    lines = [f"{card.full_name} (участник #{card.participant_id})",
-             f"  округ: {district_label(card.district)} (записан как «{card.district_raw or ''}»); ОО: {card.school or '—'}"]
+    lines = [
+        f"{card.full_name} (участник #{card.participant_id})",
+        f"  округ: {district_label(card.district)} (записан как «{card.district_raw or ''}»); ОО: {card.school or '—'}",
+    ]
     for district, ref in card.other_districts:
         lines.append(f"  другой округ: {district} (по учётной записи {ref})")
     lines.append("  учётные записи:")
     for a in card.accounts:
-        lines.append(f"    {a.ref}: {a.full_name}, {a.email or 'без e-mail'}, округ «{a.district_raw or ''}» — {a.link_reason}")
+        lines.append(
+            f"    {a.ref}: {a.full_name}, {a.email or 'без e-mail'}, округ «{a.district_raw or ''}» — {a.link_reason}"
+        )
         lines += [f"      строка формы {f}" for f in a.forms]
     for y in card.years:
-        lines.append(f"  {y.program_title}, {y.school_year}: {district_label(y.district)}; поток: {', '.join(y.cohorts)}")
-        lines.append(f"    посещено занятий: {y.row.sessions_attended}" + ("; отметки: " + ", ".join(
-            f"{ru_date(s.day)} {s.mark}" + (" (удалено в Moodle)" if s.deleted else "") for s in y.sessions)
-            if y.sessions else ""))
+        lines.append(
+            f"  {y.program_title}, {y.school_year}: {district_label(y.district)}; поток: {', '.join(y.cohorts)}"
+        )
+        lines.append(
+            f"    посещено занятий: {y.row.sessions_attended}"
+            + (
+                "; отметки: "
+                + ", ".join(
+                    f"{ru_date(s.day)} {s.mark}" + (" (удалено в Moodle)" if s.deleted else "") for s in y.sessions
+                )
+                if y.sessions
+                else ""
+            )
+        )
         if y.has_defense:
             lines.append(f"    {y.row.defense_text}")
     if not card.years:

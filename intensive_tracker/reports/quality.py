@@ -15,10 +15,8 @@ from typing import Any
 
 from sqlalchemy import column, func, inspect, select, table
 from sqlalchemy.engine import Connection, Engine
-
 from sqlmodel import col
 
-from intensive_tracker.store import models as m
 from intensive_tracker.config import Settings
 from intensive_tracker.people.districts import Registry, normalize
 from intensive_tracker.people.overrides import account_ref, match_overrides
@@ -36,6 +34,7 @@ from intensive_tracker.reports.quality_types import (
     UnknownSpelling,
     UntakenSession,
 )
+from intensive_tracker.store import models as m
 
 EXAMPLES = 5  # people shown per unknown spelling
 LIMIT = 200  # rows shown per section; the counts are always complete
@@ -51,22 +50,31 @@ def build_quality(engine: Engine, registry: Registry, settings: Settings, now: d
         people = _people(conn)
         unknown, without_people = _districts(people, registry)
         schools = _schools(conn, without_people)
-        without = [NoDistrict(p, schools.get(p.participant_id), registry.find_in_text(schools.get(p.participant_id)))
-                   for p in without_people]
+        without = [
+            NoDistrict(p, schools.get(p.participant_id), registry.find_in_text(schools.get(p.participant_id)))
+            for p in without_people
+        ]
         probable, email_links, manual = _links(conn, people)
         return QualityReport(
-            generated_at=now, timezone=settings.timezone,
+            generated_at=now,
+            timezone=settings.timezone,
             stale_defense_days=settings.quality.stale_defense_days,
-            unknown_districts=unknown, without_district=without[:LIMIT], without_district_total=len(without),
-            probable_links=probable[:LIMIT], name_twins=_name_twins(people, registry)[:LIMIT],
-            email_links=email_links[:LIMIT], manual_links=manual[:LIMIT],
-            override_misses=[OverrideMiss(o.kind, o.refs, o.note) for o in match_overrides(conn, settings.people)
-                             if not o.matched],
+            unknown_districts=unknown,
+            without_district=without[:LIMIT],
+            without_district_total=len(without),
+            probable_links=probable[:LIMIT],
+            name_twins=_name_twins(people, registry)[:LIMIT],
+            email_links=email_links[:LIMIT],
+            manual_links=manual[:LIMIT],
+            override_misses=[
+                OverrideMiss(o.kind, o.refs, o.note) for o in match_overrides(conn, settings.people) if not o.matched
+            ],
             missing_attendance=_missing_attendance(conn, people, tz)[:LIMIT],
             untaken_sessions=_untaken(conn, now, tz)[:LIMIT],
             stale_defenses=_stale_defenses(conn, people, now, tz, settings.quality.stale_defense_days)[:LIMIT],
             last_sync=_last_sync(conn, tz),
-            rejects=rejects, rejects_total=rejects_total,
+            rejects=rejects,
+            rejects_total=rejects_total,
         )
 
 
@@ -74,21 +82,35 @@ def _schools(conn: Connection, people: list[PersonRef]) -> dict[int, str | None]
     ids = [p.participant_id for p in people]
     result: dict[int, str | None] = {}
     for start in range(0, len(ids), 500):
-        result.update({pid: school for pid, school in conn.execute(
-            select(col(m.Participant.id), col(m.Participant.school))
-            .where(col(m.Participant.id).in_(ids[start:start + 500]))) if pid is not None})
+        result.update(
+            {
+                pid: school
+                for pid, school in conn.execute(
+                    select(col(m.Participant.id), col(m.Participant.school)).where(
+                        col(m.Participant.id).in_(ids[start : start + 500])
+                    )
+                )
+                if pid is not None
+            }
+        )
     return result
 
 
 def _people(conn: Connection) -> dict[int, PersonRef]:
     """Every person with at least one account (a person emptied by a join has none and is not reported)."""
     accounts: dict[int, list[str]] = defaultdict(list)
-    for pid, source, ext in conn.execute(select(col(m.Account.participant_id), col(m.Account.source), col(m.Account.external_id))
-                                         .order_by(col(m.Account.id))):
+    for pid, source, ext in conn.execute(
+        select(col(m.Account.participant_id), col(m.Account.source), col(m.Account.external_id)).order_by(
+            col(m.Account.id)
+        )
+    ):
         accounts[pid].append(account_ref(source, ext))
     result = {}
-    for p in conn.execute(select(col(m.Participant.id), col(m.Participant.full_name), col(m.Participant.district_raw))
-                          .order_by(col(m.Participant.id))):
+    for p in conn.execute(
+        select(col(m.Participant.id), col(m.Participant.full_name), col(m.Participant.district_raw)).order_by(
+            col(m.Participant.id)
+        )
+    ):
         if p.id in accounts:
             result[p.id] = PersonRef(p.id, p.full_name, tuple(accounts[p.id]), p.district_raw)
     return result
@@ -110,10 +132,16 @@ def _districts(people: dict[int, PersonRef], registry: Registry) -> tuple[list[U
     for members in groups.values():
         variants = Counter((p.district_raw or "").strip() for p in members)
         spelling = variants.most_common(1)[0][0]
-        unknown.append(UnknownSpelling(
-            spelling=spelling, variants=tuple(sorted(variants)), people=len(members),
-            examples=tuple(sorted(members, key=lambda p: (p.full_name, p.participant_id))[:EXAMPLES]),
-            reason=registry.resolve(spelling).reason, suggestion=registry.suggest(spelling)))
+        unknown.append(
+            UnknownSpelling(
+                spelling=spelling,
+                variants=tuple(sorted(variants)),
+                people=len(members),
+                examples=tuple(sorted(members, key=lambda p: (p.full_name, p.participant_id))[:EXAMPLES]),
+                reason=registry.resolve(spelling).reason,
+                suggestion=registry.suggest(spelling),
+            )
+        )
     unknown.sort(key=lambda u: (-u.people, u.spelling))
     return unknown, sorted(without, key=lambda p: (p.full_name, p.participant_id))
 
@@ -144,29 +172,43 @@ def _name_twins(people: dict[int, PersonRef], registry: Registry) -> list[NameTw
         district = registry.resolve(p.district_raw).name
         if district:
             groups[(name_key(p.full_name), district)].append(p)
-    twins = [NameTwins(members[0].full_name, district, tuple(members))
-             for (_, district), members in groups.items() if len(members) > 1]
+    twins = [
+        NameTwins(members[0].full_name, district, tuple(members))
+        for (_, district), members in groups.items()
+        if len(members) > 1
+    ]
     return sorted(twins, key=lambda t: (t.district, t.full_name))
 
 
 def _missing_attendance(conn: Connection, people: dict[int, PersonRef], tz: Any) -> list[MissingAttendance]:
     """Enrolments Moodle no longer lists whose person attended that cohort (the marks still count)."""
     missing = conn.execute(
-        select(col(m.Enrolment.participant_id), col(m.Enrolment.cohort_id), col(m.Cohort.key), func.min(col(m.Enrolment.missing_since)))
+        select(
+            col(m.Enrolment.participant_id),
+            col(m.Enrolment.cohort_id),
+            col(m.Cohort.key),
+            func.min(col(m.Enrolment.missing_since)),
+        )
         .join(m.Cohort, col(m.Cohort.id) == col(m.Enrolment.cohort_id))
         .where(col(m.Enrolment.missing_since).is_not(None))
         .group_by(col(m.Enrolment.participant_id), col(m.Enrolment.cohort_id), col(m.Cohort.key))
     ).all()
     if not missing:
         return []
-    attended = {(pid, cid): int(n) for pid, cid, n in conn.execute(
-        select(col(m.Attendance.participant_id), col(m.Session.cohort_id), func.count())
-        .join(m.Session, col(m.Session.id) == col(m.Attendance.session_id))
-        .where(col(m.Attendance.present).is_(True))
-        .group_by(col(m.Attendance.participant_id), col(m.Session.cohort_id)))}
-    result = [MissingAttendance(people[pid], key, local(since, tz), attended[(pid, cid)])
-              for pid, cid, key, since in missing
-              if since is not None and attended.get((pid, cid)) and pid in people]
+    attended = {
+        (pid, cid): int(n)
+        for pid, cid, n in conn.execute(
+            select(col(m.Attendance.participant_id), col(m.Session.cohort_id), func.count())
+            .join(m.Session, col(m.Session.id) == col(m.Attendance.session_id))
+            .where(col(m.Attendance.present).is_(True))
+            .group_by(col(m.Attendance.participant_id), col(m.Session.cohort_id))
+        )
+    }
+    result = [
+        MissingAttendance(people[pid], key, local(since, tz), attended[(pid, cid)])
+        for pid, cid, key, since in missing
+        if since is not None and attended.get((pid, cid)) and pid in people
+    ]
     return sorted(result, key=lambda r: (r.cohort, r.person.full_name, r.person.participant_id))
 
 
@@ -181,16 +223,23 @@ def _untaken(conn: Connection, now: datetime, tz: Any) -> list[UntakenSession]:
     return [UntakenSession(key, local(starts, tz), topic) for key, starts, topic in rows if local(starts, tz) < now]
 
 
-def _stale_defenses(conn: Connection, people: dict[int, PersonRef], now: datetime, tz: Any,
-                    days: int) -> list[StaleDefense]:
+def _stale_defenses(
+    conn: Connection, people: dict[int, PersonRef], now: datetime, tz: Any, days: int
+) -> list[StaleDefense]:
     """Defenses still pending `days` after the cohort's last session (Moodle keeps no submission date for us)."""
-    last = {cid: starts for cid, starts in conn.execute(
-        select(col(m.Session.cohort_id), func.max(col(m.Session.starts_at)))
-        .where(col(m.Session.missing_since).is_(None)).group_by(col(m.Session.cohort_id)))}
+    last = {
+        cid: starts
+        for cid, starts in conn.execute(
+            select(col(m.Session.cohort_id), func.max(col(m.Session.starts_at)))
+            .where(col(m.Session.missing_since).is_(None))
+            .group_by(col(m.Session.cohort_id))
+        )
+    }
     result = []
     for pid, cid, key in conn.execute(
         select(col(m.Defense.participant_id), col(m.Defense.cohort_id), col(m.Cohort.key))
-        .join(m.Cohort, col(m.Cohort.id) == col(m.Defense.cohort_id)).where(col(m.Defense.outcome) == "pending")
+        .join(m.Cohort, col(m.Cohort.id) == col(m.Defense.cohort_id))
+        .where(col(m.Defense.outcome) == "pending")
     ):
         if cid not in last or pid not in people:
             continue
@@ -202,13 +251,18 @@ def _stale_defenses(conn: Connection, people: dict[int, PersonRef], now: datetim
 
 
 def _last_sync(conn: Connection, tz: Any) -> LastSync | None:
-    run = conn.execute(select(m.SyncRun).where(col(m.SyncRun.finished_at).is_not(None))
-                       .order_by(col(m.SyncRun.id).desc()).limit(1)).first()
+    run = conn.execute(
+        select(m.SyncRun).where(col(m.SyncRun.finished_at).is_not(None)).order_by(col(m.SyncRun.id).desc()).limit(1)
+    ).first()
     if run is None:
         return None
-    return LastSync(run.id, local(run.finished_at, tz), run.status,
-                    tuple(w for w in run.warnings or () if isinstance(w, dict)),
-                    tuple(e for e in run.errors or () if isinstance(e, dict)))
+    return LastSync(
+        run.id,
+        local(run.finished_at, tz),
+        run.status,
+        tuple(w for w in run.warnings or () if isinstance(w, dict)),
+        tuple(e for e in run.errors or () if isinstance(e, dict)),
+    )
 
 
 def _rejects(engine: Engine) -> tuple[list[dict[str, Any]], int | None]:

@@ -19,17 +19,21 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
-from intensive_tracker.store import models as m
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.periods import local, local_date, ru_date, school_year_of, school_year_start
+from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import chunked
 
-OUTCOME_LABELS = {"passed": "защита пройдена", "failed": "защита не пройдена", "pending": "ожидает оценки",
-                  None: "не защищал(а)"}
+OUTCOME_LABELS = {
+    "passed": "защита пройдена",
+    "failed": "защита не пройдена",
+    "pending": "ожидает оценки",
+    None: "не защищал(а)",
+}
 NOT_HELD = "—"  # the person's cohort did not have this session
 FORM_SIGN_IN = "+"
 DELETED_NOTE = "удалено в Moodle"
@@ -139,8 +143,9 @@ class Roster:
         return sum(1 for r in self.rows if r.defense == "passed")
 
 
-def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year: str,
-            only: Iterable[int] | None = None) -> dict[str, Roster]:
+def rosters(
+    engine: Engine, registry: Registry, *, program_key: str, school_year: str, only: Iterable[int] | None = None
+) -> dict[str, Roster]:
     """Per district (UNASSIGNED for people without a resolved one): everyone who attended or defended.
 
     `only` limits the rows to these participants (a person's card); columns and districts are the same.
@@ -149,14 +154,26 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
     on = date(start, 9, 1)
     wanted = set(only) if only is not None else None
     with engine.connect() as conn:
-        program_id = conn.execute(select(col(m.Program.id)).where(col(m.Program.key) == program_key)).scalar_one_or_none()
+        program_id = conn.execute(
+            select(col(m.Program.id)).where(col(m.Program.key) == program_key)
+        ).scalar_one_or_none()
         if program_id is None:
             return {}
-        cohorts: dict[int, tuple[str, int | None]] = {cid: (key, course) for cid, key, course in conn.execute(
-            select(col(m.Cohort.id), col(m.Cohort.key), col(m.Cohort.course_id)).where(col(m.Cohort.program_id) == program_id))
-            if cid is not None}
-        has_defense = conn.execute(select(func.count()).select_from(m.Defense)
-                                   .where(col(m.Defense.cohort_id).in_(list(cohorts)))).scalar_one() > 0
+        cohorts: dict[int, tuple[str, int | None]] = {
+            cid: (key, course)
+            for cid, key, course in conn.execute(
+                select(col(m.Cohort.id), col(m.Cohort.key), col(m.Cohort.course_id)).where(
+                    col(m.Cohort.program_id) == program_id
+                )
+            )
+            if cid is not None
+        }
+        has_defense = (
+            conn.execute(
+                select(func.count()).select_from(m.Defense).where(col(m.Defense.cohort_id).in_(list(cohorts)))
+            ).scalar_one()
+            > 0
+        )
         columns, column_of, session_cohort = _columns(conn, cohorts, school_year)
         marks: dict[int, dict[int, list[tuple[str, bool, str]]]] = defaultdict(lambda: defaultdict(list))
         attended: dict[int, int] = defaultdict(int)
@@ -164,8 +181,13 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
         sessions = list(column_of)
         for chunk in chunked(sessions):
             for pid, sid, status, present, label in conn.execute(
-                select(col(m.Attendance.participant_id), col(m.Attendance.session_id), col(m.Attendance.status),
-                       col(m.Attendance.present), col(m.Attendance.status_label)).where(col(m.Attendance.session_id).in_(chunk))
+                select(
+                    col(m.Attendance.participant_id),
+                    col(m.Attendance.session_id),
+                    col(m.Attendance.status),
+                    col(m.Attendance.present),
+                    col(m.Attendance.status_label),
+                ).where(col(m.Attendance.session_id).in_(chunk))
             ):
                 if wanted is not None and pid not in wanted:
                     continue
@@ -174,9 +196,16 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
                 attended[pid] += 1 if present else 0
         best: dict[int, tuple[str, float | None, datetime | None, int]] = {}
         for pid, graded, grade, graded_at, cohort_id, cohort_year in conn.execute(
-            select(col(m.Defense.participant_id), col(m.Defense.outcome), col(m.Defense.grade), col(m.Defense.graded_at),
-                   col(m.Defense.cohort_id), col(m.Cohort.school_year))
-            .join(m.Cohort, col(m.Cohort.id) == col(m.Defense.cohort_id)).where(col(m.Cohort.program_id) == program_id)
+            select(
+                col(m.Defense.participant_id),
+                col(m.Defense.outcome),
+                col(m.Defense.grade),
+                col(m.Defense.graded_at),
+                col(m.Defense.cohort_id),
+                col(m.Cohort.school_year),
+            )
+            .join(m.Cohort, col(m.Cohort.id) == col(m.Defense.cohort_id))
+            .where(col(m.Cohort.program_id) == program_id)
         ):
             if wanted is not None and pid not in wanted:
                 continue
@@ -186,9 +215,11 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
         ids = sorted({pid for pid, n in attended.items() if n} | set(best))
         for chunk in chunked(ids):
             for table in (m.Enrolment.__table__, m.Registration.__table__):  # type: ignore[attr-defined]
-                for pid, cid in conn.execute(select(table.c.participant_id, table.c.cohort_id)
-                                             .where(table.c.participant_id.in_(chunk),
-                                                    table.c.cohort_id.in_(list(cohorts)))):
+                for pid, cid in conn.execute(
+                    select(table.c.participant_id, table.c.cohort_id).where(
+                        table.c.participant_id.in_(chunk), table.c.cohort_id.in_(list(cohorts))
+                    )
+                ):
                     member[pid].add(cid)
         people = {}
         for chunk in chunked(ids):
@@ -202,25 +233,52 @@ def rosters(engine: Engine, registry: Registry, *, program_key: str, school_year
         outcome, grade, graded_at, _ = best.get(pid, (None, None, None, 0))
         cells = _cells(columns, marks.get(pid, {}), {cohorts[c][0] for c in member[pid]})
         district = registry.resolve(p.district_raw, on=on).name or UNASSIGNED
-        by_district[district].append(RosterRow(
-            participant_id=pid, full_name=p.full_name, school=p.school or "", category=p.category or "",
-            sessions_attended=attended.get(pid, 0), defense=outcome, marks=cells,
-            attended_days=tuple(c.day for c, mark in zip(columns, cells) if mark.present),
-            cohorts=tuple(sorted(cohorts[c][0] for c in member[pid])),
-            defense_date=local(graded_at).date() if graded_at is not None and outcome != "pending" else None,
-            defense_grade=grade if outcome in ("passed", "failed") else None, district_raw=p.district_raw))
-    return {d: Roster(d, program_key, school_year, sorted(rows, key=lambda r: (r.full_name, r.participant_id)),
-                      columns, has_defense)
-            for d, rows in sorted(by_district.items())}
+        by_district[district].append(
+            RosterRow(
+                participant_id=pid,
+                full_name=p.full_name,
+                school=p.school or "",
+                category=p.category or "",
+                sessions_attended=attended.get(pid, 0),
+                defense=outcome,
+                marks=cells,
+                attended_days=tuple(c.day for c, mark in zip(columns, cells) if mark.present),
+                cohorts=tuple(sorted(cohorts[c][0] for c in member[pid])),
+                defense_date=local(graded_at).date() if graded_at is not None and outcome != "pending" else None,
+                defense_grade=grade if outcome in ("passed", "failed") else None,
+                district_raw=p.district_raw,
+            )
+        )
+    return {
+        d: Roster(
+            d,
+            program_key,
+            school_year,
+            sorted(rows, key=lambda r: (r.full_name, r.participant_id)),
+            columns,
+            has_defense,
+        )
+        for d, rows in sorted(by_district.items())
+    }
 
 
-def _columns(conn, cohorts: dict[int, tuple[str, int | None]],  # type: ignore[no-untyped-def]
-             school_year: str) -> tuple[tuple[SessionColumn, ...], dict[int, int], dict[int, int]]:
+def _columns(
+    conn: Connection,
+    cohorts: dict[int, tuple[str, int | None]],
+    school_year: str,
+) -> tuple[tuple[SessionColumn, ...], dict[int, int], dict[int, int]]:
     """The period's taken sessions as columns; session id → column index and → cohort id."""
     found: dict[str, list] = {}  # type: ignore[type-arg]
     for sid, cohort_id, source_key, starts, topic, taken, missing in conn.execute(
-        select(col(m.Session.id), col(m.Session.cohort_id), col(m.Session.source_key), col(m.Session.starts_at), col(m.Session.topic),
-               col(m.Session.taken), col(m.Session.missing_since)).where(col(m.Session.cohort_id).in_(list(cohorts)))
+        select(
+            col(m.Session.id),
+            col(m.Session.cohort_id),
+            col(m.Session.source_key),
+            col(m.Session.starts_at),
+            col(m.Session.topic),
+            col(m.Session.taken),
+            col(m.Session.missing_since),
+        ).where(col(m.Session.cohort_id).in_(list(cohorts)))
     ):
         if not taken or _school_year(starts) != school_year:
             continue
@@ -231,17 +289,24 @@ def _columns(conn, cohorts: dict[int, tuple[str, int | None]],  # type: ignore[n
     columns, column_of, session_cohort = [], {}, {}
     for index, (key, items) in enumerate(ordered):
         first = min(items, key=lambda x: x[2])
-        columns.append(SessionColumn(key=key, starts_at=first[2], topic=first[3],
-                                     cohorts=tuple(sorted({cohorts[x[1]][0] for x in items})),
-                                     deleted=all(x[4] for x in items)))
+        columns.append(
+            SessionColumn(
+                key=key,
+                starts_at=first[2],
+                topic=first[3],
+                cohorts=tuple(sorted({cohorts[x[1]][0] for x in items})),
+                deleted=all(x[4] for x in items),
+            )
+        )
         for sid, cohort_id, *_ in items:
             column_of[sid] = index
             session_cohort[sid] = cohort_id
     return tuple(columns), column_of, session_cohort
 
 
-def _cells(columns: tuple[SessionColumn, ...], marks: dict[int, list[tuple[str, bool, str]]],
-           cohort_keys: set[str]) -> tuple[Mark, ...]:
+def _cells(
+    columns: tuple[SessionColumn, ...], marks: dict[int, list[tuple[str, bool, str]]], cohort_keys: set[str]
+) -> tuple[Mark, ...]:
     cells = []
     for index, column in enumerate(columns):
         found = marks.get(index)

@@ -14,9 +14,16 @@ SCHEMA_VERSION = 1
 
 
 def _session(s: SessionRow) -> dict[str, object]:
-    return {"number": s.number, "date": s.day.isoformat(), "starts_at": s.starts_at.isoformat(),
-            "topic": s.topic, "speaker": s.speaker, "present": s.present if s.taken else None,
-            "taken": s.taken, "cohort": s.cohort}
+    return {
+        "number": s.number,
+        "date": s.day.isoformat(),
+        "starts_at": s.starts_at.isoformat(),
+        "topic": s.topic,
+        "speaker": s.speaker,
+        "present": s.present if s.taken else None,
+        "taken": s.taken,
+        "cohort": s.cohort,
+    }
 
 
 def _outcomes(o: OutcomeCounts) -> dict[str, int]:
@@ -28,10 +35,17 @@ def _visits(v: dict[int, int]) -> dict[str, int]:
 
 
 def _launch(x: LaunchSummary) -> dict[str, object]:
-    return {"cohort": x.cohort, "title": x.title, "term": x.term,
-            "sessions": [_session(s) for s in x.held], "sessions_planned": [_session(s) for s in x.planned],
-            "attendances": x.attendances, "unique_participants": x.unique_participants,
-            "visits": _visits(x.visits), "defenses": _outcomes(x.outcomes)}
+    return {
+        "cohort": x.cohort,
+        "title": x.title,
+        "term": x.term,
+        "sessions": [_session(s) for s in x.held],
+        "sessions_planned": [_session(s) for s in x.planned],
+        "attendances": x.attendances,
+        "unique_participants": x.unique_participants,
+        "visits": _visits(x.visits),
+        "defenses": _outcomes(x.outcomes),
+    }
 
 
 def _year(program_key: str, y: YearSummary) -> dict[str, object]:
@@ -47,9 +61,17 @@ def _year(program_key: str, y: YearSummary) -> dict[str, object]:
         "districts_with_defenses": y.districts_with_defenses,
         "districts_reached": y.districts_reached,
         "districts_not_reached": y.districts_not_reached,
-        "by_district": [{"district": d.district, "participants": d.participants, "attendances": d.attendances,
-                         "defenses_passed": d.defenses_passed, "defended_share": round(d.defended_share, 4),
-                         "page": district_page(d.district)} for d in y.districts],
+        "by_district": [
+            {
+                "district": d.district,
+                "participants": d.participants,
+                "attendances": d.attendances,
+                "defenses_passed": d.defenses_passed,
+                "defended_share": round(d.defended_share, 4),
+                "page": district_page(d.district),
+            }
+            for d in y.districts
+        ],
         "visits": _visits(y.visits),
         "defenses": _outcomes(y.outcomes),
         "funnel": {"registered": y.registered, "attended": y.unique_participants, "defended": y.defenses_passed},
@@ -62,22 +84,31 @@ def summary_json(summary: Summary) -> dict[str, object]:
     programs = []
     for p in summary.programs:
         current = _year(p.key, p.current) if p.current else None
-        programs.append({
-            "key": p.key, "title": p.title, "full_title": p.full_title, "school_year": p.school_year,
-            "sessions": current["sessions"] if current else [],
-            "sessions_planned": current["sessions_planned"] if current else [],
-            "attendances": current["attendances"] if current else 0,
-            "unique_participants": current["unique_participants"] if current else 0,
-            "defenses_passed": {"by_calendar_year": p.defenses_passed.by_calendar_year,
-                                "by_half_year": p.defenses_passed.by_half_year,
-                                "by_school_year": p.defenses_passed.by_school_year},
-            "defenses": {"by_calendar_year": {k: _outcomes(v) for k, v in p.outcomes_by_calendar_year.items()},
-                         "by_half_year": {k: _outcomes(v) for k, v in p.outcomes_by_half_year.items()},
-                         "by_school_year": {k: _outcomes(v) for k, v in p.outcomes_by_school_year.items()}},
-            "half_year_labels": {k: half_year_label(k) for k in p.defenses_passed.by_half_year},
-            "participation_terms": [{"label": label, "defenses_passed": n} for label, n in p.participation_terms],
-            "years": [_year(p.key, y) for y in p.years],
-        })
+        programs.append(
+            {
+                "key": p.key,
+                "title": p.title,
+                "full_title": p.full_title,
+                "school_year": p.school_year,
+                "sessions": current["sessions"] if current else [],
+                "sessions_planned": current["sessions_planned"] if current else [],
+                "attendances": current["attendances"] if current else 0,
+                "unique_participants": current["unique_participants"] if current else 0,
+                "defenses_passed": {
+                    "by_calendar_year": p.defenses_passed.by_calendar_year,
+                    "by_half_year": p.defenses_passed.by_half_year,
+                    "by_school_year": p.defenses_passed.by_school_year,
+                },
+                "defenses": {
+                    "by_calendar_year": {k: _outcomes(v) for k, v in p.outcomes_by_calendar_year.items()},
+                    "by_half_year": {k: _outcomes(v) for k, v in p.outcomes_by_half_year.items()},
+                    "by_school_year": {k: _outcomes(v) for k, v in p.outcomes_by_school_year.items()},
+                },
+                "half_year_labels": {k: half_year_label(k) for k in p.defenses_passed.by_half_year},
+                "participation_terms": [{"label": label, "defenses_passed": n} for label, n in p.participation_terms],
+                "years": [_year(p.key, y) for y in p.years],
+            }
+        )
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": summary.generated_at.isoformat(),

@@ -20,22 +20,33 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.shared import Cm, Emu
 
-from intensive_tracker.site.annual_chart import bar_chart_png
-from intensive_tracker.site.annual_styles import (FIGURE, NOTE, TABLE_HEADING, TABLE_TEXT, default_document,
-                                             ensure_styles, has_content, open_template)
 from intensive_tracker.errors import ConfigError
-from intensive_tracker.periods import ru_date, school_year_start
 from intensive_tracker.files import write_bytes_atomic
-from intensive_tracker.text import plural, ru_number
+from intensive_tracker.periods import ru_date, school_year_start
 from intensive_tracker.reports.figure_types import ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.figures import participation_terms
+from intensive_tracker.site.annual_chart import bar_chart_png
+from intensive_tracker.site.annual_styles import (
+    FIGURE,
+    NOTE,
+    TABLE_HEADING,
+    TABLE_TEXT,
+    default_document,
+    ensure_styles,
+    has_content,
+    open_template,
+)
 from intensive_tracker.site.pages import absent_sentence
+from intensive_tracker.text import plural, ru_number
 
 FILE_NAME = "annual-report.docx"
 TWIP = 635  # EMU
 SESSION_HEADERS = ["№ п/п", "Дата проведения", "Тема", "Количество участников"]
-TERMS_HEADERS = ["", "Сроки участия в проекте",
-                 "Количество педагогов, прошедших защиту методической разработки на заключительном этапе"]
+TERMS_HEADERS = [
+    "",
+    "Сроки участия в проекте",
+    "Количество педагогов, прошедших защиту методической разработки на заключительном этапе",
+]
 DISTRICT_HEADERS = ["Городской округ", "Участников", "Посещений", "Прошли защиту"]
 
 
@@ -49,8 +60,9 @@ def report_year(summary: Summary, school_year: str | None) -> str | None:
     return school_year or max((p.school_year for p in summary.programs if p.school_year), default=None)
 
 
-def write_annual_report(summary: Summary, path: Path, *, school_year: str | None = None,
-                        template: Path | None = None) -> Path:
+def write_annual_report(
+    summary: Summary, path: Path, *, school_year: str | None = None, template: Path | None = None
+) -> Path:
     """Write the .docx atomically with mode 0600 (as every file of the report folder); returns `path`."""
     buffer = io.BytesIO()
     build_document(summary, school_year=school_year, template=template).save(buffer)
@@ -61,8 +73,9 @@ def write_annual_report(summary: Summary, path: Path, *, school_year: str | None
     return path
 
 
-def write_beside_site(summary: Summary, out_dir: Path, *, enabled: bool, school_year: str | None,
-                      template: Path | None) -> str | None:
+def write_beside_site(
+    summary: Summary, out_dir: Path, *, enabled: bool, school_year: str | None, template: Path | None
+) -> str | None:
     """`report`: annual-report.docx in the report folder; its href for the index, None when turned off."""
     path = out_dir / FILE_NAME
     if not enabled:
@@ -80,28 +93,43 @@ def build_document(summary: Summary, *, school_year: str | None, template: Path 
     ensure_styles(doc)
     year = report_year(summary, school_year)
     span = f"{school_year_start(year)}-{school_year_start(year) + 1}" if year else None
-    doc.add_paragraph(f"Аналитический отчёт\nо реализации регионального проекта {note('название проекта')}"
-                      + (f" за {span} учебный год" if span else ""), style="Title")
+    doc.add_paragraph(
+        f"Аналитический отчёт\nо реализации регионального проекта {note('название проекта')}"
+        + (f" за {span} учебный год" if span else ""),
+        style="Title",
+    )
     if year is None:
         _text(doc, "В базе нет ни одного занятия и ни одной защиты: сначала выполните синхронизацию (sync).")
         return doc
-    doc.add_paragraph(note("цель и задачи проекта, показатели проекта, системообразующие мероприятия "
-                           "регионального уровня, направления деятельности Лаборатории"), style=NOTE)
+    doc.add_paragraph(
+        note(
+            "цель и задачи проекта, показатели проекта, системообразующие мероприятия "
+            "регионального уровня, направления деятельности Лаборатории"
+        ),
+        style=NOTE,
+    )
     figures = itertools.count(1)  # figure numbers across programs
     for program in summary.programs:
         _program(doc, program, year, figures)
-    doc.add_paragraph(note("выводы об эффективности мер по реализации сопровождения молодых специалистов"),
-                      style=NOTE)
+    doc.add_paragraph(note("выводы об эффективности мер по реализации сопровождения молодых специалистов"), style=NOTE)
     appendix = [(p, y) for p in summary.programs if (y := p.year(year)) is not None and y.held]
     if appendix:
         doc.add_paragraph("Приложения", style="Heading 1")
     for number, (program, y) in enumerate(appendix, start=1):
-        doc.add_paragraph(f"Приложение {number}. {program.title}: участие городских округов в {year} учебном году",
-                          style="Heading 2")
+        doc.add_paragraph(
+            f"Приложение {number}. {program.title}: участие городских округов в {year} учебном году", style="Heading 2"
+        )
         with_defense = bool(program.outcomes_by_school_year)
         headers = DISTRICT_HEADERS if with_defense else DISTRICT_HEADERS[:3]
-        rows = [[d.district, ru_number(d.participants), ru_number(d.attendances),
-                 *([ru_number(d.defenses_passed)] if with_defense else [])] for d in y.districts]
+        rows = [
+            [
+                d.district,
+                ru_number(d.participants),
+                ru_number(d.attendances),
+                *([ru_number(d.defenses_passed)] if with_defense else []),
+            ]
+            for d in y.districts
+        ]
         _table(doc, headers, rows, [0.4, 0.2, 0.2, 0.2] if with_defense else [0.5, 0.25, 0.25], numeric={1, 2, 3})
     return doc
 
@@ -113,31 +141,52 @@ def _program(doc: Any, program: ProgramSummary, year: str, figures: Any) -> None
     doc.add_paragraph(note(f"задачи и формат программы «{title}», запуски {year} учебного года"), style=NOTE)
     y = program.year(year)
     if y is None or not y.held:
-        _text(doc, f"В {year} учебном году занятий программы «{title}» не было: в записях нет ни одного "
-                   "проведённого занятия, поэтому таблица занятий и список округов не приводятся.")
+        _text(
+            doc,
+            f"В {year} учебном году занятий программы «{title}» не было: в записях нет ни одного "
+            "проведённого занятия, поэтому таблица занятий и список округов не приводятся.",
+        )
     else:
         _sessions(doc, y)
         doc.add_paragraph(note("итоги запусков, методические продукты участников"), style=NOTE)
     if not program.outcomes_by_school_year:
-        _text(doc, f"Защиты методической разработки в программе «{title}» нет: в записях нет ни одной защиты, "
-                   "поэтому таблица и диаграмма защит не приводятся.")
+        _text(
+            doc,
+            f"Защиты методической разработки в программе «{title}» нет: в записях нет ни одной защиты, "
+            "поэтому таблица и диаграмма защит не приводятся.",
+        )
     else:
         terms = _terms(program, year)
         if terms:
-            _table(doc, TERMS_HEADERS, [[str(i), label, ru_number(n)] for i, (label, n) in enumerate(terms, 1)],
-                   [0.08, 0.32, 0.60], numeric={0, 2})
+            _table(
+                doc,
+                TERMS_HEADERS,
+                [[str(i), label, ru_number(n)] for i, (label, n) in enumerate(terms, 1)],
+                [0.08, 0.32, 0.60],
+                numeric={0, 2},
+            )
             png = bar_chart_png([(label, n, ru_number(n)) for label, n in terms], ylabel="Прошли защиту, педагогов")
             doc.add_paragraph(style=FIGURE).add_run().add_picture(io.BytesIO(png), width=min(Cm(16), _width(doc)))
-            doc.add_paragraph(f"Рисунок {next(figures)}. Количество педагогов, прошедших защиту методической "
-                              f"разработки, по срокам участия в проекте («{title}»)", style="Caption")
+            doc.add_paragraph(
+                f"Рисунок {next(figures)}. Количество педагогов, прошедших защиту методической "
+                f"разработки, по срокам участия в проекте («{title}»)",
+                style="Caption",
+            )
         else:
-            _text(doc, f"До конца {year} учебного года пройденных защит в записях нет, поэтому таблица по срокам "
-                       "участия не приводится.")
+            _text(
+                doc,
+                f"До конца {year} учебного года пройденных защит в записях нет, поэтому таблица по срокам "
+                "участия не приводится.",
+            )
     if y is not None and y.held:
         _text(doc, attendance_sentence(y))
     if program.outcomes_by_school_year:
-        _text(doc, defended_sentence(y) if y is not None and y.defenses_passed else
-              f"В {year} учебном году пройденных защит в записях нет.")
+        _text(
+            doc,
+            defended_sentence(y)
+            if y is not None and y.defenses_passed
+            else f"В {year} учебном году пройденных защит в записях нет.",
+        )
     if y is not None and y.held:
         _text(doc, absent_sentence(y))
     doc.add_paragraph(note("выводы и меры: как обеспечить участие всех городских округов"), style=NOTE)
@@ -147,31 +196,41 @@ def _sessions(doc: Any, y: YearSummary) -> None:
     """«№ п/п / Дата проведения / Тема / (Спикер) / Количество участников» and a total of attendances."""
     speakers = any(s.speaker for s in y.held)
     headers = SESSION_HEADERS[:3] + (["Спикер"] if speakers else []) + SESSION_HEADERS[3:]
-    rows = [[str(s.number), ru_date(s.day), s.topic, *([s.speaker or ""] if speakers else []), ru_number(s.present)]
-            for s in y.held]
+    rows = [
+        [str(s.number), ru_date(s.day), s.topic, *([s.speaker or ""] if speakers else []), ru_number(s.present)]
+        for s in y.held
+    ]
     rows.append(["", "", "Итого посещений", *([""] if speakers else []), ru_number(y.attendances)])
     widths = [0.07, 0.16, 0.41, 0.18, 0.18] if speakers else [0.08, 0.17, 0.53, 0.22]
     _table(doc, headers, rows, widths, numeric={0, 1, len(headers) - 1})
     if y.planned:
-        _text(doc, "Запланировано, ещё не проведено: "
-                   + "; ".join(f"{ru_date(s.day)} — {s.topic}" for s in y.planned) + ".")
+        _text(
+            doc,
+            "Запланировано, ещё не проведено: " + "; ".join(f"{ru_date(s.day)} — {s.topic}" for s in y.planned) + ".",
+        )
 
 
 def attendance_sentence(y: YearSummary) -> str:
     """Attendances against unique participants, with the re-attendance remark only when it is true."""
     a, u = y.attendances, y.unique_participants
     again = ": многие подключаются к занятиям повторно." if a > u else "."
-    return (f"За {y.school_year} учебный год — {ru_number(a)} {plural(a, 'посещение', 'посещения', 'посещений')} "
-            f"занятий; их совершили {ru_number(u)} {plural(u, 'участник', 'участника', 'участников')}{again}")
+    return (
+        f"За {y.school_year} учебный год — {ru_number(a)} {plural(a, 'посещение', 'посещения', 'посещений')} "
+        f"занятий; их совершили {ru_number(u)} {plural(u, 'участник', 'участника', 'участников')}{again}"
+    )
 
 
 def defended_sentence(y: YearSummary) -> str:
     """«В 2023/24 учебном году защиту успешно прошли 316 педагогов из 39 городских округов.»"""
     n, d = y.defenses_passed, y.districts_with_defenses
     verb = "прошёл" if plural(n, "1", "2", "5") == "1" else "прошли"
-    where = f" из {ru_number(d)} {plural(d, 'городского округа', 'городских округов', 'городских округов')}" if d else ""
-    return (f"В {y.school_year} учебном году защиту успешно {verb} {ru_number(n)} "
-            f"{plural(n, 'педагог', 'педагога', 'педагогов')}{where}.")
+    where = (
+        f" из {ru_number(d)} {plural(d, 'городского округа', 'городских округов', 'городских округов')}" if d else ""
+    )
+    return (
+        f"В {y.school_year} учебном году защиту успешно {verb} {ru_number(n)} "
+        f"{plural(n, 'педагог', 'педагога', 'педагогов')}{where}."
+    )
 
 
 def _terms(program: ProgramSummary, year: str) -> list[tuple[str, int]]:

@@ -36,8 +36,10 @@ def open_template(path: Path) -> Any:
         why = f"не удаётся прочитать ({e.strerror})"
     except Exception:  # noqa: BLE001 - a damaged or foreign file fails in zipfile, lxml or python-docx alike
         why = "это не документ Word (.docx)"
-    raise ConfigError(f"шаблон отчёта {path}: {why}. Укажите документ Word: в Word «Сохранить как» → «Документ "
-                      f"Word (*.docx)», — или уберите --template и ключ report.annual_template.")
+    raise ConfigError(
+        f"шаблон отчёта {path}: {why}. Укажите документ Word: в Word «Сохранить как» → «Документ "
+        f"Word (*.docx)», — или уберите --template и ключ report.annual_template."
+    )
 
 
 def _as_document(data: bytes) -> bytes:
@@ -50,15 +52,21 @@ def _as_document(data: bytes) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             body = source.read(item)
-            target.writestr(item, body.replace(b"template.main+xml", b"document.main+xml") if item.filename ==
-                            "[Content_Types].xml" else body)
+            target.writestr(
+                item,
+                body.replace(b"template.main+xml", b"document.main+xml")
+                if item.filename == "[Content_Types].xml"
+                else body,
+            )
     return out.getvalue()
 
 
 def has_content(doc: Any) -> bool:
     body = doc.element.body
-    return any(child.tag != qn("w:sectPr") and ("".join(child.itertext()).strip() or child.xpath(".//w:drawing"))
-               for child in body)
+    return any(
+        child.tag != qn("w:sectPr") and ("".join(child.itertext()).strip() or child.xpath(".//w:drawing"))
+        for child in body
+    )
 
 
 def default_document() -> Any:
@@ -66,15 +74,24 @@ def default_document() -> Any:
     doc = Document()
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
-    section.left_margin, section.right_margin, section.top_margin, section.bottom_margin = Mm(30), Mm(15), Mm(20), Mm(20)
+    section.left_margin, section.right_margin, section.top_margin, section.bottom_margin = (
+        Mm(30),
+        Mm(15),
+        Mm(20),
+        Mm(20),
+    )
     normal = doc.styles["Normal"]
     _font(normal, Pt(14))
     normal.paragraph_format.first_line_indent = Cm(1.25)
     normal.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     normal.paragraph_format.space_before = Pt(6)  # before, so text after a table keeps its distance too
     normal.paragraph_format.space_after = Pt(0)
-    for name, size, align in (("Title", 14, WD_ALIGN_PARAGRAPH.CENTER), ("Heading 1", 14, WD_ALIGN_PARAGRAPH.CENTER),
-                              ("Heading 2", 14, WD_ALIGN_PARAGRAPH.LEFT), ("Caption", 12, WD_ALIGN_PARAGRAPH.CENTER)):
+    for name, size, align in (
+        ("Title", 14, WD_ALIGN_PARAGRAPH.CENTER),
+        ("Heading 1", 14, WD_ALIGN_PARAGRAPH.CENTER),
+        ("Heading 2", 14, WD_ALIGN_PARAGRAPH.LEFT),
+        ("Caption", 12, WD_ALIGN_PARAGRAPH.CENTER),
+    ):
         style = doc.styles[name]
         _font(style, Pt(size))
         style.font.color.rgb = RGBColor(0, 0, 0)
@@ -104,9 +121,12 @@ def ensure_styles(doc: Any) -> None:
     default = Document()
     for name in BUILT_IN:
         _copy_style(doc, default, name)
-    for name, bold, italic, align in ((TABLE_TEXT, False, False, WD_ALIGN_PARAGRAPH.LEFT),
-                                      (TABLE_HEADING, True, False, WD_ALIGN_PARAGRAPH.CENTER),
-                                      (NOTE, False, True, None), (FIGURE, False, False, WD_ALIGN_PARAGRAPH.CENTER)):
+    for name, bold, italic, align in (
+        (TABLE_TEXT, False, False, WD_ALIGN_PARAGRAPH.LEFT),
+        (TABLE_HEADING, True, False, WD_ALIGN_PARAGRAPH.CENTER),
+        (NOTE, False, True, None),
+        (FIGURE, False, False, WD_ALIGN_PARAGRAPH.CENTER),
+    ):
         if _has_style(doc, name):
             continue
         style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)

@@ -46,7 +46,7 @@ def bar_chart(title: str, bars: Sequence[Bar], *, chart_id: str) -> Markup:
             f'<g><text x="{LABEL_W - 8}" y="{text_y}" text-anchor="end" font-size="13">{escape(bar.label)}</text>'
             f'<rect x="{LABEL_W}" y="{y}" width="{width}" height="{BAR_H}" fill="#2f6db5"/>'
             f'<text x="{LABEL_W + width + 6}" y="{text_y}" font-size="13">{bar.value}'
-            f'{" " + str(escape(bar.note)) if bar.note else ""}</text></g>'
+            f"{' ' + str(escape(bar.note)) if bar.note else ''}</text></g>"
         )
     if not bars:
         parts.append('<text x="10" y="20" font-size="13">нет данных</text>')
@@ -55,5 +55,5 @@ def bar_chart(title: str, bars: Sequence[Bar], *, chart_id: str) -> Markup:
 
 
 def share(part: int, whole: int) -> str:
-    """"(34 %)" of a whole; empty when the whole is zero."""
+    """ "(34 %)" of a whole; empty when the whole is zero."""
     return f"({round(100 * part / whole)} %)" if whole else ""

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -52,24 +50,59 @@ def _outcomes(o: OutcomeCounts) -> list[Cell]:
 def program_tables(p: ProgramSummary) -> list[Table]:
     """The program's tables across years."""
     key = p.key[:8]
-    tables = [Table(f"{key} годы", f"{p.title}: итоги по учебным годам",
-                    ["Учебный год", "Проведено занятий", "Посещений", "Уникальных участников", "Прошли защиту",
-                     "Округов с участниками", "Округов без участников"],
-                    [[y.school_year, y.sessions_held, y.attendances, y.unique_participants, y.defenses_passed,
-                      len(y.districts_reached), len(y.districts_not_reached)] for y in p.years])]
+    tables = [
+        Table(
+            f"{key} годы",
+            f"{p.title}: итоги по учебным годам",
+            [
+                "Учебный год",
+                "Проведено занятий",
+                "Посещений",
+                "Уникальных участников",
+                "Прошли защиту",
+                "Округов с участниками",
+                "Округов без участников",
+            ],
+            [
+                [
+                    y.school_year,
+                    y.sessions_held,
+                    y.attendances,
+                    y.unique_participants,
+                    y.defenses_passed,
+                    len(y.districts_reached),
+                    len(y.districts_not_reached),
+                ]
+                for y in p.years
+            ],
+        )
+    ]
     if p.participation_terms:
-        tables.append(Table(f"{key} сроки участия", f"{p.title}: прошли защиту по срокам участия",
-                            ["Сроки участия в проекте",
-                             "Количество педагогов, прошедших защиту методической разработки на заключительном этапе"],
-                            [[label, n] for label, n in p.participation_terms]))
+        tables.append(
+            Table(
+                f"{key} сроки участия",
+                f"{p.title}: прошли защиту по срокам участия",
+                [
+                    "Сроки участия в проекте",
+                    "Количество педагогов, прошедших защиту методической разработки на заключительном этапе",
+                ],
+                [[label, n] for label, n in p.participation_terms],
+            )
+        )
     for suffix, header, counts, label in (
         ("защиты по годам", "Календарный год", p.outcomes_by_calendar_year, str),
         ("защиты по полугодиям", "Полугодие", p.outcomes_by_half_year, half_year_label),
         ("защиты по уч. годам", "Учебный год", p.outcomes_by_school_year, str),
     ):
         if counts:
-            tables.append(Table(f"{key} {suffix}", f"{p.title}: защиты, {header.lower()}",
-                                [header, *OUTCOME_HEADERS], [[label(k), *_outcomes(v)] for k, v in counts.items()]))
+            tables.append(
+                Table(
+                    f"{key} {suffix}",
+                    f"{p.title}: защиты, {header.lower()}",
+                    [header, *OUTCOME_HEADERS],
+                    [[label(k), *_outcomes(v)] for k, v in counts.items()],
+                )
+            )
     return tables
 
 
@@ -77,26 +110,55 @@ def year_tables(p: ProgramSummary, y: YearSummary) -> list[Table]:
     """One program-year's tables, in the report's shapes."""
     prefix = f"{p.key[:8]} {y.school_year.replace('/', '-')}"
     with_speaker = any(s.speaker for s in y.held)
-    session_headers = ["№ п/п", "Дата проведения", "Тема", *(["Спикер"] if with_speaker else []),
-                       "Количество участников", "Запуск"]
+    session_headers = [
+        "№ п/п",
+        "Дата проведения",
+        "Тема",
+        *(["Спикер"] if with_speaker else []),
+        "Количество участников",
+        "Запуск",
+    ]
     sessions: list[list[Cell]] = [
-        [s.number, s.day, s.topic, *([s.speaker or ""] if with_speaker else []), s.present, s.cohort] for s in y.held]
+        [s.number, s.day, s.topic, *([s.speaker or ""] if with_speaker else []), s.present, s.cohort] for s in y.held
+    ]
     held = y.sessions_held
     return [
         Table(f"{prefix} занятия", f"{p.title}, {y.school_year}: занятия", session_headers, sessions),
-        Table(f"{prefix} посещаемость", f"{p.title}, {y.school_year}: сколько занятий посетили",
-              ["Посещено занятий", "Количество педагогов"],
-              [[f"{k} (все)" if k == held else k, n] for k, n in y.visits.items()]),
-        Table(f"{prefix} округа", f"{p.title}, {y.school_year}: по городским округам",
-              ["Городской округ", "Участников", "Посещений", "Прошли защиту", "Доля прошедших защиту"],
-              [[d.district, d.participants, d.attendances, d.defenses_passed, d.defended_share] for d in y.districts],
-              percent_columns=frozenset({4})),
-        Table(f"{prefix} не участвовали", f"{p.title}, {y.school_year}: не принимали участие педагоги из округов",
-              ["Городской округ"], [[d] for d in y.districts_not_reached]),
-        Table(f"{prefix} запуски", f"{p.title}, {y.school_year}: запуски",
-              ["Запуск", "Полугодие", "Проведено занятий", "Посещений", "Уникальных участников", *OUTCOME_HEADERS],
-              [[x.cohort, f"{x.term} полугодие" if x.term else "", len(x.held), x.attendances,
-                x.unique_participants, *_outcomes(x.outcomes)] for x in y.launches]),
+        Table(
+            f"{prefix} посещаемость",
+            f"{p.title}, {y.school_year}: сколько занятий посетили",
+            ["Посещено занятий", "Количество педагогов"],
+            [[f"{k} (все)" if k == held else k, n] for k, n in y.visits.items()],
+        ),
+        Table(
+            f"{prefix} округа",
+            f"{p.title}, {y.school_year}: по городским округам",
+            ["Городской округ", "Участников", "Посещений", "Прошли защиту", "Доля прошедших защиту"],
+            [[d.district, d.participants, d.attendances, d.defenses_passed, d.defended_share] for d in y.districts],
+            percent_columns=frozenset({4}),
+        ),
+        Table(
+            f"{prefix} не участвовали",
+            f"{p.title}, {y.school_year}: не принимали участие педагоги из округов",
+            ["Городской округ"],
+            [[d] for d in y.districts_not_reached],
+        ),
+        Table(
+            f"{prefix} запуски",
+            f"{p.title}, {y.school_year}: запуски",
+            ["Запуск", "Полугодие", "Проведено занятий", "Посещений", "Уникальных участников", *OUTCOME_HEADERS],
+            [
+                [
+                    x.cohort,
+                    f"{x.term} полугодие" if x.term else "",
+                    len(x.held),
+                    x.attendances,
+                    x.unique_participants,
+                    *_outcomes(x.outcomes),
+                ]
+                for x in y.launches
+            ],
+        ),
     ]
 
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.site.charts import Bar, bar_chart, share
 from intensive_tracker.people.districts import Registry
-from intensive_tracker.text import percent, plural
 from intensive_tracker.reports.figure_types import ProgramSummary, Summary, YearSummary
-from intensive_tracker.reports.roster import Roster, rosters
 from intensive_tracker.reports.paths import district_page, person_page, year_page
+from intensive_tracker.reports.roster import Roster, rosters
+from intensive_tracker.site.charts import Bar, bar_chart, share
+from intensive_tracker.text import plural
 
 # (program key, school year) → district → roster
 Rosters = Mapping[tuple[str, str], Mapping[str, Roster]]
@@ -39,8 +39,10 @@ def absent_sentence(year: YearSummary) -> str:
 
 def attendance_sentence(year: YearSummary) -> str:
     a, u = year.attendances, year.unique_participants
-    return (f"За {year.school_year} учебный год — {a} {plural(a, 'посещение', 'посещения', 'посещений')} занятий; "
-            f"их совершили {u} {plural(u, 'участник', 'участника', 'участников')}: многие подключаются повторно.")
+    return (
+        f"За {year.school_year} учебный год — {a} {plural(a, 'посещение', 'посещения', 'посещений')} занятий; "
+        f"их совершили {u} {plural(u, 'участник', 'участника', 'участников')}: многие подключаются повторно."
+    )
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,11 @@ class DistrictPage:
 
 def site_rosters(engine: Engine, registry: Registry, summary: Summary) -> dict[tuple[str, str], dict[str, Roster]]:
     """Every program × school year's district rosters: the same function the district emails use."""
-    return {(p.key, y.school_year): rosters(engine, registry, program_key=p.key, school_year=y.school_year)
-            for p in summary.programs for y in p.years}
+    return {
+        (p.key, y.school_year): rosters(engine, registry, program_key=p.key, school_year=y.school_year)
+        for p in summary.programs
+        for y in p.years
+    }
 
 
 def year_links(program: ProgramSummary) -> list[YearLink]:
@@ -120,8 +125,10 @@ def year_links(program: ProgramSummary) -> list[YearLink]:
 
 
 def index_page(summary: Summary, all_rosters: Rosters, exports: list[tuple[str, str]]) -> IndexPage:
-    cards = [ProgramCard(p, year_page(p.key, p.current.school_year) if p.current else None, year_links(p))
-             for p in summary.programs]
+    cards = [
+        ProgramCard(p, year_page(p.key, p.current.school_year) if p.current else None, year_links(p))
+        for p in summary.programs
+    ]
     return IndexPage(summary, cards, district_links(all_rosters), exports)
 
 
@@ -135,19 +142,32 @@ def charts(program: ProgramSummary, year: YearSummary) -> tuple[list[Chart], Cha
     dynamics = []
     if program.participation_terms:
         title = "Прошли защиту методической разработки, по годам"
-        dynamics.append(Chart(title, bar_chart(title, [Bar(label, n) for label, n in program.participation_terms],
-                                               chart_id="chart-defenses")))
+        dynamics.append(
+            Chart(
+                title,
+                bar_chart(
+                    title, [Bar(label, n) for label, n in program.participation_terms], chart_id="chart-defenses"
+                ),
+            )
+        )
     title = "Уникальные участники, по учебным годам"
-    dynamics.append(Chart(title, bar_chart(title, [Bar(y.school_year, y.unique_participants) for y in program.years],
-                                           chart_id="chart-participants")))
+    dynamics.append(
+        Chart(
+            title,
+            bar_chart(
+                title, [Bar(y.school_year, y.unique_participants) for y in program.years], chart_id="chart-participants"
+            ),
+        )
+    )
     steps = []
     if year.registered is not None:
         steps.append(("Зарегистрировались", year.registered))
     steps += [("Посетили занятия", year.unique_participants), ("Прошли защиту", year.defenses_passed)]
     first = steps[0][1]
     title = f"Воронка {year.school_year}: " + " → ".join(label.lower() for label, _ in steps)
-    funnel = Chart(title, bar_chart(title, [Bar(label, n, share(n, first)) for label, n in steps],
-                                    chart_id="chart-funnel"))
+    funnel = Chart(
+        title, bar_chart(title, [Bar(label, n, share(n, first)) for label, n in steps], chart_id="chart-funnel")
+    )
     return dynamics, funnel
 
 
@@ -155,10 +175,16 @@ def year_page_context(summary: Summary, program: ProgramSummary, year: YearSumma
     by_district = all_rosters.get((program.key, year.school_year), {})
     dynamics, funnel = charts(program, year)
     return YearPage(
-        summary=summary, program=program, year=year, years=year_links(program),
+        summary=summary,
+        program=program,
+        year=year,
+        years=year_links(program),
         district_hrefs={d: district_page(d) for d in by_district},
-        defended_sentence=defended_sentence(year), absent_sentence=absent_sentence(year),
-        attendance_sentence=attendance_sentence(year), charts=dynamics, funnel=funnel,
+        defended_sentence=defended_sentence(year),
+        absent_sentence=absent_sentence(year),
+        attendance_sentence=attendance_sentence(year),
+        charts=dynamics,
+        funnel=funnel,
     )
 
 
@@ -170,13 +196,20 @@ def district_pages(summary: Summary, all_rosters: Rosters, *, with_people: bool 
     pages = []
     for link in district_links(all_rosters):
         sections = [
-            DistrictSection(p, y.school_year, year_page(p.key, y.school_year),
-                            all_rosters[(p.key, y.school_year)][link.name],
-                            {r.participant_id: person_page(r.participant_id)
-                             for r in all_rosters[(p.key, y.school_year)][link.name].rows if with_people})
-            for p in summary.programs for y in reversed(p.years)
+            DistrictSection(
+                p,
+                y.school_year,
+                year_page(p.key, y.school_year),
+                all_rosters[(p.key, y.school_year)][link.name],
+                {
+                    r.participant_id: person_page(r.participant_id)
+                    for r in all_rosters[(p.key, y.school_year)][link.name].rows
+                    if with_people
+                },
+            )
+            for p in summary.programs
+            for y in reversed(p.years)
             if link.name in all_rosters.get((p.key, y.school_year), {})
         ]
         pages.append(DistrictPage(summary, link.name, sections))
     return pages
-

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
-
-from intensive_tracker.config import Settings
 from intensive_tracker.files import write_atomic
-from intensive_tracker.people.districts import Registry
 from intensive_tracker.reports.quality_json import quality_json
 from intensive_tracker.reports.quality_types import QualityReport
 from intensive_tracker.templating import environment
@@ -20,6 +15,7 @@ def render_quality(report: QualityReport, out_dir: Path) -> Path:
     """Write quality.html and quality.json into the report folder; returns quality.html's path."""
     page = out_dir / "quality.html"
     write_atomic(page, environment().get_template("report/quality.html").render(q=report))
-    write_atomic(out_dir / "quality.json",
-                 json.dumps(quality_json(report), ensure_ascii=False, indent=2, default=str) + "\n")
+    write_atomic(
+        out_dir / "quality.json", json.dumps(quality_json(report), ensure_ascii=False, indent=2, default=str) + "\n"
+    )
     return page

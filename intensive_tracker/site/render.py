@@ -9,17 +9,23 @@ from typing import Any
 
 from intensive_tracker.files import write_atomic
 from intensive_tracker.reports import paths as site_paths
-from intensive_tracker.site import pages as site
 from intensive_tracker.reports.figure_types import Summary
 from intensive_tracker.reports.summary import summary_json
+from intensive_tracker.site import pages as site
 from intensive_tracker.site.exports import write_exports
 from intensive_tracker.templating import environment
 
 QUALITY_PAGE = "quality.html"
 
 
-def render_site(summary: Summary, out_dir: Path, *, context: dict[str, Any] | None = None,
-                rosters: site.Rosters | None = None, person_pages: Callable[[Path], object] | None = None) -> Path:
+def render_site(
+    summary: Summary,
+    out_dir: Path,
+    *,
+    context: dict[str, Any] | None = None,
+    rosters: site.Rosters | None = None,
+    person_pages: Callable[[Path], object] | None = None,
+) -> Path:
     """Write the report folder; returns the path of index.html.
 
     index.html → one page per program and school year → one page per district (`rosters`, from
@@ -32,8 +38,10 @@ def render_site(summary: Summary, out_dir: Path, *, context: dict[str, Any] | No
     extra = context or {}
     all_rosters = rosters or {}
     exports = write_exports(summary, out_dir)
-    write_atomic(out_dir / "summary.json",
-                 json.dumps(summary_json(summary), ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+    write_atomic(
+        out_dir / "summary.json",
+        json.dumps(summary_json(summary), ensure_ascii=False, indent=2, sort_keys=False) + "\n",
+    )
     exports.append(("summary.json", "summary.json — все цифры для программ"))
     year_pages = set()
     for program in summary.programs:
@@ -62,6 +70,10 @@ def render_site(summary: Summary, out_dir: Path, *, context: dict[str, Any] | No
         # The data-quality report writes this page itself; until it has run the link must still lead somewhere.
         write_atomic(quality, env.get_template("report/quality_pending.html").render(summary=summary, **extra))
     index = out_dir / "index.html"
-    write_atomic(index, env.get_template("report/index.html").render(
-        page=site.index_page(summary, all_rosters, exports), summary=summary, **extra))
+    write_atomic(
+        index,
+        env.get_template("report/index.html").render(
+            page=site.index_page(summary, all_rosters, exports), summary=summary, **extra
+        ),
+    )
     return index

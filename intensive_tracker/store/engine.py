@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ARRAY, and_, any_, bindparam, event, func, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event, inspect, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
-from intensive_tracker.errors import ConfigError, TrackerError
+from intensive_tracker.errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -28,14 +24,16 @@ def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> E
     busy_timeout, PostgreSQL's lock_timeout (RELIABILITY.md F8).
     """
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
         if path and not path.startswith(":memory:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
         is_postgres = url.startswith("postgresql")
-        engine = create_engine(url, connect_args={"options": f"-c lock_timeout={busy_timeout_ms}"} if is_postgres else {})
+        engine = create_engine(
+            url, connect_args={"options": f"-c lock_timeout={busy_timeout_ms}"} if is_postgres else {}
+        )
     except Exception as e:  # unknown dialect, missing driver, malformed URL
         raise ConfigError(f"database_url: cannot use it: {type(e).__name__}: {e}") from None
     if engine.dialect.name == "sqlite":

@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
@@ -32,7 +32,6 @@ from sqlalchemy.exc import DBAPIError
 from intensive_tracker.errors import AlreadyRunning, TrackerError
 from intensive_tracker.periods import local
 from intensive_tracker.store.engine import database_label
-
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,9 @@ def _key(engine: Engine) -> str:
 
 
 @contextmanager
-def sync_lock(engine: Engine, *, wait_s: float = 0, should_stop: Callable[[], bool] | None = None,
-              record: bool = True) -> Iterator[None]:
+def sync_lock(
+    engine: Engine, *, wait_s: float = 0, should_stop: Callable[[], bool] | None = None, record: bool = True
+) -> Iterator[None]:
     """Hold the sync lock for the block; raise AlreadyRunning when another process holds it.
 
     `wait_s` > 0 retries for that long first (the nightly job waits out a manual sync instead of
@@ -111,9 +111,12 @@ def held_elsewhere(engine: Engine) -> bool:
 @contextmanager
 def sending_lock(engine: Engine) -> Iterator[None]:
     """Held for a whole e-mail send run; AlreadyRunning (75) if another run holds it."""
+
     def busy(_holder: str) -> str:
-        return (f"another email run is sending from {database_label(engine)}; "
-                "try again when it ends (its messages are not sent twice)")
+        return (
+            f"another email run is sending from {database_label(engine)}; "
+            "try again when it ends (its messages are not sent twice)"
+        )
 
     with _named_lock(engine, MAIL, record=False, busy=busy):
         yield
@@ -147,7 +150,7 @@ def _named_lock(engine: Engine, name: LockName, *, record: bool, busy: Callable[
 
 
 def _holder_line() -> str:
-    started = local(datetime.now(timezone.utc).replace(microsecond=0)).isoformat()
+    started = local(datetime.now(UTC).replace(microsecond=0)).isoformat()
     return f"pid {os.getpid()} on {socket.gethostname()} since {started}\n"
 
 
@@ -210,10 +213,13 @@ def _postgres_lock(engine: Engine, name: LockName, *, record: bool, busy: Callab
 
 
 def _postgres_holder(connection: Connection, name: LockName) -> str:
-    row = connection.execute(text(
-        "SELECT a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = :k AND l.classid = 0"),
-        {"k": name.advisory_key}).first()
+    row = connection.execute(
+        text(
+            "SELECT a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = :k AND l.classid = 0"
+        ),
+        {"k": name.advisory_key},
+    ).first()
     connection.rollback()
     if row is None:
         return ""
@@ -224,16 +230,19 @@ def _busy_message(engine: Engine, holder: str) -> str:
     started = _running_since(engine)
     who = f" ({holder})" if holder else ""
     since = f"; текущий запуск #{started[0]} начат {started[1]}" if started else ""
-    return (f"синхронизация уже выполняется{who}{since}. {database_label(engine)}: дождитесь её окончания "
-            "(intensive-tracker status покажет итог) и при необходимости запустите снова")
+    return (
+        f"синхронизация уже выполняется{who}{since}. {database_label(engine)}: дождитесь её окончания "
+        "(intensive-tracker status покажет итог) и при необходимости запустите снова"
+    )
 
 
 def _running_since(engine: Engine) -> tuple[int, str] | None:
     """The sync_run the holder is writing, if it has started one."""
     try:
         with engine.connect() as connection:
-            row = connection.execute(text(
-                "SELECT id, started_at FROM sync_run WHERE status = 'running' ORDER BY id DESC LIMIT 1")).first()
+            row = connection.execute(
+                text("SELECT id, started_at FROM sync_run WHERE status = 'running' ORDER BY id DESC LIMIT 1")
+            ).first()
     except DBAPIError:  # no sync_run table yet: the holder is still creating the schema
         return None
     if row is None:
@@ -253,4 +262,5 @@ def database_busy(engine: Engine, error: DBAPIError) -> DatabaseBusy | None:
     return DatabaseBusy(
         f"{database_label(engine)}: another program kept the database locked for writing longer than the wait "
         "allowed (SQLite busy_timeout / PostgreSQL lock_timeout); nothing of the batch in flight was written. "
-        "Find the program holding it (a backup, a manual sqlite3 or psql session) and run the sync again")
+        "Find the program holding it (a backup, a manual sqlite3 or psql session) and run the sync again"
+    )

@@ -166,7 +166,16 @@ class SyncRun(SQLModel, table=True):
 
 # Tables whose rows are the synced data; a re-sync over unchanged sources must leave them identical.
 DATA_TABLES: tuple[type[SQLModel], ...] = (
-    District, Program, Cohort, Participant, Account, Enrolment, Session, Attendance, Defense, SyncCursor,
+    District,
+    Program,
+    Cohort,
+    Participant,
+    Account,
+    Enrolment,
+    Session,
+    Attendance,
+    Defense,
+    SyncCursor,
 )
 
 
@@ -198,7 +207,9 @@ class Outbox(SQLModel, table=True):
     updated_at: datetime
     sent_at: datetime | None = None
 
+
 # --- form exports (connectors/forms) -------------------------------------------------------------
+
 
 class Registration(SQLModel, table=True):
     """A person registered for a cohort through a form: the first step of registered → attended → defended."""
@@ -267,6 +278,7 @@ class FormReject(SQLModel, table=True):
 
 
 DATA_TABLES = DATA_TABLES + (Registration, FormEntry, ImportedFile, FormReject)
+
 
 class JobRun(SQLModel, table=True):
     """The daemon's ledger: one row per scheduled job and night, so a night runs once across processes.

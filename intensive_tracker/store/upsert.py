@@ -19,7 +19,7 @@ CHUNK = 500
 def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """Consecutive slices of at most `size` items."""
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -112,8 +112,11 @@ def upsert(
         stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
     stmt = stmt.returning(table.c.id, *key_cols)
     for page in chunked(to_write):
-        params: Any = ({f"col_{c}": [row[c] for row in page] for c in columns} if dialect == "postgresql"
-                       else [dict(row) for row in page])
+        params: Any = (
+            {f"col_{c}": [row[c] for row in page] for c in columns}
+            if dialect == "postgresql"
+            else [dict(row) for row in page]
+        )
         for record in session.connection().execute(stmt, params):
             mapping = record._mapping
             result.ids[tuple(mapping[k] for k in key)] = mapping["id"]
@@ -129,8 +132,12 @@ def _key_filter(key_cols: list[Any], chunk: Sequence[tuple[Any, ...]], dialect: 
     # is a SEARCH on the unique index.
     if dialect == "postgresql":
         # One array parameter per column (see the write path): short statement text for psycopg.
-        return and_(*(c == any_(bindparam(None, sorted({k[i] for k in chunk}, key=repr), type_=ARRAY(c.type)))
-                      for i, c in enumerate(key_cols)))
+        return and_(
+            *(
+                c == any_(bindparam(None, sorted({k[i] for k in chunk}, key=repr), type_=ARRAY(c.type)))
+                for i, c in enumerate(key_cols)
+            )
+        )
     return and_(*(c.in_(sorted({k[i] for k in chunk}, key=repr)) for i, c in enumerate(key_cols)))
 
 

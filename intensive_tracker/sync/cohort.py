@@ -25,67 +25,133 @@ from intensive_tracker.store.upsert import chunked, upsert
 from intensive_tracker.sync.state import RunState
 
 
-def write_cohort_batch(session: Session, batch: Batch, *, settings: Settings, registry: Registry,
-                       state: RunState) -> None:
+def write_cohort_batch(
+    session: Session, batch: Batch, *, settings: Settings, registry: Registry, state: RunState
+) -> None:
     """Write one cohort's records; counts go to `state`."""
     conn = session.connection()
     now = utcnow()
-    program_id = conn.execute(select(col(m.Program.id)).where(col(m.Program.key) == batch.cohort.program)).scalar_one_or_none()
+    program_id = conn.execute(
+        select(col(m.Program.id)).where(col(m.Program.key) == batch.cohort.program)
+    ).scalar_one_or_none()
     if program_id is None:
         raise TrackerError(f"cohort {batch.cohort.key}: program {batch.cohort.program!r} is not configured")
     ref = batch.cohort
-    cohort_id = upsert(session, m.Cohort, [{
-        "key": ref.key, "program_id": program_id, "source": batch.source, "title": ref.title,
-        "course_id": ref.course_id, "group_id": ref.group_id, "school_year": ref.school_year, "term": ref.term,
-    }], key=["key"]).ids[(ref.key,)]
+    cohort_id = upsert(
+        session,
+        m.Cohort,
+        [
+            {
+                "key": ref.key,
+                "program_id": program_id,
+                "source": batch.source,
+                "title": ref.title,
+                "course_id": ref.course_id,
+                "group_id": ref.group_id,
+                "school_year": ref.school_year,
+                "term": ref.term,
+            }
+        ],
+        key=["key"],
+    ).ids[(ref.key,)]
 
     account_ids, participant_ids = _write_people(session, batch, state)
-    participant_ids = apply_people_overrides(session, settings.people, account_ids=account_ids,
-                                             participant_ids=participant_ids)
+    participant_ids = apply_people_overrides(
+        session, settings.people, account_ids=account_ids, participant_ids=participant_ids
+    )
 
     if batch.enrolments is not None:
-        rows: list[dict[str, Any]] = [{"cohort_id": cohort_id, "account_id": account_ids[e.external_id],
-                 "participant_id": participant_ids[e.external_id], "status": e.status, "missing_since": None}
-                for e in batch.enrolments]
+        rows: list[dict[str, Any]] = [
+            {
+                "cohort_id": cohort_id,
+                "account_id": account_ids[e.external_id],
+                "participant_id": participant_ids[e.external_id],
+                "status": e.status,
+                "missing_since": None,
+            }
+            for e in batch.enrolments
+        ]
         state.counts["enrolments"].add(upsert(session, m.Enrolment, rows, key=["cohort_id", "account_id"]).counts)
         listed = {r["account_id"] for r in rows}
-        state.marked_missing += _mark_missing(session, m.Enrolment, and_(col(m.Enrolment.cohort_id) == cohort_id,
-                                              col(m.Enrolment.account_id).not_in(listed) if listed else true()), now)
+        state.marked_missing += _mark_missing(
+            session,
+            m.Enrolment,
+            and_(
+                col(m.Enrolment.cohort_id) == cohort_id,
+                col(m.Enrolment.account_id).not_in(listed) if listed else true(),
+            ),
+            now,
+        )
 
     session_ids: dict[str, int] = {}
     if batch.sessions is not None:
-        rows = [{"cohort_id": cohort_id, "source_key": x.source_key, "starts_at": x.starts_at, "duration_s": x.duration_s,
-                 "topic": x.topic, "speaker": x.speaker, "taken": x.taken, "missing_since": None} for x in batch.sessions]
+        rows = [
+            {
+                "cohort_id": cohort_id,
+                "source_key": x.source_key,
+                "starts_at": x.starts_at,
+                "duration_s": x.duration_s,
+                "topic": x.topic,
+                "speaker": x.speaker,
+                "taken": x.taken,
+                "missing_since": None,
+            }
+            for x in batch.sessions
+        ]
         result = upsert(session, m.Session, rows, key=["cohort_id", "source_key"])
         state.counts["sessions"].add(result.counts)
         session_ids = {k[1]: v for k, v in result.ids.items()}
         listed_keys = set(session_ids)
         # Sessions of sign-in lists («form:…») in the cohort belong to the forms source, not to this batch.
-        state.marked_missing += _mark_missing(session, m.Session, and_(col(m.Session.cohort_id) == cohort_id,
-                                              col(m.Session.source_key).not_like("form:%"),
-                                              col(m.Session.source_key).not_in(listed_keys) if listed_keys else true()), now)
+        state.marked_missing += _mark_missing(
+            session,
+            m.Session,
+            and_(
+                col(m.Session.cohort_id) == cohort_id,
+                col(m.Session.source_key).not_like("form:%"),
+                col(m.Session.source_key).not_in(listed_keys) if listed_keys else true(),
+            ),
+            now,
+        )
     missing_sessions = {a.session_key for a in batch.attendance} - set(session_ids)
     if missing_sessions:
-        for source_key, sid in conn.execute(select(col(m.Session.source_key), col(m.Session.id)).where(
-                col(m.Session.cohort_id) == cohort_id, col(m.Session.source_key).in_(missing_sessions))):
+        for source_key, sid in conn.execute(
+            select(col(m.Session.source_key), col(m.Session.id)).where(
+                col(m.Session.cohort_id) == cohort_id, col(m.Session.source_key).in_(missing_sessions)
+            )
+        ):
             assert sid is not None  # a primary key read back
             session_ids[source_key] = sid
 
     marks: dict[tuple[int, int], dict[str, Any]] = {}
     for a in batch.attendance:
         if a.session_key not in session_ids or a.external_id not in account_ids:
-            state.warnings.append({"source": batch.source, "cohort": ref.key,
-                                   "message": f"attendance of unknown session/person {a.session_key}/{a.external_id} skipped"})
+            state.warnings.append(
+                {
+                    "source": batch.source,
+                    "cohort": ref.key,
+                    "message": f"attendance of unknown session/person {a.session_key}/{a.external_id} skipped",
+                }
+            )
             continue
-        row: dict[str, Any] = {"session_id": session_ids[a.session_key], "participant_id": participant_ids[a.external_id],
-               "account_id": account_ids[a.external_id], "status": a.status, "status_label": a.status_label,
-               "present": a.present}
+        row: dict[str, Any] = {
+            "session_id": session_ids[a.session_key],
+            "participant_id": participant_ids[a.external_id],
+            "account_id": account_ids[a.external_id],
+            "status": a.status,
+            "status_label": a.status_label,
+            "present": a.present,
+        }
         key = (row["session_id"], row["participant_id"])
         # Two accounts of one person in one session: the mark that counts as present wins.
-        if key not in marks or (row["present"], -row["account_id"]) > (marks[key]["present"], -marks[key]["account_id"]):
+        if key not in marks or (row["present"], -row["account_id"]) > (
+            marks[key]["present"],
+            -marks[key]["account_id"],
+        ):
             marks[key] = row
-    state.counts["attendance"].add(upsert(session, m.Attendance, list(marks.values()),
-                                          key=["session_id", "participant_id"]).counts)
+    state.counts["attendance"].add(
+        upsert(session, m.Attendance, list(marks.values()), key=["session_id", "participant_id"]).counts
+    )
 
     _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
 
@@ -95,12 +161,14 @@ def write_cohort_batch(session: Session, batch: Batch, *, settings: Settings, re
     for w in batch.warnings:
         state.warnings.append({"cohort": ref.key, **w.model_dump()})
     state.counts["participants"].updated += refresh_participants(
-        session, registry, participant_ids=set(participant_ids.values()))
+        session, registry, participant_ids=set(participant_ids.values())
+    )
 
 
 def _mark_missing(session: Session, model: Any, where: Any, now: datetime) -> int:
     result = session.connection().execute(
-        update(model).where(where, model.missing_since.is_(None)).values(missing_since=now))
+        update(model).where(where, model.missing_since.is_(None)).values(missing_since=now)
+    )
     return int(result.rowcount or 0)
 
 
@@ -111,8 +179,11 @@ def _write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict
     known: dict[str, tuple[int, int]] = {}
     ids = list(people)
     for chunk in chunked(ids):
-        for ext, aid, pid in conn.execute(select(col(m.Account.external_id), col(m.Account.id), col(m.Account.participant_id)).where(
-                col(m.Account.source) == batch.source, col(m.Account.external_id).in_(chunk))):
+        for ext, aid, pid in conn.execute(
+            select(col(m.Account.external_id), col(m.Account.id), col(m.Account.participant_id)).where(
+                col(m.Account.source) == batch.source, col(m.Account.external_id).in_(chunk)
+            )
+        ):
             assert aid is not None  # a primary key read back
             known[ext] = (aid, pid)
     new = [p for ext, p in people.items() if ext not in known]
@@ -121,8 +192,11 @@ def _write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict
     if emails:
         email_list = sorted(e for e in emails if e)
         for chunk in chunked(email_list):
-            for found_key, found_id in conn.execute(select(col(m.Participant.email_key), col(m.Participant.id)).where(
-                    col(m.Participant.email_key).in_(chunk))):
+            for found_key, found_id in conn.execute(
+                select(col(m.Participant.email_key), col(m.Participant.id)).where(
+                    col(m.Participant.email_key).in_(chunk)
+                )
+            ):
                 assert found_key is not None and found_id is not None  # matched by key; a primary key
                 by_email[found_key] = found_id
     links: dict[str, tuple[int, str]] = {ext: (known[ext][1], "") for ext in known}
@@ -135,8 +209,14 @@ def _write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict
         if key and key in by_email:
             links[p.external_id] = (by_email[key], f"тот же e-mail ({key})")
             continue
-        values = {"full_name": p.full_name, "name_key": name_key(p.full_name), "district_raw": p.district_raw,
-                  "school": p.school, "position": p.position, "category": p.category}
+        values = {
+            "full_name": p.full_name,
+            "name_key": name_key(p.full_name),
+            "district_raw": p.district_raw,
+            "school": p.school,
+            "position": p.position,
+            "category": p.category,
+        }
         if key and key not in keyed:
             keyed[key] = {"email_key": key, **values}
         elif not key:
@@ -163,9 +243,18 @@ def _write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict
     rows = []
     for ext, p in people.items():
         pid, reason = links[ext]
-        row = {"source": batch.source, "external_id": ext, "participant_id": pid, "full_name": p.full_name,
-               "email": p.email, "district_raw": p.district_raw, "school": p.school, "position": p.position,
-               "category": p.category, "suspended": p.suspended}
+        row = {
+            "source": batch.source,
+            "external_id": ext,
+            "participant_id": pid,
+            "full_name": p.full_name,
+            "email": p.email,
+            "district_raw": p.district_raw,
+            "school": p.school,
+            "position": p.position,
+            "category": p.category,
+            "suspended": p.suspended,
+        }
         if ext not in known:
             row["link_reason"] = reason
         rows.append(row)
@@ -182,22 +271,44 @@ def _write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict
     return account_ids, participant_ids
 
 
-def _write_defenses(session: Session, batch: Batch, cohort_id: int, account_ids: dict[str, int],
-                    participant_ids: dict[str, int], state: RunState) -> None:
+def _write_defenses(
+    session: Session,
+    batch: Batch,
+    cohort_id: int,
+    account_ids: dict[str, int],
+    participant_ids: dict[str, int],
+    state: RunState,
+) -> None:
     conn = session.connection()
-    stored = {pid: outcome for pid, outcome in conn.execute(
-        select(col(m.Defense.participant_id), col(m.Defense.outcome)).where(col(m.Defense.cohort_id) == cohort_id))}
+    stored = {
+        pid: outcome
+        for pid, outcome in conn.execute(
+            select(col(m.Defense.participant_id), col(m.Defense.outcome)).where(col(m.Defense.cohort_id) == cohort_id)
+        )
+    }
     rows: dict[int, dict[str, Any]] = {}
     for d in batch.defenses:
         if d.external_id not in account_ids:
             continue
         pid = participant_ids[d.external_id]
-        if d.outcome == "pending" and d.grade is None and stored.get(pid) in ("passed", "failed") \
-                and not batch.defenses_complete:
+        if (
+            d.outcome == "pending"
+            and d.grade is None
+            and stored.get(pid) in ("passed", "failed")
+            and not batch.defenses_complete
+        ):
             continue  # an incremental pull saw only the submission; the stored grade stands
-        row = {"cohort_id": cohort_id, "participant_id": pid, "account_id": account_ids[d.external_id],
-               "outcome": d.outcome, "grade": d.grade, "graded_at": d.graded_at, "attempt": d.attempt}
+        row = {
+            "cohort_id": cohort_id,
+            "participant_id": pid,
+            "account_id": account_ids[d.external_id],
+            "outcome": d.outcome,
+            "grade": d.grade,
+            "graded_at": d.graded_at,
+            "attempt": d.attempt,
+        }
         if pid not in rows or DEFENSE_RANK[d.outcome] > DEFENSE_RANK[rows[pid]["outcome"]]:
             rows[pid] = row
-    state.counts["defenses"].add(upsert(session, m.Defense, list(rows.values()),
-                                        key=["cohort_id", "participant_id"]).counts)
+    state.counts["defenses"].add(
+        upsert(session, m.Defense, list(rows.values()), key=["cohort_id", "participant_id"]).counts
+    )

@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 
 class Writer(Protocol):
-    def __call__(self, session: Session, batch: Any, *, settings: Settings, registry: Registry,
-                 state: RunState) -> None: ...
+    def __call__(
+        self, session: Session, batch: Any, *, settings: Settings, registry: Registry, state: RunState
+    ) -> None: ...
 
 
 # Batch.kind → its writer. A form file also carries rejects, a row ledger and its fingerprint.
@@ -54,13 +55,21 @@ def write_batch(session: Session, batch: Batch, *, settings: Settings, registry:
 def sync_reference_data(engine: Engine, settings: Settings, registry: Registry) -> None:
     """Programs from the config and districts from the registry, upserted (no change → no write)."""
     with transaction(engine) as session:
-        upsert(session, m.Program, [
-            {"key": p.key, "title": p.title, "full_title": p.full_title} for p in settings.programs
-        ], key=["key"])
-        upsert(session, m.District, [
-            {"name": e.name, "kind": e.kind, "merged_into": e.merged_into, "merged_on": e.merged_on}
-            for e in registry.entries.values()
-        ], key=["name"])
+        upsert(
+            session,
+            m.Program,
+            [{"key": p.key, "title": p.title, "full_title": p.full_title} for p in settings.programs],
+            key=["key"],
+        )
+        upsert(
+            session,
+            m.District,
+            [
+                {"name": e.name, "kind": e.kind, "merged_into": e.merged_into, "merged_on": e.merged_on}
+                for e in registry.entries.values()
+            ],
+            key=["name"],
+        )
 
 
 def run_sync(
@@ -82,8 +91,16 @@ def run_sync(
     with sync_lock(engine):
         fault_point("locked")
         try:
-            return _run_locked(engine, settings, registry, connectors, trigger=trigger, on_batch=on_batch,
-                               on_failure=on_failure, should_stop=should_stop)
+            return _run_locked(
+                engine,
+                settings,
+                registry,
+                connectors,
+                trigger=trigger,
+                on_batch=on_batch,
+                on_failure=on_failure,
+                should_stop=should_stop,
+            )
         except OperationalError as e:
             busy = database_busy(engine, e)
             if busy is None:
@@ -91,9 +108,17 @@ def run_sync(
             raise busy from None
 
 
-def _run_locked(engine: Engine, settings: Settings, registry: Registry, connectors: Iterable[Connector], *,
-                trigger: str, on_batch: Callable[[str, str], None] | None,
-                on_failure: Callable[[str, str], None] | None, should_stop: Callable[[], bool] | None) -> SyncReport:
+def _run_locked(
+    engine: Engine,
+    settings: Settings,
+    registry: Registry,
+    connectors: Iterable[Connector],
+    *,
+    trigger: str,
+    on_batch: Callable[[str, str], None] | None,
+    on_failure: Callable[[str, str], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> SyncReport:
     ensure_schema(engine)
     # We hold the lock, so a run still marked running was left by a process that died.
     _mark_interrupted(engine)
@@ -138,46 +163,70 @@ def _run_locked(engine: Engine, settings: Settings, registry: Registry, connecto
     fault_point("before_finish")
     if stopped:
         status = "interrupted"
-        state.errors.append({"source": None, "cohort": None, "type": "Interrupted", "exit_code": 75,
-                             "message": "остановлена по сигналу после записи текущей когорты; "
-                                        "следующий запуск продолжит с сохранённого места"})
+        state.errors.append(
+            {
+                "source": None,
+                "cohort": None,
+                "type": "Interrupted",
+                "exit_code": 75,
+                "message": "остановлена по сигналу после записи текущей когорты; "
+                "следующий запуск продолжит с сохранённого места",
+            }
+        )
     else:
         status = "ok" if not state.errors else ("problems" if state.cohorts_ok else "failed")
     _save_run(engine, run_id, state, status=status, finished=True)
     return SyncReport(
-        run_id=run_id, status=status, counts={e: c.as_dict() for e, c in state.counts.items()},
-        marked_missing=state.marked_missing, warnings=state.warnings, errors=state.errors,
-        cohorts_ok=state.cohorts_ok, cohorts_failed=state.cohorts_failed,
+        run_id=run_id,
+        status=status,
+        counts={e: c.as_dict() for e, c in state.counts.items()},
+        marked_missing=state.marked_missing,
+        warnings=state.warnings,
+        errors=state.errors,
+        cohorts_ok=state.cohorts_ok,
+        cohorts_failed=state.cohorts_failed,
     )
 
 
 def _mark_interrupted(engine: Engine) -> None:
     with transaction(engine) as session:
         result = session.connection().execute(
-            update(m.SyncRun).where(col(m.SyncRun.status) == "running").values(status="interrupted"))
+            update(m.SyncRun).where(col(m.SyncRun.status) == "running").values(status="interrupted")
+        )
     if result.rowcount:
-        log.warning("%d earlier run(s) ended without finishing (process killed); marked as interrupted",
-                    result.rowcount)
+        log.warning(
+            "%d earlier run(s) ended without finishing (process killed); marked as interrupted", result.rowcount
+        )
 
 
 def _error_entry(source: str, cohort: str | None, error: Exception) -> dict[str, Any]:
-    return {"source": source, "cohort": cohort, "type": type(error).__name__, "message": str(error),
-            "exit_code": getattr(error, "exit_code", 1)}
+    return {
+        "source": source,
+        "cohort": cohort,
+        "type": type(error).__name__,
+        "message": str(error),
+        "exit_code": getattr(error, "exit_code", 1),
+    }
 
 
 def _load_cursors(engine: Engine, source: str) -> dict[str, str]:
     with Session(engine) as session:
-        rows = session.execute(select(col(m.SyncCursor.key), col(m.SyncCursor.value)).where(col(m.SyncCursor.source) == source)).all()
+        rows = session.execute(
+            select(col(m.SyncCursor.key), col(m.SyncCursor.value)).where(col(m.SyncCursor.source) == source)
+        ).all()
     return {k: v for k, v in rows}
 
 
-def _save_run(engine: Engine, run_id: int, state: RunState, *, status: str | None = None, finished: bool = False) -> None:
+def _save_run(
+    engine: Engine, run_id: int, state: RunState, *, status: str | None = None, finished: bool = False
+) -> None:
     with transaction(engine) as session:
         _save_run_in(session, run_id, state, status=status, finished=finished)
 
 
-def _save_run_in(session: Session, run_id: int, state: RunState, *, status: str | None = None,
-                 finished: bool = False) -> None:
+def _save_run_in(
+    session: Session, run_id: int, state: RunState, *, status: str | None = None, finished: bool = False
+) -> None:
     values: dict[str, Any] = {"counts": state.counts_json(), "warnings": state.warnings, "errors": state.errors}
     if status:
         values["status"] = status

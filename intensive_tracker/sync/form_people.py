@@ -55,16 +55,25 @@ class PersonIndex:
         self.registry = registry
         self._districts: dict[str | None, str | None] = {}
         self.by_email: dict[str, int] = {}
-        for key, pid in conn.execute(select(func.lower(col(m.Account.email)), col(m.Account.participant_id))
-                                     .where(col(m.Account.email).is_not(None)).order_by(col(m.Account.id).desc())):
+        for key, pid in conn.execute(
+            select(func.lower(col(m.Account.email)), col(m.Account.participant_id))
+            .where(col(m.Account.email).is_not(None))
+            .order_by(col(m.Account.id).desc())
+        ):
             self.by_email[key.strip()] = int(pid)  # descending ids: the oldest account wins
-        for key, pid in conn.execute(select(col(m.Participant.email_key), col(m.Participant.id))
-                                     .where(col(m.Participant.email_key).is_not(None))):
+        for key, pid in conn.execute(
+            select(col(m.Participant.email_key), col(m.Participant.id)).where(col(m.Participant.email_key).is_not(None))
+        ):
             self.by_email[key] = int(pid)
         self.by_surname: dict[str, list[_Known]] = {}
-        for pid, full_name, key, district in conn.execute(select(
-                col(m.Participant.id), col(m.Participant.full_name), col(m.Participant.name_key), col(m.Participant.district_raw))
-                .order_by(col(m.Participant.id))):
+        for pid, full_name, _name_key, district in conn.execute(
+            select(
+                col(m.Participant.id),
+                col(m.Participant.full_name),
+                col(m.Participant.name_key),
+                col(m.Participant.district_raw),
+            ).order_by(col(m.Participant.id))
+        ):
             self.add(int(pid), full_name, district)
 
     def district(self, spelling: str | None) -> str | None:
@@ -78,9 +87,17 @@ class PersonIndex:
             self.by_email.setdefault(email, pid)
         key = name_key(full_name.replace(".", ". "))
         if key:
-            self.by_surname.setdefault(key.split()[0], []).append(_Known(
-                pid, full_name, key, initials_key(full_name), _abbreviated(key), district_raw,
-                self.district(district_raw)))
+            self.by_surname.setdefault(key.split()[0], []).append(
+                _Known(
+                    pid,
+                    full_name,
+                    key,
+                    initials_key(full_name),
+                    _abbreviated(key),
+                    district_raw,
+                    self.district(district_raw),
+                )
+            )
 
     def match(self, *, full_name: str, email: str | None, district_raw: str | None) -> tuple[int | None, str]:
         """(participant id or None for a new person, the reason shown in the data-quality report)."""
@@ -92,8 +109,11 @@ class PersonIndex:
         if not nk or district is None:
             return None, "новый участник"
         initials, abbreviated = initials_key(full_name), _abbreviated(nk)
-        candidates = [k for k in self.by_surname.get(nk.split()[0], []) if k.district == district and (
-            k.key == nk or ((abbreviated or k.abbreviated) and k.initials == initials))]
+        candidates = [
+            k
+            for k in self.by_surname.get(nk.split()[0], [])
+            if k.district == district and (k.key == nk or ((abbreviated or k.abbreviated) and k.initials == initials))
+        ]
         if len({k.pid for k in candidates}) == 1:
             k = candidates[0]
             return k.pid, f"{PROBABLE} то же ФИО и округ ({k.full_name}, {k.district_raw}); проверьте"
@@ -103,23 +123,35 @@ class PersonIndex:
         return None, "новый участник"
 
 
-def link_people(session: Session, batch: FormBatch, registry: Registry,
-                state: RunState) -> tuple[dict[str, int], dict[str, int]]:
+def link_people(
+    session: Session, batch: FormBatch, registry: Registry, state: RunState
+) -> tuple[dict[str, int], dict[str, int]]:
     """Accounts of the file's rows; a row seen before keeps its participant, a new one is matched once."""
     conn = session.connection()
     people = {p.external_id: p for p in batch.people}
     ids = list(people)
     links: dict[str, int] = {}
     for start in range(0, len(ids), _CHUNK):
-        for ext, pid in conn.execute(select(col(m.Account.external_id), col(m.Account.participant_id)).where(
-                col(m.Account.source) == SOURCE, col(m.Account.external_id).in_(ids[start:start + _CHUNK]))):
+        for ext, pid in conn.execute(
+            select(col(m.Account.external_id), col(m.Account.participant_id)).where(
+                col(m.Account.source) == SOURCE, col(m.Account.external_id).in_(ids[start : start + _CHUNK])
+            )
+        ):
             links[ext] = int(pid)
     new_rows, old_rows = [], []
     index: PersonIndex | None = None  # built only when the file has people not seen before
     for ext, p in people.items():
-        row = {"source": SOURCE, "external_id": ext, "full_name": p.full_name, "email": p.email,
-               "district_raw": p.district_raw, "school": p.school, "position": p.position,
-               "category": p.category, "suspended": False}
+        row = {
+            "source": SOURCE,
+            "external_id": ext,
+            "full_name": p.full_name,
+            "email": p.email,
+            "district_raw": p.district_raw,
+            "school": p.school,
+            "position": p.position,
+            "category": p.category,
+            "suspended": False,
+        }
         if ext in links:
             old_rows.append({**row, "participant_id": links[ext]})
             continue
@@ -146,8 +178,15 @@ def link_people(session: Session, batch: FormBatch, registry: Registry,
 
 def _new_participant(session: Session, p: Any, state: RunState) -> int:
     """A plain INSERT: the index has just shown that no participant has this e-mail."""
-    values = {"email_key": email_key(p.email), "full_name": p.full_name, "name_key": name_key(p.full_name),
-              "district_raw": p.district_raw, "school": p.school, "position": p.position, "category": p.category}
+    values = {
+        "email_key": email_key(p.email),
+        "full_name": p.full_name,
+        "name_key": name_key(p.full_name),
+        "district_raw": p.district_raw,
+        "school": p.school,
+        "position": p.position,
+        "category": p.category,
+    }
     result = session.connection().execute(insert(m.Participant), values)
     state.counts["participants"].inserted += 1
     key = result.inserted_primary_key

@@ -16,21 +16,22 @@ from sqlmodel import Session, col
 
 from connectors.base import FormBatch, Reject
 from intensive_tracker.config import Settings
-from intensive_tracker.store import models as m
+from intensive_tracker.errors import TrackerError
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.refresh import refresh_participants
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.periods import utcnow
+from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import Counts, upsert
-from intensive_tracker.sync.state import RunState
-from intensive_tracker.people.districts import Registry
-from intensive_tracker.errors import TrackerError
 from intensive_tracker.sync.form_people import SOURCE, link_people
+from intensive_tracker.sync.state import RunState
 
 REMOVED_STATUS = "removed"
 
 
-def write_form_batch(session: Session, batch: FormBatch, *, settings: Settings, registry: Registry,
-                     state: RunState) -> None:
+def write_form_batch(
+    session: Session, batch: FormBatch, *, settings: Settings, registry: Registry, state: RunState
+) -> None:
     """Write one form file; counts, warnings and the rejected-rows problem go to the run `state`."""
     now = utcnow()
     for entity in ("registrations", "form_rows", "rejects", "files"):
@@ -38,8 +39,15 @@ def write_form_batch(session: Session, batch: FormBatch, *, settings: Settings, 
     if batch.file_error is not None:
         _record_file(session, batch, now, state, status="rejected", message=batch.file_error, rejected_rows=0)
         _write_rejects(session, batch, [Reject(file=batch.file_name, row=0, reason=batch.file_error)], state)
-        state.errors.append({"source": SOURCE, "cohort": batch.cohort.key, "type": "FileRejected",
-                             "message": batch.file_error, "exit_code": 65})
+        state.errors.append(
+            {
+                "source": SOURCE,
+                "cohort": batch.cohort.key,
+                "type": "FileRejected",
+                "message": batch.file_error,
+                "exit_code": 65,
+            }
+        )
         return
     cohort_id = _cohort(session, batch)
     account_ids, participant_ids = link_people(session, batch, registry, state)
@@ -54,12 +62,19 @@ def write_form_batch(session: Session, batch: FormBatch, *, settings: Settings, 
     for w in batch.warnings:
         state.warnings.append({"cohort": batch.cohort.key, **w.model_dump()})
     if rejected_rows:
-        state.errors.append({
-            "source": SOURCE, "cohort": batch.cohort.key, "type": "RejectedRows", "exit_code": 65,
-            "message": f"{batch.file_name}: {rejected_rows} of {batch.rows_read} rows rejected, the others imported "
-                       f"(see `intensive-tracker data-quality`)"})
+        state.errors.append(
+            {
+                "source": SOURCE,
+                "cohort": batch.cohort.key,
+                "type": "RejectedRows",
+                "exit_code": 65,
+                "message": f"{batch.file_name}: {rejected_rows} of {batch.rows_read} rows rejected, the others imported "
+                f"(see `intensive-tracker data-quality`)",
+            }
+        )
     state.counts["participants"].updated += refresh_participants(
-        session, registry, participant_ids=set(participant_ids.values()))
+        session, registry, participant_ids=set(participant_ids.values())
+    )
 
 
 def _cohort(session: Session, batch: FormBatch) -> int:
@@ -78,85 +93,175 @@ def _cohort(session: Session, batch: FormBatch) -> int:
     return upsert(session, m.Cohort, [row], key=["key"]).ids[(ref.key,)]
 
 
-
 # --- the rows' records -----------------------------------------------------------------------------
+
 
 def _write_sessions(session: Session, batch: FormBatch, cohort_id: int, state: RunState) -> dict[str, int]:
     """Sessions of a sign-in list («form:<form>:<date>»); other sessions of the cohort are left alone."""
     if not batch.sessions:
         return {}
-    rows = [{"cohort_id": cohort_id, "source_key": s.source_key, "starts_at": s.starts_at, "duration_s": s.duration_s,
-             "topic": s.topic, "speaker": s.speaker, "taken": s.taken, "missing_since": None} for s in batch.sessions]
+    rows = [
+        {
+            "cohort_id": cohort_id,
+            "source_key": s.source_key,
+            "starts_at": s.starts_at,
+            "duration_s": s.duration_s,
+            "topic": s.topic,
+            "speaker": s.speaker,
+            "taken": s.taken,
+            "missing_since": None,
+        }
+        for s in batch.sessions
+    ]
     result = upsert(session, m.Session, rows, key=["cohort_id", "source_key"])
     state.counts["sessions"].add(result.counts)
     return {k[1]: v for k, v in result.ids.items()}
 
 
-def _write_registrations(session: Session, batch: FormBatch, cohort_id: int, account_ids: dict[str, int],
-                         participant_ids: dict[str, int], state: RunState) -> None:
-    rows = [{"cohort_id": cohort_id, "account_id": account_ids[r.external_id],
-             "participant_id": participant_ids[r.external_id], "form": batch.form,
-             "registered_at": r.registered_at, "missing_since": None} for r in batch.registrations]
+def _write_registrations(
+    session: Session,
+    batch: FormBatch,
+    cohort_id: int,
+    account_ids: dict[str, int],
+    participant_ids: dict[str, int],
+    state: RunState,
+) -> None:
+    rows = [
+        {
+            "cohort_id": cohort_id,
+            "account_id": account_ids[r.external_id],
+            "participant_id": participant_ids[r.external_id],
+            "form": batch.form,
+            "registered_at": r.registered_at,
+            "missing_since": None,
+        }
+        for r in batch.registrations
+    ]
     state.counts["registrations"].add(upsert(session, m.Registration, rows, key=["cohort_id", "account_id"]).counts)
 
 
-def _write_attendance(session: Session, batch: FormBatch, session_ids: dict[str, int], account_ids: dict[str, int],
-                      participant_ids: dict[str, int], state: RunState) -> None:
+def _write_attendance(
+    session: Session,
+    batch: FormBatch,
+    session_ids: dict[str, int],
+    account_ids: dict[str, int],
+    participant_ids: dict[str, int],
+    state: RunState,
+) -> None:
     marks: dict[tuple[int, int], dict[str, Any]] = {}
     for a in batch.attendance:
-        row: dict[str, Any] = {"session_id": session_ids[a.session_key], "participant_id": participant_ids[a.external_id],
-               "account_id": account_ids[a.external_id], "status": a.status, "status_label": a.status_label,
-               "present": a.present}
+        row: dict[str, Any] = {
+            "session_id": session_ids[a.session_key],
+            "participant_id": participant_ids[a.external_id],
+            "account_id": account_ids[a.external_id],
+            "status": a.status,
+            "status_label": a.status_label,
+            "present": a.present,
+        }
         key = (row["session_id"], row["participant_id"])
         # Two rows of one person (one with an e-mail, one matched by name): the lower account id wins, stably.
         if key not in marks or row["account_id"] < marks[key]["account_id"]:
             marks[key] = row
-    state.counts["attendance"].add(upsert(session, m.Attendance, list(marks.values()),
-                                          key=["session_id", "participant_id"]).counts)
+    state.counts["attendance"].add(
+        upsert(session, m.Attendance, list(marks.values()), key=["session_id", "participant_id"]).counts
+    )
 
 
-def _write_defenses(session: Session, batch: FormBatch, cohort_id: int, account_ids: dict[str, int],
-                    participant_ids: dict[str, int], state: RunState) -> None:
+def _write_defenses(
+    session: Session,
+    batch: FormBatch,
+    cohort_id: int,
+    account_ids: dict[str, int],
+    participant_ids: dict[str, int],
+    state: RunState,
+) -> None:
     """Protocol results; a defense graded in Moodle is never overwritten by a form row (warned instead)."""
     if not batch.defenses:
         return
     conn = session.connection()
-    graded_elsewhere = {int(pid) for (pid,) in conn.execute(
-        select(col(m.Defense.participant_id)).join(m.Account, col(m.Account.id) == col(m.Defense.account_id))
-        .where(col(m.Defense.cohort_id) == cohort_id, col(m.Account.source) != SOURCE))}
+    graded_elsewhere = {
+        int(pid)
+        for (pid,) in conn.execute(
+            select(col(m.Defense.participant_id))
+            .join(m.Account, col(m.Account.id) == col(m.Defense.account_id))
+            .where(col(m.Defense.cohort_id) == cohort_id, col(m.Account.source) != SOURCE)
+        )
+    }
     row_of = {e.external_id: e.row for e in batch.entries}
     rows: dict[int, dict[str, Any]] = {}
     for d in batch.defenses:
         pid = participant_ids[d.external_id]
         if pid in graded_elsewhere:
             # Named by row, not by person: run warnings are stored and shown to the administrator.
-            state.warnings.append({"source": SOURCE, "cohort": batch.cohort.key, "item": batch.file_name,
-                                   "message": f"{batch.file_name}, row {row_of[d.external_id]}: this person already "
-                                              f"has a defense from Moodle in {batch.cohort.key}; the protocol row "
-                                              f"is not used"})
+            state.warnings.append(
+                {
+                    "source": SOURCE,
+                    "cohort": batch.cohort.key,
+                    "item": batch.file_name,
+                    "message": f"{batch.file_name}, row {row_of[d.external_id]}: this person already "
+                    f"has a defense from Moodle in {batch.cohort.key}; the protocol row "
+                    f"is not used",
+                }
+            )
             continue
-        row = {"cohort_id": cohort_id, "participant_id": pid, "account_id": account_ids[d.external_id],
-               "outcome": d.outcome, "grade": d.grade, "graded_at": d.graded_at, "attempt": d.attempt}
+        row = {
+            "cohort_id": cohort_id,
+            "participant_id": pid,
+            "account_id": account_ids[d.external_id],
+            "outcome": d.outcome,
+            "grade": d.grade,
+            "graded_at": d.graded_at,
+            "attempt": d.attempt,
+        }
         if pid not in rows or DEFENSE_RANK[d.outcome] > DEFENSE_RANK[rows[pid]["outcome"]]:
             rows[pid] = row
-    state.counts["defenses"].add(upsert(session, m.Defense, list(rows.values()),
-                                        key=["cohort_id", "participant_id"]).counts)
+    state.counts["defenses"].add(
+        upsert(session, m.Defense, list(rows.values()), key=["cohort_id", "participant_id"]).counts
+    )
 
 
 # --- the row ledger: a row a corrected file drops is marked, and stops counting ----------------------
 
-def _write_ledger(session: Session, batch: FormBatch, cohort_id: int, session_ids: dict[str, int],
-                  account_ids: dict[str, int], participant_ids: dict[str, int], state: RunState, now: datetime) -> None:
-    rows = [{"form": batch.form, "file_name": batch.file_name, "row_key": e.row_key, "row": e.row, "kind": batch.form_kind,
-             "account_id": account_ids[e.external_id], "participant_id": participant_ids[e.external_id],
-             "cohort_id": cohort_id, "session_id": session_ids.get(e.session_key or ""),
-             "missing_since": None} for e in batch.entries]
+
+def _write_ledger(
+    session: Session,
+    batch: FormBatch,
+    cohort_id: int,
+    session_ids: dict[str, int],
+    account_ids: dict[str, int],
+    participant_ids: dict[str, int],
+    state: RunState,
+    now: datetime,
+) -> None:
+    rows = [
+        {
+            "form": batch.form,
+            "file_name": batch.file_name,
+            "row_key": e.row_key,
+            "row": e.row,
+            "kind": batch.form_kind,
+            "account_id": account_ids[e.external_id],
+            "participant_id": participant_ids[e.external_id],
+            "cohort_id": cohort_id,
+            "session_id": session_ids.get(e.session_key or ""),
+            "missing_since": None,
+        }
+        for e in batch.entries
+    ]
     state.counts["form_rows"].add(upsert(session, m.FormEntry, rows, key=["form", "file_name", "row_key"]).counts)
     conn = session.connection()
     keys = {e.row_key for e in batch.entries}
-    vanished = [r for r in conn.execute(select(m.FormEntry).where(
-        col(m.FormEntry.form) == batch.form, col(m.FormEntry.file_name) == batch.file_name, col(m.FormEntry.missing_since).is_(None)))
-        if r.row_key not in keys]
+    vanished = [
+        r
+        for r in conn.execute(
+            select(m.FormEntry).where(
+                col(m.FormEntry.form) == batch.form,
+                col(m.FormEntry.file_name) == batch.file_name,
+                col(m.FormEntry.missing_since).is_(None),
+            )
+        )
+        if r.row_key not in keys
+    ]
     for entry in vanished:
         conn.execute(update(m.FormEntry).where(col(m.FormEntry.id) == entry.id).values(missing_since=now))
         state.marked_missing += 1 + _withdraw(conn, entry, now)
@@ -164,56 +269,118 @@ def _write_ledger(session: Session, batch: FormBatch, cohort_id: int, session_id
 
 def _withdraw(conn: Any, entry: Any, now: datetime) -> int:
     """Stop counting what a dropped row fed, unless another live row (another file of the form) still feeds it."""
-    live = select(col(m.FormEntry.id)).where(col(m.FormEntry.missing_since).is_(None), col(m.FormEntry.kind) == entry.kind)
+    live = select(col(m.FormEntry.id)).where(
+        col(m.FormEntry.missing_since).is_(None), col(m.FormEntry.kind) == entry.kind
+    )
     if entry.kind == "registration":
-        if conn.execute(live.where(col(m.FormEntry.cohort_id) == entry.cohort_id,
-                                   col(m.FormEntry.account_id) == entry.account_id)).first():
+        if conn.execute(
+            live.where(col(m.FormEntry.cohort_id) == entry.cohort_id, col(m.FormEntry.account_id) == entry.account_id)
+        ).first():
             return 0
-        stmt = update(m.Registration).where(col(m.Registration.cohort_id) == entry.cohort_id,
-                                            col(m.Registration.account_id) == entry.account_id,
-                                            col(m.Registration.missing_since).is_(None)).values(missing_since=now)
+        stmt = (
+            update(m.Registration)
+            .where(
+                col(m.Registration.cohort_id) == entry.cohort_id,
+                col(m.Registration.account_id) == entry.account_id,
+                col(m.Registration.missing_since).is_(None),
+            )
+            .values(missing_since=now)
+        )
     elif entry.kind == "attendance":
-        if conn.execute(live.where(col(m.FormEntry.session_id) == entry.session_id,
-                                   col(m.FormEntry.participant_id) == entry.participant_id)).first():
+        if conn.execute(
+            live.where(
+                col(m.FormEntry.session_id) == entry.session_id, col(m.FormEntry.participant_id) == entry.participant_id
+            )
+        ).first():
             return 0
-        stmt = update(m.Attendance).where(
-            col(m.Attendance.session_id) == entry.session_id, col(m.Attendance.participant_id) == entry.participant_id,
-            col(m.Attendance.status) == "form").values(present=False, status=REMOVED_STATUS,
-                                                  status_label="нет в исправленном файле")
+        stmt = (
+            update(m.Attendance)
+            .where(
+                col(m.Attendance.session_id) == entry.session_id,
+                col(m.Attendance.participant_id) == entry.participant_id,
+                col(m.Attendance.status) == "form",
+            )
+            .values(present=False, status=REMOVED_STATUS, status_label="нет в исправленном файле")
+        )
     else:
-        if conn.execute(live.where(col(m.FormEntry.cohort_id) == entry.cohort_id,
-                                   col(m.FormEntry.participant_id) == entry.participant_id)).first():
+        if conn.execute(
+            live.where(
+                col(m.FormEntry.cohort_id) == entry.cohort_id, col(m.FormEntry.participant_id) == entry.participant_id
+            )
+        ).first():
             return 0
         # «pending» without a grade: the protocol no longer says anything about this person.
-        stmt = update(m.Defense).where(
-            col(m.Defense.cohort_id) == entry.cohort_id, col(m.Defense.participant_id) == entry.participant_id,
-            col(m.Defense.account_id).in_(select(col(m.Account.id)).where(col(m.Account.source) == SOURCE)),
-            or_(col(m.Defense.outcome) != "pending", col(m.Defense.grade).is_not(None), col(m.Defense.graded_at).is_not(None)),
-        ).values(outcome="pending", grade=None, graded_at=None)
+        stmt = (
+            update(m.Defense)
+            .where(
+                col(m.Defense.cohort_id) == entry.cohort_id,
+                col(m.Defense.participant_id) == entry.participant_id,
+                col(m.Defense.account_id).in_(select(col(m.Account.id)).where(col(m.Account.source) == SOURCE)),
+                or_(
+                    col(m.Defense.outcome) != "pending",
+                    col(m.Defense.grade).is_not(None),
+                    col(m.Defense.graded_at).is_not(None),
+                ),
+            )
+            .values(outcome="pending", grade=None, graded_at=None)
+        )
     return int(conn.execute(stmt).rowcount or 0)
 
 
 # --- rejects and the fingerprint -------------------------------------------------------------------
 
+
 def _write_rejects(session: Session, batch: FormBatch, rejects: list[Reject], state: RunState) -> None:
-    rows = [{"form": batch.form, "file_name": batch.file_name, "sha256": batch.sha256, "row": r.row,
-             "column": r.column, "value": r.value, "reason": r.reason} for r in rejects]
-    state.counts["rejects"].add(upsert(session, m.FormReject, rows,
-                                       key=["form", "file_name", "sha256", "row", "column"]).counts)
+    rows = [
+        {
+            "form": batch.form,
+            "file_name": batch.file_name,
+            "sha256": batch.sha256,
+            "row": r.row,
+            "column": r.column,
+            "value": r.value,
+            "reason": r.reason,
+        }
+        for r in rejects
+    ]
+    state.counts["rejects"].add(
+        upsert(session, m.FormReject, rows, key=["form", "file_name", "sha256", "row", "column"]).counts
+    )
 
 
-def _record_file(session: Session, batch: FormBatch, now: datetime, state: RunState, *, status: str,
-                 message: str | None, rejected_rows: int) -> None:
+def _record_file(
+    session: Session,
+    batch: FormBatch,
+    now: datetime,
+    state: RunState,
+    *,
+    status: str,
+    message: str | None,
+    rejected_rows: int,
+) -> None:
     """The file's version (by SHA-256) with its counts; the previous versions of the same name are superseded."""
     conn = session.connection()
     same_name = and_(col(m.ImportedFile.form) == batch.form, col(m.ImportedFile.file_name) == batch.file_name)
-    first_seen = conn.execute(select(col(m.ImportedFile.imported_at)).where(
-        same_name, col(m.ImportedFile.sha256) == batch.sha256)).scalar_one_or_none()
-    row = {"form": batch.form, "file_name": batch.file_name, "sha256": batch.sha256, "size": batch.size,
-           "status": status, "message": message, "rows_read": batch.rows_read,
-           "rows_imported": batch.rows_read - rejected_rows, "rows_rejected": rejected_rows,
-           "imported_at": first_seen or now, "superseded_at": None}
+    first_seen = conn.execute(
+        select(col(m.ImportedFile.imported_at)).where(same_name, col(m.ImportedFile.sha256) == batch.sha256)
+    ).scalar_one_or_none()
+    row = {
+        "form": batch.form,
+        "file_name": batch.file_name,
+        "sha256": batch.sha256,
+        "size": batch.size,
+        "status": status,
+        "message": message,
+        "rows_read": batch.rows_read,
+        "rows_imported": batch.rows_read - rejected_rows,
+        "rows_rejected": rejected_rows,
+        "imported_at": first_seen or now,
+        "superseded_at": None,
+    }
     if status == "imported":
-        conn.execute(update(m.ImportedFile).where(same_name, col(m.ImportedFile.sha256) != batch.sha256,
-                                                  col(m.ImportedFile.superseded_at).is_(None)).values(superseded_at=now))
+        conn.execute(
+            update(m.ImportedFile)
+            .where(same_name, col(m.ImportedFile.sha256) != batch.sha256, col(m.ImportedFile.superseded_at).is_(None))
+            .values(superseded_at=now)
+        )
     state.counts["files"].add(upsert(session, m.ImportedFile, [row], key=["form", "file_name", "sha256"]).counts)
