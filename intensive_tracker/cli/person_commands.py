@@ -9,7 +9,9 @@ from datetime import datetime
 import click
 
 from intensive_tracker.cli.context import Context, cli
-from intensive_tracker.reports.person_card import build_cards, card_json, card_lines, find_people, person_rosters
+from intensive_tracker.reports.person_card import build_cards, person_rosters
+from intensive_tracker.reports.person_search import find_people
+from intensive_tracker.reports.person_text import card_json, card_lines
 from intensive_tracker.reports.quality import build_quality
 from intensive_tracker.reports.quality_json import quality_json
 from intensive_tracker.store.schema import ensure_schema

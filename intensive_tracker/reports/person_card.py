@@ -11,30 +11,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from difflib import SequenceMatcher
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from intensive_tracker.people.districts import UNASSIGNED, Registry
-from intensive_tracker.people.identity import email_key, name_key
-from intensive_tracker.periods import local_date, ru_date, school_year_of
+from intensive_tracker.periods import local_date, school_year_of
 from intensive_tracker.reports.roster import Roster, RosterRow, rosters
 from intensive_tracker.store import models as m
 
-UNASSIGNED_LABEL = "не распределён"
-SIMILAR = 0.8  # a query word this close to a name word is a likely misspelling
-
 # (program key, school year) → district → roster, as site.site_rosters gives them
 Rosters = Mapping[tuple[str, str], Mapping[str, Roster]]
-
-
-@dataclass(frozen=True)
-class Match:
-    participant_id: int
-    how: str  # "email" | "name" | "similar"
 
 
 @dataclass(frozen=True)
@@ -81,67 +70,6 @@ class PersonCard:
     years: tuple[CardYear, ...]
     quality: tuple[str, ...]
     quality_items: tuple[dict[str, Any], ...]
-
-
-def find_people(engine: Engine, query: str) -> list[Match]:
-    """By e-mail, else by the words of a name (case, ё/е, initials, word order ignored), else by similar words."""
-    text = query.strip()
-    with engine.connect() as conn:
-        if "@" in text:
-            key = email_key(text)
-            found: set[int] = {
-                pid
-                for (pid,) in conn.execute(
-                    select(col(m.Account.participant_id)).where(
-                        or_(col(m.Account.email).ilike(text), col(m.Account.email).ilike(key or ""))
-                    )
-                )
-            }
-            found |= {
-                pid
-                for (pid,) in conn.execute(select(col(m.Participant.id)).where(col(m.Participant.email_key) == key))
-                if pid is not None
-            }
-            return [Match(pid, "email") for pid in sorted(found)]
-        names: dict[int, set[str]] = defaultdict(set)
-        for participant_id, name in conn.execute(select(col(m.Participant.id), col(m.Participant.full_name))):
-            assert participant_id is not None  # a primary key
-            names[participant_id].add(name)
-        for pid, name in conn.execute(select(col(m.Account.participant_id), col(m.Account.full_name))):
-            names[pid].add(name)
-    words = _words(text)
-    if not words:
-        return []
-    exact = [pid for pid, all_names in names.items() if any(_covers(words, _words(n), True) for n in all_names)]
-    if exact:
-        return [Match(pid, "name") for pid in sorted(exact)]
-    similar = [pid for pid, all_names in names.items() if any(_covers(words, _words(n), False) for n in all_names)]
-    return [Match(pid, "similar") for pid in sorted(similar)]
-
-
-def _words(name: str) -> list[str]:
-    return name_key(name.replace(".", " ")).split()
-
-
-def _covers(query: list[str], name: list[str], prefix: bool) -> bool:
-    """Each query word matches a different word of the name: as its beginning, or (not prefix) closely."""
-    free = list(name)
-    for word in sorted(query, key=len, reverse=True):
-        for candidate in free:
-            if candidate.startswith(word) or (not prefix and len(word) >= 4 and _close(word, candidate)):
-                free.remove(candidate)
-                break
-        else:
-            return False
-    return True
-
-
-def _close(word: str, candidate: str) -> bool:
-    """A misspelt word or the misspelt beginning of one («Иваннова» ~ «иванова», «Ёлкин» ~ «елкина»)."""
-    return (
-        max(SequenceMatcher(None, word, candidate).ratio(), SequenceMatcher(None, word, candidate[: len(word)]).ratio())
-        >= SIMILAR
-    )
 
 
 def program_years(engine: Engine) -> list[tuple[str, str, str]]:
@@ -303,97 +231,4 @@ def quality_text(item: Mapping[str, Any]) -> str:
 
 
 def district_label(name: str) -> str:
-    return UNASSIGNED_LABEL if name == UNASSIGNED else name
-
-
-def card_json(card: PersonCard) -> dict[str, Any]:
-    """`person --json`: stable English keys, ISO dates."""
-    return {
-        "participant_id": card.participant_id,
-        "full_name": card.full_name,
-        "district_raw": card.district_raw,
-        "school": card.school,
-        "district": district_label(card.district),
-        "other_districts": [{"district": d, "account": a} for d, a in card.other_districts],
-        "accounts": [
-            {
-                "account": a.ref,
-                "full_name": a.full_name,
-                "email": a.email,
-                "district_raw": a.district_raw,
-                "school": a.school,
-                "link_reason": a.link_reason,
-                "form_rows": list(a.forms),
-            }
-            for a in card.accounts
-        ],
-        "years": [
-            {
-                "program": y.program_key,
-                "program_title": y.program_title,
-                "school_year": y.school_year,
-                "listed_under": district_label(y.district),
-                "cohorts": list(y.cohorts),
-                "sessions_attended": y.row.sessions_attended,
-                "sessions": [
-                    {
-                        "date": s.day.isoformat(),
-                        "status": s.mark,
-                        "status_label": s.label,
-                        "present": s.present,
-                        "deleted_in_moodle": s.deleted,
-                    }
-                    for s in y.sessions
-                ],
-                "defense": (
-                    {
-                        "outcome": y.row.defense,
-                        "label": y.row.defense_label,
-                        "date": y.row.defense_date.isoformat() if y.row.defense_date else None,
-                        "grade": y.row.defense_grade,
-                    }
-                    if y.has_defense
-                    else None
-                ),
-            }
-            for y in card.years
-        ],
-        "quality": [dict(i) for i in card.quality_items],
-    }
-
-
-def card_lines(card: PersonCard) -> list[str]:
-    """The card as text for the terminal (Russian)."""
-    lines = [
-        f"{card.full_name} (участник #{card.participant_id})",
-        f"  округ: {district_label(card.district)} (записан как «{card.district_raw or ''}»); ОО: {card.school or '—'}",
-    ]
-    for district, ref in card.other_districts:
-        lines.append(f"  другой округ: {district} (по учётной записи {ref})")
-    lines.append("  учётные записи:")
-    for a in card.accounts:
-        lines.append(
-            f"    {a.ref}: {a.full_name}, {a.email or 'без e-mail'}, округ «{a.district_raw or ''}» — {a.link_reason}"
-        )
-        lines += [f"      строка формы {f}" for f in a.forms]
-    for y in card.years:
-        lines.append(
-            f"  {y.program_title}, {y.school_year}: {district_label(y.district)}; поток: {', '.join(y.cohorts)}"
-        )
-        lines.append(
-            f"    посещено занятий: {y.row.sessions_attended}"
-            + (
-                "; отметки: "
-                + ", ".join(
-                    f"{ru_date(s.day)} {s.mark}" + (" (удалено в Moodle)" if s.deleted else "") for s in y.sessions
-                )
-                if y.sessions
-                else ""
-            )
-        )
-        if y.has_defense:
-            lines.append(f"    {y.row.defense_text}")
-    if not card.years:
-        lines.append("  ни занятий, ни защит")
-    lines += ["  качество данных:", *(f"    {q}" for q in card.quality)] if card.quality else []
-    return lines
+    return UNASSIGNED if name == UNASSIGNED else name
