@@ -104,6 +104,8 @@ class Batch:
 
     `enrolments`/`sessions` set to None mean "not fetched this time": nothing is marked missing.
     `defenses_complete` is False for an incremental (`since`) pull.
+    `not_participants`: external ids the source lists in the cohort with another role (a teacher): any
+    marks and defense already stored for those accounts in this cohort are removed by the writer.
     """
 
     kind: ClassVar[str] = "cohort"
@@ -119,6 +121,7 @@ class Batch:
     cursors: dict[str, str] = field(default_factory=dict)
     warnings: list[SourceWarning] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+    not_participants: list[str] = field(default_factory=list)
 
 
 class RegistrationRecord(BaseModel):

@@ -5,6 +5,9 @@
     ├── InputError (65, EX_DATAERR)            a file or an answer holds bad data
     ├── AlreadyRunning (75, EX_TEMPFAIL)       another sync holds the lock
     ├── MailError (75, EX_TEMPFAIL)            the mail server refused or went away
+    ├── DatabaseUnavailable (69, EX_UNAVAILABLE)  the database server cannot be reached or opened
+    ├── DatabaseCorrupt (65, EX_DATAERR)       the SQLite file is not a database, or is damaged
+    ├── SchemaBehind (75, EX_TEMPFAIL)         the schema needs `db upgrade` while a sync runs
     └── MoodleError                            anything Moodle answered or failed to answer
         ├── MoodleUnavailable (69, EX_UNAVAILABLE)   unreachable, 5xx, timeout, HTML or broken body
         ├── MoodleAuthError (77, EX_NOPERM)          token rejected, web services off
@@ -42,6 +45,14 @@ class AlreadyRunning(TrackerError):
 
 class MailError(TrackerError):
     exit_code = os.EX_TEMPFAIL
+
+
+class DatabaseUnavailable(TrackerError):
+    exit_code = os.EX_UNAVAILABLE
+
+
+class DatabaseCorrupt(TrackerError):
+    exit_code = os.EX_DATAERR
 
 
 class MoodleError(TrackerError):

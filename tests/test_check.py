@@ -144,6 +144,18 @@ def test_assign_warning_code_1_is_a_missing_capability(replay: Replay, tmp_path:
     assert any("warning code 1" in line and "mod/assign:viewgrades" in line for line in red(result))
 
 
+def test_assign_warning_code_1_in_a_forced_groups_course_names_accessallgroups(replay: Replay, tmp_path: Path) -> None:
+    """In a course forced into separate groups, code 1 means moodle/site:accessallgroups, not mod/assign:view (issue 12)."""
+    name = "005_core_course_get_courses_by_field__shortname_KU-2023-H1"
+    body = recording(name)["body"]
+    body["courses"][0] |= {"groupmode": 1, "groupmodeforce": 1}
+    replay.override(name, body).add("079_ERR_no_capability__mod_assign_get_grades")
+    result = run_check(tmp_path)
+    assert result.exit_code == 77
+    line = next(line for line in red(result) if "warning code 1" in line)
+    assert "moodle/site:accessallgroups" in line and "mod/assign:view" not in line
+
+
 def test_unknown_course_is_configuration_and_capability_wins(replay: Replay, tmp_path: Path) -> None:
     """An unknown course id is red with 78; with a capability failure too, the exit is the more severe 77."""
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'tracker.db'}")

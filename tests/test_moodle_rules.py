@@ -290,6 +290,18 @@ def _handlers(users: list[dict[str, Any]], sessions: list[dict[str, Any]], *, sh
         "core_enrol_get_enrolled_users": page,
         "mod_attendance_get_sessions": sessions,
         "core_user_get_users_by_field": lambda p: [_user(int(v)) for v in p["values"]],
+        "core_user_get_course_user_profiles": lambda p: [_user(int(u["userid"])) for u in p["userlist"]],
+        "core_webservice_get_site_info": _site(["core_user_get_course_user_profiles"]),
+    }
+
+
+def _site(functions: list[str]) -> dict[str, Any]:
+    return {
+        "sitename": "M",
+        "username": "ws",
+        "userid": 2,
+        "siteurl": "http://m",
+        "functions": [{"name": f} for f in functions],
     }
 
 
@@ -351,29 +363,37 @@ def test_group_cohort_keeps_its_own_people_and_sessions() -> None:
     assert not [c for c in client.calls if c[0] == "core_user_get_users_by_field"]
 
 
-def test_people_no_longer_enrolled_keep_their_marks() -> None:
-    """A mark of someone Moodle no longer lists is kept, and the person is fetched once by id to keep a name."""
+def test_a_stranger_counts_only_when_moodle_confirms_the_student_role() -> None:
+    """Marked but not listed: kept when core_user_get_course_user_profiles says student, else kept aside and reported."""
     statuses = [{"id": 5, "acronym": "P", "description": "Present"}]
-    sessions = [
-        {
-            "id": 1,
-            "sessdate": 1_695_211_200,
-            "lasttaken": 1,
-            "statuses": statuses,
-            "attendance_log": [
-                {"studentid": 1, "statusid": "5"},
-                {"studentid": 77, "statusid": "5"},
-                {"studentid": 999, "statusid": "5"},
-            ],
-        }
-    ]
-    client = ScriptedClient(_handlers([_user(1), _user(999, role="editingteacher")], sessions))
+    log = [{"studentid": uid, "statusid": "5"} for uid in (1, 77, 78, 999)]
+    sessions = [{"id": 1, "sessdate": 1_695_211_200, "lasttaken": 1, "statuses": statuses, "attendance_log": log}]
+    handlers = _handlers([_user(1), _user(999, role="editingteacher")], sessions)
+    # 77 is a student Moodle did not list; 78 is a teacher who marked herself and is not listed either.
+    handlers["core_user_get_course_user_profiles"] = [_user(77), _user(78, role="editingteacher")]
+    client = ScriptedClient(handlers)
     batch = _read(_settings({"course": "C"}), client)
     assert sorted(p.external_id for p in batch.people) == ["1", "77"]
     assert [e.external_id for e in batch.enrolments] == ["1"]
     assert sorted(a.external_id for a in batch.attendance) == ["1", "77"]
-    assert any(w.code == "notstudent" for w in batch.warnings)
-    assert [p for f, p in client.calls if f == "core_user_get_users_by_field"] == [{"field": "id", "values": [77]}]
+    assert batch.not_participants == ["999"]
+    aside = [w for w in batch.warnings if w.code == "notlisted"]
+    assert len(aside) == 1 and "id в Moodle: 78" in aside[0].message
+    asked = [p for f, p in client.calls if f == "core_user_get_course_user_profiles"]
+    assert asked == [{"userlist": [{"userid": 77, "courseid": 2}, {"userid": 78, "courseid": 2}]}]
+
+
+def test_without_the_profiles_function_strangers_are_kept_aside() -> None:
+    """A service without core_user_get_course_user_profiles: a stranger's mark is kept aside, with the function named."""
+    statuses = [{"id": 5, "acronym": "P", "description": "Present"}]
+    log = [{"studentid": 1, "statusid": "5"}, {"studentid": 77, "statusid": "5"}]
+    sessions = [{"id": 1, "sessdate": 1_695_211_200, "lasttaken": 1, "statuses": statuses, "attendance_log": log}]
+    handlers = _handlers([_user(1)], sessions)
+    handlers["core_webservice_get_site_info"] = _site([])
+    batch = _read(_settings({"course": "C"}), ScriptedClient(handlers))
+    assert [p.external_id for p in batch.people] == ["1"]
+    assert [a.external_id for a in batch.attendance] == ["1"]
+    assert any(w.code == "notlisted" and "core_user_get_course_user_profiles" in w.message for w in batch.warnings)
 
 
 def test_required_functions_follow_the_config() -> None:

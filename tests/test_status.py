@@ -29,6 +29,7 @@ TOP_KEYS = {
     "schema_version",
     "generated_at",
     "timezone",
+    "database_error",
     "database",
     "schema",
     "sync_running",

@@ -16,6 +16,7 @@ SERVICE_FUNCTIONS = [
     "core_group_get_course_groups",
     "core_enrol_get_enrolled_users",
     "core_user_get_users_by_field",
+    "core_user_get_course_user_profiles",
     "mod_attendance_get_sessions",
     "mod_assign_get_assignments",
     "mod_assign_get_grades",
@@ -250,6 +251,17 @@ class MoodleAnswers:
             for v in values
             if v in self.world.users
         ]
+        return found, {"users": len(found)}
+
+    def _fn_core_user_get_course_user_profiles(self, params: dict[str, Any]) -> tuple[Any, dict[str, int]]:
+        """Each listed user with their roles in the course; users not enrolled there are skipped, as Moodle does."""
+        courses = {c.id: c for c in self.world.courses}
+        found = []
+        for entry in params.get("userlist", []):
+            course = courses.get(int(entry["courseid"]))
+            uid = int(entry["userid"])
+            if course is not None and (uid in course.students or uid in course.teachers):
+                found.append(self._user_json(uid, course, None))
         return found, {"users": len(found)}
 
     def _fn_mod_attendance_get_sessions(self, params: dict[str, Any]) -> tuple[Any, dict[str, int]]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.moodle import errors as e
 from connectors.moodle import functions as fn
+from connectors.moodle import roster
 from connectors.moodle import schemas as s
 from connectors.moodle.client import MoodleClient
 from connectors.moodle.connector import MoodleConnector, missing_functions, required_functions
@@ -26,6 +27,7 @@ from intensive_tracker.errors import TrackerError
 
 SEVERITY = (69, 77, 78, 65)  # most severe first
 ASSIGN_NO_ACCESS = "1"  # mod_assign warning code: "No access rights in module context"
+SEPARATE_GROUPS = 1  # course.groupmode: 0 none, 1 separate, 2 visible
 
 
 @dataclass
@@ -311,12 +313,16 @@ def _defense(
     if grades is None or subs is None:
         return
     if any(str(w.warningcode) == ASSIGN_NO_ACCESS for w in [*grades.warnings, *subs.warnings]):
-        checklist.fail(
-            item,
-            "Moodle answers «No access rights in module context» (warning code 1)",
-            f"give the role mod/assign:view and mod/assign:viewgrades ({e.ROLE_PATH})",
-            exit_code=77,
+        # In a course forced into separate groups, Moodle answers code 1 when the role lacks
+        # moodle/site:accessallgroups, although it has mod/assign:view and :viewgrades (issue 12).
+        forced_groups = course.groupmode == SEPARATE_GROUPS and bool(course.groupmodeforce)
+        fix = (
+            f"give the role {roster.ACCESS_ALL_GROUPS}: the course is forced into separate groups ({e.ROLE_PATH})"
+            if forced_groups
+            else f"give the role {roster.ACCESS_ALL_GROUPS} (a course in separate-groups mode), "
+            f"mod/assign:view and mod/assign:viewgrades ({e.ROLE_PATH})"
         )
+        checklist.fail(item, "Moodle answers «No access rights in module context» (warning code 1)", fix, exit_code=77)
         return
     for w in warnings:  # already SourceWarnings, named by function
         checklist.warn(item, f"Moodle warns: {w.message} (code {w.code}, {w.item} {w.itemid})")
@@ -351,31 +357,11 @@ def _users(
         return []
     role = connector.moodle.student_role
     students = [u for u in page if any(r.shortname == role for r in u.roles)]
-    if not page:
-        checklist.fail(
-            item,
-            "Moodle lists nobody",
-            "if the course has participants, give the role "
-            f"moodle/site:accessallgroups (the course is in separate-groups mode) ({e.ROLE_PATH})",
-            exit_code=77,
-        )
-        return []
-    if not students:
-        roles = sorted({r.shortname for u in page for r in u.roles})
-        checklist.fail(
-            item,
-            f"{len(page)} listed, none with the role «{role}» (roles seen: {', '.join(roles)})",
-            f"give the role moodle/user:viewdetails ({e.ROLE_PATH}), or set moodle.student_role",
-            exit_code=77,
-        )
-        return []
-    if not any(u.email for u in page):
-        checklist.fail(
-            item,
-            "listed without e-mail addresses (duplicate accounts cannot be merged)",
-            f"give the role moodle/site:viewuseridentity ({e.ROLE_PATH})",
-            exit_code=77,
-        )
+    found = roster.diagnose(page, role)  # the same rules the sync fails a cohort by
+    if found is not None:
+        checklist.fail(item, found.detail, found.fix, exit_code=77)
+        if not students:
+            return []
     else:
         more = " or more" if len(page) == size else ""
         checklist.ok(

@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from connectors.moodle import errors as e
 from connectors.moodle.classify import classify
 from connectors.moodle.slots import FairSlots
-from intensive_tracker.redact import register_secret
+from intensive_tracker.redact import redact, redact_bytes, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class MoodleClient:
                 ) from None
             except requests.RequestException as error:
                 raise e.Unreachable(
-                    f"{self.base_url}: {type(error).__name__} during {wsfunction}", wsfunction=wsfunction
+                    redact(f"{self.base_url}: {type(error).__name__} during {wsfunction}"), wsfunction=wsfunction
                 ) from None
             finally:
                 with self._count_lock:
@@ -152,7 +152,13 @@ class MoodleClient:
         return self.decode(wsfunction, response.status_code, response.headers, response.content)
 
     def decode(self, wsfunction: str, status: int, headers: Mapping[str, str], content: bytes) -> Any:
-        """An HTTP answer → the decoded body, or the typed error it means (status and body, never status alone)."""
+        """An HTTP answer → the decoded body, or the typed error it means (status and body, never status alone).
+
+        The answer is redacted of every registered secret first: a Moodle with debugging on, or a proxy,
+        may echo the request (`… (request: wstoken=<token>&…)`) in a message, `debuginfo`, a warning
+        or an HTML page, and nothing made from the answer may carry it on to a sink (issue 12).
+        """
+        content = redact_bytes(content)
         head = content[:512].lstrip()
         if status == 403 and not head:
             raise e.WebServicesDisabled(

@@ -28,6 +28,7 @@ from connectors.base import (
 )
 from connectors.moodle import errors as e
 from connectors.moodle import functions as fn
+from connectors.moodle import roster
 from connectors.moodle import schemas as s
 from connectors.moodle.attendance import StatusMatcher, read_sessions, strip_html
 from connectors.moodle.client import MoodleClient
@@ -205,8 +206,20 @@ class MoodleConnector(CourseLookups):
         if group_id is not None:
             defenses = [d for d in defenses if int(d.external_id) in people]
 
+        referenced = {int(a.external_id) for a in marks} | {int(d.external_id) for d in defenses}
+        implausible = roster.judge(
+            cohort.key,
+            enrolled,
+            self.moodle.student_role,
+            referenced=referenced - others,
+            cursors=cursors,
+            drop_limit=self.moodle.roster_drop_limit,
+        )
+        if implausible is not None:  # a hidden roster is a failed cohort, never a change (issue 12)
+            raise implausible
+        cursor_updates.update(roster.roster_cursors(cohort.key, list(students.values())))
         marks, defenses = self._drop_non_students(marks, defenses, others, cohort, warnings)
-        self._add_strangers(people, marks, defenses)
+        marks, defenses = self._strangers(course.id, people, marks, defenses, cohort, warnings)
         return Batch(
             source=self.name,
             cohort=self._cohort_ref(cohort, course, group_id, sessions),
@@ -218,6 +231,7 @@ class MoodleConnector(CourseLookups):
             defenses_complete=complete,
             cursors=cursor_updates,
             warnings=warnings,
+            not_participants=[str(uid) for uid in sorted(others)],
         )
 
     def _cohort_ref(
@@ -258,7 +272,7 @@ class MoodleConnector(CourseLookups):
                     itemid=str(cohort.course),
                     code="notstudent",
                     message=f"marks or grades of {len(dropped)} enrolled user(s) without the role "
-                    f"«{self.moodle.student_role}» were left out (Moodle ids {', '.join(map(str, sorted(dropped)))})",
+                    f"«{self.moodle.student_role}» were left out (Moodle ids {roster.capped(sorted(dropped))})",
                 )
             )
         return (
@@ -266,15 +280,45 @@ class MoodleConnector(CourseLookups):
             [d for d in defenses if int(d.external_id) not in others],
         )
 
-    def _add_strangers(
-        self, people: dict[int, PersonRecord], marks: list[AttendanceRecord], defenses: list[DefenseRecord]
-    ) -> None:
-        """People marked or graded whom Moodle no longer lists as enrolled: fetched once, so history keeps a name."""
+    def _strangers(
+        self,
+        course_id: int,
+        people: dict[int, PersonRecord],
+        marks: list[AttendanceRecord],
+        defenses: list[DefenseRecord],
+        cohort: CohortSettings,
+        warnings: list[SourceWarning],
+    ) -> tuple[list[AttendanceRecord], list[DefenseRecord]]:
+        """People marked or graded whom Moodle does not list as enrolled: kept only if Moodle confirms the student role.
+
+        One core_user_get_course_user_profiles call (200 users a call) gives their roles in the course;
+        the others' marks and grades are kept aside and reported, never stored as a participant's.
+        """
         referenced = {int(a.external_id) for a in marks} | {int(d.external_id) for d in defenses}
         strangers = sorted(referenced - set(people))
-        if strangers:
-            for user in fn.users_by_id(self.client, strangers):
-                people[user.id] = self._person(user)
+        if not strangers:
+            return marks, defenses
+        if roster.PROFILES in {f.name for f in self.site_info().functions}:
+            for user in fn.course_user_profiles(self.client, course_id, strangers):
+                if self._is_student(user) and user.id in referenced:
+                    people[user.id] = self._person(user)
+            why = f"Moodle не подтверждает у них роль «{self.moodle.student_role}» в курсе"
+        else:
+            why = f"роль не проверить: добавьте {roster.PROFILES} в службу ({e.SERVICE_FUNCTIONS_PATH})"
+        aside = [uid for uid in strangers if uid not in people]
+        if aside:
+            warnings.append(
+                SourceWarning(
+                    source=self.name,
+                    item="course",
+                    itemid=str(cohort.course),
+                    code="notlisted",
+                    message=f"отметки и оценки {len(aside)} пользователей, которых нет среди записанных на курс, "
+                    f"отложены: {why} (id в Moodle: {roster.capped(aside)})",
+                )
+            )
+        kept = {str(uid) for uid in aside}
+        return [a for a in marks if a.external_id not in kept], [d for d in defenses if d.external_id not in kept]
 
     # -- records --------------------------------------------------------------------------------
 

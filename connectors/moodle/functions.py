@@ -117,6 +117,19 @@ def users_by_id(client: MoodleClient, ids: list[int]) -> list[s.UserByField]:
     return users
 
 
+def course_user_profiles(client: MoodleClient, course_id: int, ids: list[int]) -> list[s.EnrolledUser]:
+    """core_user_get_course_user_profiles: the users with their roles in the course (users not enrolled are skipped)."""
+    users: list[s.EnrolledUser] = []
+    for start in range(0, len(ids), USERS_BY_ID_CHUNK):
+        userlist = [{"userid": uid, "courseid": course_id} for uid in ids[start : start + USERS_BY_ID_CHUNK]]
+        users += parse(
+            list[s.EnrolledUser],
+            client.call("core_user_get_course_user_profiles", userlist=userlist),
+            "core_user_get_course_user_profiles",
+        )
+    return users
+
+
 def attendance_sessions(client: MoodleClient, attendance_id: int) -> list[s.AttendanceSession]:
     """mod_attendance_get_sessions(attendanceid=<instance id, not cmid>): sessions, statuses, log rows."""
     return parse(

@@ -49,6 +49,7 @@ class Course(_Answer):
     startdate: int | None = None
     enddate: int | None = None
     groupmode: int | None = None
+    groupmodeforce: int | None = None
 
 
 class CoursesByField(_Answer):

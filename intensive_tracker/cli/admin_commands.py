@@ -95,6 +95,8 @@ def status(obj: Context, as_json: bool, limit: int) -> None:
     # Read-only: a monitor must not migrate the database; a schema behind is shown, not fixed.
     data = collect_status(obj.app.engine, settings, limit=limit)
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else render_text(data))
+    if data["database_error"]:  # the database cannot be read: said above, and the exit code says it too
+        sys.exit(data["database_error"]["exit_code"])
 
 
 @cli.command()

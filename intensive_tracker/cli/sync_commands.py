@@ -15,6 +15,8 @@ from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.store.engine import database_label
 from intensive_tracker.sync.state import SyncReport
 
+SHOWN_WARNINGS = 20
+
 
 def run_sync_with_progress(obj: Context, *, trigger: str = "manual", should_stop: StopFlag | None = None) -> SyncReport:
     """The sync of every source, with a progress bar per cohort on a terminal."""
@@ -47,8 +49,10 @@ def print_sync(report: SyncReport) -> None:
         click.echo(f"  отмечено как исчезнувшие из источника: {report.marked_missing}")
     if report.rows_written == 0 and report.status == "ok":
         click.echo("  Изменений нет: база не менялась.")
-    for w in report.warnings[:20]:
+    for w in report.warnings[:SHOWN_WARNINGS]:
         click.echo(f"  предупреждение: {w.get('cohort') or ''} {w.get('message')}", err=True)
+    if len(report.warnings) > SHOWN_WARNINGS:  # a capped list says how much it left out (issue 12)
+        click.echo(f"  и ещё {len(report.warnings) - SHOWN_WARNINGS}", err=True)
     for e in report.errors:
         where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
         click.echo(f"Ошибка ({where}): {e['message']}", err=True)

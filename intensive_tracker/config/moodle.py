@@ -37,6 +37,9 @@ class MoodleSettings(Section):
     page_size: int = Field(200, ge=1, le=5000)
     present_statuses: list[str] = Field(default_factory=lambda: list(DEFAULT_PRESENT_STATUSES))
     student_role: str = "student"
+    # Share of the last good sync's students that may vanish from a course at once; a bigger drop is
+    # taken for a revoked capability and fails the cohort (issue 12). 1 switches the check off.
+    roster_drop_limit: float = Field(0.5, ge=0, le=1)
     profile_fields: ProfileFields = ProfileFields()
 
     @model_validator(mode="before")

@@ -16,7 +16,7 @@ from typing import Any
 from intensive_tracker.config import MailSettings
 from intensive_tracker.mail import outbox
 from intensive_tracker.mail.errors import MailAuthError, MailUnavailable
-from intensive_tracker.redact import register_secret
+from intensive_tracker.redact import redact, register_secret
 
 
 class _DataTracking:
@@ -50,7 +50,13 @@ class Delivery:
 
 
 def _reply(code: int, text: bytes | str) -> str:
-    return f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}".strip()
+    """A server reply as text, redacted: a server may echo what it was sent, the password included."""
+    return redact(f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}".strip())
+
+
+def _said(error: BaseException) -> str:
+    """An exception's text, redacted of every registered secret (the SMTP password among them)."""
+    return redact(f"{type(error).__name__}: {error}")
 
 
 class Transport:
@@ -94,7 +100,7 @@ class Transport:
             ) from None
         except (smtplib.SMTPException, OSError) as e:
             raise MailUnavailable(
-                f"SMTP {self.where}: cannot connect: {type(e).__name__}: {e}; "
+                f"SMTP {self.where}: cannot connect: {_said(e)}; "
                 "nothing was sent, the messages stay in the outbox for the next run"
             ) from None
         self._conn = conn
@@ -141,12 +147,10 @@ class Transport:
             if started:
                 return Delivery(
                     outbox.UNCERTAIN,
-                    f"connection lost after the message was handed over (DATA): {type(e).__name__}: {e}; "
+                    f"connection lost after the message was handed over (DATA): {_said(e)}; "
                     "the server may have delivered it",
                 )
-            return Delivery(
-                outbox.FAILED_TEMPORARY, f"connection lost before DATA: {type(e).__name__}: {e}", reconnect=True
-            )
+            return Delivery(outbox.FAILED_TEMPORARY, f"connection lost before DATA: {_said(e)}", reconnect=True)
         return Delivery(outbox.SENT, None, {addr: _reply(code, text) for addr, (code, text) in refused.items()})
 
     def drop(self) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from intensive_tracker.config import Settings
+from intensive_tracker.errors import DatabaseCorrupt, DatabaseUnavailable, TrackerError
 from intensive_tracker.ops.schedule import configured_jobs, next_fire_times, schedule_zone
 from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.periods import aware_utc
@@ -38,13 +39,16 @@ def collect_status(
     """Everything `status` shows, as JSON-ready data (keys documented in the README)."""
     now = now or datetime.now(UTC)
     tz = settings.tz
-    tables = set(inspect(engine).get_table_names())
-    current, heads = schema_heads(engine)  # reads alembic_version only; an empty database has none
-    running = _sync_running(engine)
-    runs = _runs(engine, tz, limit, lock_free=not running) if "sync_run" in tables else []
-    failure = _last_failure(engine, tz, lock_free=not running) if "sync_run" in tables else None
     zone = schedule_zone(settings)
     upcoming = next_fire_times(settings, now)
+    try:
+        stored = _stored(engine, settings, tz, zone, limit)
+        unreadable: TrackerError | None = None
+    except (DatabaseUnavailable, DatabaseCorrupt) as error:  # status never crashes: it says so (issue 12)
+        stored = {"current": set(), "heads": set(), "running": False, "runs": [], "failure": None, "last": {}}
+        stored["outbox"] = None
+        unreadable = error
+    current, heads = stored["current"], stored["heads"]
     jobs = []
     for spec in configured_jobs(settings):
         jobs.append(
@@ -54,7 +58,7 @@ def collect_status(
                 "crontab": spec.crontab,
                 "timezone": str(zone),
                 "next_run": _iso(upcoming.get(spec.id), zone),
-                "last": _last_job_run(engine, spec.id, zone) if "job_run" in tables else None,
+                "last": stored["last"].get(spec.id),
             }
         )
     return {
@@ -62,11 +66,33 @@ def collect_status(
         "generated_at": now.astimezone(tz).replace(microsecond=0).isoformat(),
         "timezone": str(tz),
         "database": database_label(engine),
-        "schema": {"current": sorted(current), "heads": sorted(heads), "up_to_date": current == heads},
-        "sync_running": running,
-        "runs": runs,
-        "last_failure": failure,
+        "database_error": (
+            None if unreadable is None else {"exit_code": unreadable.exit_code, "message": str(unreadable)}
+        ),
+        "schema": {"current": sorted(current), "heads": sorted(heads), "up_to_date": bool(heads) and current == heads},
+        "sync_running": stored["running"],
+        "runs": stored["runs"],
+        "last_failure": stored["failure"],
         "jobs": jobs,
+        "outbox": stored["outbox"],
+    }
+
+
+def _stored(engine: Engine, settings: Settings, tz: ZoneInfo, zone: ZoneInfo, limit: int) -> dict[str, Any]:
+    """What `status` reads from the database; raises DatabaseUnavailable or DatabaseCorrupt if it cannot."""
+    tables = set(inspect(engine).get_table_names())
+    current, heads = schema_heads(engine)  # reads alembic_version only; an empty database has none
+    running = _sync_running(engine)
+    return {
+        "current": current,
+        "heads": heads,
+        "running": running,
+        "runs": _runs(engine, tz, limit, lock_free=not running) if "sync_run" in tables else [],
+        "failure": _last_failure(engine, tz, lock_free=not running) if "sync_run" in tables else None,
+        "last": {
+            spec.id: _last_job_run(engine, spec.id, zone) if "job_run" in tables else None
+            for spec in configured_jobs(settings)
+        },
         "outbox": _outbox(engine) if "outbox" in tables else None,
     }
 
@@ -213,6 +239,8 @@ def _duration(seconds: int | None) -> str:
 
 def render_text(status: dict[str, Any]) -> str:
     """The status for a terminal: one line per run, then what failed last, then the schedule."""
+    if status.get("database_error"):
+        return f"База: {status['database']} — не читается. {status['database_error']['message']}"
     lines = [
         f"База: {status['database']} — схема "
         + (
@@ -245,6 +273,8 @@ def render_text(status: dict[str, Any]) -> str:
         for e in failure["error_list"][:10]:
             where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
             lines.append(f"  {where + ': ' if where else ''}{e.get('message')}")
+        if len(failure["error_list"]) > 10:
+            lines.append(f"  и ещё {len(failure['error_list']) - 10}")
     if status["jobs"]:
         lines.append("Расписание:")
         for job in status["jobs"]:

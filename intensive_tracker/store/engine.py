@@ -13,6 +13,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.redact import register_secret
+from intensive_tracker.store.errors import database_label as database_label  # re-exported: its old home
+from intensive_tracker.store.errors import translate
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -36,6 +39,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> E
         )
     except Exception as e:  # unknown dialect, missing driver, malformed URL
         raise ConfigError(f"database_url: cannot use it: {type(e).__name__}: {e}") from None
+    register_secret(engine.url.password if isinstance(engine.url.password, str) else None)
+    # Unreachable or corrupt databases become one-line errors (69, 65) for every command (issue 12).
+    event.listen(engine, "handle_error", translate)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_timeout_ms=busy_timeout_ms))
         event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -70,14 +76,6 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
-
-
-def database_label(engine: Engine) -> str:
-    """The database named for a person: its file or host, never a password."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        return f"SQLite {url.database or ':memory:'}"
-    return f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
 
 
 def table_snapshot(engine: Engine, models: Iterable[type[SQLModel]]) -> dict[str, list[tuple[Any, ...]]]:

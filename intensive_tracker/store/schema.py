@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from importlib import resources
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from intensive_tracker.errors import ConfigError, TrackerError
+from intensive_tracker.errors import AlreadyRunning, ConfigError, TrackerError
 from intensive_tracker.store.engine import database_label
-from intensive_tracker.store.locks import database_busy
+from intensive_tracker.store.locks import database_busy, sync_lock
 
 
 def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
@@ -59,5 +60,26 @@ def upgrade(engine: Engine) -> list[str]:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create or upgrade the schema (run by every command that reads or writes data)."""
-    upgrade(engine)
+    """Create or upgrade the schema (run by every command that reads or writes data).
+
+    A schema already at this release's head is left alone without any lock. One that is behind (or
+    absent) is migrated only under the sync lock, the one `sync` and `db upgrade` hold: a `report`,
+    `email` or the mail sender started during the nightly sync never migrates under it, and says
+    so (AlreadyRunning, 75) instead; the sync itself holds the lock already (it is re-entrant).
+    """
+    try:
+        current, heads = schema_heads(engine)
+    except OperationalError as e:
+        busy = database_busy(engine, e)
+        raise busy or TrackerError(f"{database_label(engine)}: cannot open the database: {e.orig}") from None
+    if current == heads:
+        return
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(sync_lock(engine))
+        except AlreadyRunning as busy:
+            raise AlreadyRunning(
+                "схема базы отстаёт от этой версии intensive-tracker, а обновлять её во время синхронизации "
+                f"нельзя: {busy}; затем выполните intensive-tracker db upgrade"
+            ) from None
+        upgrade(engine)

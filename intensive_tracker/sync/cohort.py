@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, true, update
+from sqlalchemy import and_, delete, insert, select, true, update
 from sqlmodel import Session, col
 
 from connectors.base import Batch
@@ -154,6 +154,7 @@ def write_cohort_batch(
     )
 
     _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
+    _remove_non_participants(session, batch, cohort_id, state)
 
     if batch.cursors:
         rows = [{"source": batch.source, "key": k, "value": v} for k, v in batch.cursors.items()]
@@ -163,6 +164,54 @@ def write_cohort_batch(
     state.counts["participants"].updated += refresh_participants(
         session, registry, participant_ids=set(participant_ids.values())
     )
+
+
+def _remove_non_participants(session: Session, batch: Batch, cohort_id: int, state: RunState) -> None:
+    """Marks and defenses of accounts the source lists with another role (a teacher) leave this cohort.
+
+    Such rows come from a run that took a teacher for a participant (issue 12); the person and the
+    account stay, so history elsewhere is kept, but they no longer count in this cohort's figures.
+    """
+    if not batch.not_participants:
+        return
+    conn = session.connection()
+    accounts: list[int] = []
+    for ids in chunked(batch.not_participants):
+        accounts += [
+            aid
+            for aid in conn.execute(
+                select(col(m.Account.id)).where(
+                    col(m.Account.source) == batch.source, col(m.Account.external_id).in_(ids)
+                )
+            ).scalars()
+            if aid is not None
+        ]
+    removed = 0
+    cohort_sessions = select(col(m.Session.id)).where(col(m.Session.cohort_id) == cohort_id)
+    for chunk in chunked(accounts):
+        removed += int(
+            conn.execute(
+                delete(m.Attendance).where(
+                    col(m.Attendance.account_id).in_(chunk), col(m.Attendance.session_id).in_(cohort_sessions)
+                )
+            ).rowcount
+            or 0
+        )
+        removed += int(
+            conn.execute(
+                delete(m.Defense).where(col(m.Defense.account_id).in_(chunk), col(m.Defense.cohort_id) == cohort_id)
+            ).rowcount
+            or 0
+        )
+    if removed:
+        state.warnings.append(
+            {
+                "source": batch.source,
+                "cohort": batch.cohort.key,
+                "message": f"удалено {removed} отметок и защит пользователей, которых источник числит в когорте "
+                "не участниками (например, преподавателей); они больше не входят в цифры когорты",
+            }
+        )
 
 
 def _mark_missing(session: Session, model: Any, where: Any, now: datetime) -> int:
