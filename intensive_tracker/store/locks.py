@@ -196,12 +196,14 @@ def _postgres_lock(engine: Engine, name: LockName, *, record: bool, busy: Callab
     # batch transaction of the sync; it is released when this connection closes (also on a crash).
     connection = engine.connect()
     try:
+        if record:
+            # Named before the lock is taken, so whoever finds the lock held can already read who holds it.
+            label = f"{name.application_name} pid {os.getpid()} on {socket.gethostname()}"[:63]
+            connection.execute(text("SELECT set_config('application_name', :n, false)"), {"n": label})
+            connection.commit()
         got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": name.advisory_key}).scalar()
         if not got:
             raise AlreadyRunning(busy(_postgres_holder(connection, name)))
-        if record:
-            label = f"{name.application_name} pid {os.getpid()} on {socket.gethostname()}"[:63]
-            connection.execute(text("SELECT set_config('application_name', :n, false)"), {"n": label})
         connection.commit()
         try:
             yield
