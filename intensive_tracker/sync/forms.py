@@ -25,6 +25,7 @@ from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import Counts, upsert
 from intensive_tracker.sync.form_people import SOURCE, link_people
 from intensive_tracker.sync.state import RunState
+from intensive_tracker.text import plural, ru_number
 
 REMOVED_STATUS = "removed"
 
@@ -56,8 +57,20 @@ def write_form_batch(
     _write_attendance(session, batch, session_ids, account_ids, participant_ids, state)
     _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
     _write_ledger(session, batch, cohort_id, session_ids, account_ids, participant_ids, state, now)
-    rejected_rows = len({r.row for r in batch.rejects})
-    _write_rejects(session, batch, batch.rejects, state)
+    rejected_rows = len({r.row for r in batch.rejects}) + batch.rejects_unlisted
+    rejects = list(batch.rejects)
+    if batch.rejects_unlisted:
+        rejects.append(
+            Reject(
+                file=batch.file_name,
+                row=0,
+                reason=f"{batch.file_name}: и ещё {ru_number(batch.rejects_unlisted)} "
+                f"{plural(batch.rejects_unlisted, 'отклонённая строка', 'отклонённые строки', 'отклонённых строк')} "
+                f"без подробностей (хранятся первые {ru_number(len({r.row for r in batch.rejects}))}, "
+                f"лимит max_rejects формы)",
+            )
+        )
+    _write_rejects(session, batch, rejects, state)
     _record_file(session, batch, now, state, status="imported", message=None, rejected_rows=rejected_rows)
     for w in batch.warnings:
         state.warnings.append({"cohort": batch.cohort.key, **w.model_dump()})
