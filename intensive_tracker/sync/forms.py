@@ -18,6 +18,7 @@ from connectors.base import FormBatch, Reject
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
 from intensive_tracker.people.districts import Registry
+from intensive_tracker.people.overrides import apply_people_overrides
 from intensive_tracker.people.refresh import refresh_participants
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.periods import utcnow
@@ -52,6 +53,10 @@ def write_form_batch(
         return
     cohort_id = _cohort(session, batch)
     account_ids, participant_ids = link_people(session, batch, registry, state)
+    # [[people.join]] / [[people.split]] apply to form accounts as to Moodle ones (e.g. twins that are one person).
+    participant_ids = apply_people_overrides(
+        session, settings.people, account_ids=account_ids, participant_ids=participant_ids
+    )
     session_ids = _write_sessions(session, batch, cohort_id, state)
     _write_registrations(session, batch, cohort_id, account_ids, participant_ids, state)
     _write_attendance(session, batch, session_ids, account_ids, participant_ids, state)
