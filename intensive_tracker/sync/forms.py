@@ -41,7 +41,7 @@ def write_form_batch(
     if batch.file_error is not None:
         _record_file(session, batch, now, state, status="rejected", message=batch.file_error, rejected_rows=0)
         _write_rejects(session, batch, [Reject(file=batch.file_name, row=0, reason=batch.file_error)], state)
-        state.errors.append(
+        state.errors.append(  # a refused file is never «known»: its rows are not in the database, the data not current
             {
                 "source": SOURCE,
                 "cohort": batch.cohort.key,
@@ -63,6 +63,7 @@ def write_form_batch(
     _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
     _write_ledger(session, batch, cohort_id, session_ids, account_ids, participant_ids, state, now)
     rejected_rows = len({r.row for r in batch.rejects}) + batch.rejects_unlisted
+    known_since = _known_rejects(session, batch, rejected_rows)
     rejects = list(batch.rejects)
     if batch.rejects_unlisted:
         rejects.append(
@@ -79,7 +80,21 @@ def write_form_batch(
     _record_file(session, batch, now, state, status="imported", message=None, rejected_rows=rejected_rows)
     for w in batch.warnings:
         state.warnings.append({"cohort": batch.cohort.key, **w.model_dump()})
-    if rejected_rows:
+    if rejected_rows and known_since is not None:
+        # The same version of the file, rejected the same way before: already on the quality page and in
+        # `status`; repeating it as an error would turn every night red and the site's warning never clear.
+        state.warnings.append(
+            {
+                "cohort": batch.cohort.key,
+                "source": SOURCE,
+                "item": batch.file_name,
+                "itemid": "",
+                "code": "known_rejects",
+                "message": f"{batch.file_name}: {rejected_rows} of {batch.rows_read} rows rejected, unchanged since "
+                f"{known_since:%Y-%m-%d} (already reported; see `intensive-tracker data-quality`)",
+            }
+        )
+    elif rejected_rows:
         state.errors.append(
             {
                 "source": SOURCE,
@@ -363,6 +378,23 @@ def _write_rejects(session: Session, batch: FormBatch, rejects: list[Reject], st
     ]
     state.counts["rejects"].add(
         upsert(session, m.FormReject, rows, key=["form", "file_name", "sha256", "row", "column"]).counts
+    )
+
+
+def _known_rejects(session: Session, batch: FormBatch, rejected_rows: int) -> datetime | None:
+    """When this very version of the file (same SHA-256) was first imported with as many rejected rows; else None."""
+    return (
+        session.connection()
+        .execute(
+            select(col(m.ImportedFile.imported_at)).where(
+                col(m.ImportedFile.form) == batch.form,
+                col(m.ImportedFile.file_name) == batch.file_name,
+                col(m.ImportedFile.sha256) == batch.sha256,
+                col(m.ImportedFile.status) == "imported",
+                col(m.ImportedFile.rows_rejected) == rejected_rows,
+            )
+        )
+        .scalar_one_or_none()
     )
 
 
