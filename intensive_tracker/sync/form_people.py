@@ -71,7 +71,11 @@ class PersonIndex:
         ):
             self.by_email[key] = int(pid)
             self.emails_of.setdefault(int(pid), set()).add(key)
-        self.by_surname: dict[str, list[_Known]] = {}
+        # Keyed by district and name (exact, and initials), so a row looks at its namesakes only: a surname
+        # bucket scanned per row made a 70,000-row file of one surname quadratic (issue 12).
+        self.by_name: dict[tuple[str | None, str], list[_Known]] = {}
+        self.by_initials: dict[tuple[str | None, str], list[_Known]] = {}
+        self.abbreviated: dict[tuple[str | None, str], list[_Known]] = {}  # «Сидорова М.И.», by initials
         for pid, full_name, _name_key, district in conn.execute(
             select(
                 col(m.Participant.id),
@@ -94,17 +98,19 @@ class PersonIndex:
             self.emails_of.setdefault(pid, set()).add(email)
         key = name_key(full_name.replace(".", ". "))
         if key:
-            self.by_surname.setdefault(key.split()[0], []).append(
-                _Known(
-                    pid,
-                    full_name,
-                    key,
-                    initials_key(full_name),
-                    _abbreviated(key),
-                    district_raw,
-                    self.district(district_raw),
-                )
+            known = _Known(
+                pid,
+                full_name,
+                key,
+                initials_key(full_name),
+                _abbreviated(key),
+                district_raw,
+                self.district(district_raw),
             )
+            self.by_name.setdefault((known.district, key), []).append(known)
+            self.by_initials.setdefault((known.district, known.initials), []).append(known)
+            if known.abbreviated:
+                self.abbreviated.setdefault((known.district, known.initials), []).append(known)
 
     def match(self, *, full_name: str, email: str | None, district_raw: str | None) -> tuple[int | None, str]:
         """(participant id or None for a new person, the reason shown in the data-quality report)."""
@@ -116,11 +122,11 @@ class PersonIndex:
         if not nk or district is None:
             return None, "новый участник"
         initials, abbreviated = initials_key(full_name), _abbreviated(nk)
-        candidates = [
-            k
-            for k in self.by_surname.get(nk.split()[0], [])
-            if k.district == district and (k.key == nk or ((abbreviated or k.abbreviated) and k.initials == initials))
-        ]
+        # The same district, and the same name, or the same initials where either side is abbreviated.
+        if abbreviated:
+            candidates = list(self.by_initials.get((district, initials), []))
+        else:
+            candidates = [*self.by_name.get((district, nk), []), *self.abbreviated.get((district, initials), [])]
         # Two different e-mails mean two people (two «Иванова Анна Ивановна» in Балашиха are ordinary, issue 12):
         # a name match joins only a row without e-mail, or a participant known by none. [[people.join]] can say otherwise.
         twins = {k.pid for k in candidates if key and self.emails_of.get(k.pid)}
