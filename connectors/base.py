@@ -164,6 +164,7 @@ class FormBatch(Batch):
     sha256: str = ""
     size: int = 0
     rows_read: int = 0
+    rejects_unlisted: int = 0  # rejected rows past the form's max_rejects: counted, their reasons not kept
     registrations: list[RegistrationRecord] = field(default_factory=list)
     entries: list[EntryRef] = field(default_factory=list)
     file_error: str | None = None

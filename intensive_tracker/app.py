@@ -24,6 +24,7 @@ from connectors.base import Connector
 from intensive_tracker import config
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.files import use_group
 from intensive_tracker.mail import SendReport, resend, send_all
 from intensive_tracker.people.districts import Registry, registry_from_settings, validate_districts
 from intensive_tracker.people.refresh import refresh_districts
@@ -115,6 +116,7 @@ class App:
         self.settings = settings
         self.config_path = config_path
         self._engine: Engine | None = None
+        use_group(settings.files.group)  # the modes of every file this command or job writes
 
     @classmethod
     def from_config(cls, path: Path) -> App:

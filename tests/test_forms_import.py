@@ -318,7 +318,7 @@ def test_importing_the_same_files_again_changes_nothing(engine: Engine, db_url: 
     assert first.exit_code == 65  # rows were rejected; the good ones are in
     before = table_snapshot(engine, m.DATA_TABLES)
     second = run(config, "sync")
-    assert second.exit_code == 65
+    assert second.exit_code == 0  # the same rejects as last night: reported once, not every night (issue 12)
     assert table_snapshot(engine, m.DATA_TABLES) == before
     assert "+0 новых, 0 изменено" in second.stdout
     assert count(engine, m.ImportedFile) == 4 and count(engine, m.FormReject) == 8
@@ -560,10 +560,10 @@ def test_several_namesakes_in_a_district_are_not_guessed(engine: Engine, db_url:
     assert report["links"]["in"] == {"email": 0, "probable": 0, "ambiguous": 1, "new": 0}
 
 
-def test_same_name_and_district_with_another_email_is_a_probable_match(
+def test_same_name_and_district_with_another_email_is_another_person_listed_as_a_twin(
     engine: Engine, db_url: str, folder: Path
 ) -> None:
-    """A second registration with a different e-mail but the same name and district joins the first, for review."""
+    """Two «Иванова Анна Петровна» of Балашиха with two e-mails are two people; quality.json offers the join line."""
     (folder / "reg.csv").write_text(
         "ФИО,Почта,Округ\nИванова Анна Петровна,a1@mail.ru,Балашиха\nиванова  анна петровна,a2@mail.ru,го Балашиха\n",
         "utf-8",
@@ -578,10 +578,43 @@ def test_same_name_and_district_with_another_email_is_a_probable_match(
     }
     config = write_config(folder, db_url, reg)
     run(config, "import-form", "reg")
-    assert count(engine, m.Participant) == 1 and count(engine, m.Registration) == 2
+    assert count(engine, m.Participant) == 2 and count(engine, m.Registration) == 2
     report = json.loads(run(config, "data-quality", "--json").stdout)
-    assert report["links"]["reg"] == {"email": 0, "probable": 1, "ambiguous": 0, "new": 1}
-    assert report["matches"][0]["email"] == "a2@mail.ru"
+    assert report["links"]["reg"] == {"email": 0, "probable": 0, "ambiguous": 0, "new": 2}
+    reasons = dict(rows(engine, select(m.Account.external_id, m.Account.link_reason)))
+    assert reasons["reg:a2@mail.ru"] == "новый участник: то же ФИО и округ, что у #1, но другой e-mail — разные люди"
+    assert run(config, "report").exit_code == 0
+    quality = json.loads((folder / "out" / "report" / "quality.json").read_text("utf-8"))
+    (twins,) = [i for i in quality["items"] if i["kind"] == "name_twins"]
+    assert twins["fix"] == '[[people.join]]\naccounts = ["forms:reg:a1@mail.ru", "forms:reg:a2@mail.ru"]'
+    # The config line joins them: one person from the next sync on.
+    config.write_text(config.read_text("utf-8") + "\n" + twins["fix"] + "\n", "utf-8")
+    assert run(config, "sync").exit_code == 0
+    with Session(engine) as session:
+        people = {a.participant_id for a in session.execute(select(m.Account)).scalars()}
+    assert len(people) == 1
+
+
+def test_a_name_match_joins_when_either_side_has_no_email(engine: Engine, db_url: str, folder: Path) -> None:
+    """A row without e-mail joins the registered person; a row with one joins a person known by none."""
+    (folder / "reg.csv").write_text(
+        "ФИО,Почта,Округ\nИванова Анна Петровна,,Балашиха\nИванова Анна Петровна,a1@mail.ru,Балашиха\n"
+        "Петров Иван Сергеевич,p@mail.ru,Клин\nПетров Иван Сергеевич,,Клин\n",
+        "utf-8",
+    )
+    reg = {
+        "name": "reg",
+        "kind": "registration",
+        "files": "reg.csv",
+        "cohort": "C",
+        "program": "ku",
+        "columns": {"full_name": "ФИО", "email": "Почта", "district": "Округ"},
+    }
+    config = write_config(folder, db_url, reg)
+    run(config, "import-form", "reg")
+    assert count(engine, m.Participant) == 2
+    report = json.loads(run(config, "data-quality", "--json").stdout)
+    assert report["links"]["reg"] == {"email": 0, "probable": 2, "ambiguous": 0, "new": 2}
 
 
 def test_sync_of_clean_forms_exits_0_and_a_rerun_reports_no_change(engine: Engine, db_url: str, folder: Path) -> None:

@@ -27,9 +27,12 @@ def form(**extra: Any) -> FormSettings:
     return FormSettings.model_validate(values)
 
 
+TODAY = date(2024, 3, 1)  # the day every row here is read on
+
+
 def check(values: dict[str, Any], **extra: Any) -> FormRow | list[FieldError]:
     f = form(**extra)
-    return validate_row(row_model(f), values, form=f, tz=MSK)
+    return validate_row(row_model(f), values, form=f, tz=MSK, today=TODAY)
 
 
 def ok(values: dict[str, Any], **extra: Any) -> FormRow:
@@ -72,13 +75,28 @@ def test_dates_in_every_shape_forms_write_them(cell: Any, expected: datetime) ->
     [
         ("31.02.2024", "no such date: 31.02.2024"),
         ("вчера", "not a date (expected dd.mm.yyyy, dd.mm.yyyy hh:mm:ss, ISO or an Excel date number)"),
-        ("12.12.1812", "not a plausible date (year outside 2000–2100)"),
+        ("12.12.1812", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
+        ("01.01.0001", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
+        ("0001-01-01", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
+        ("31.12.1999", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
+        ("03.03.2025", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
+        ("01.01.2100", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
         ("2023/09/20 13:03:12 PM GMT+3", "no such time: 2023/09/20 13:03:12 PM GMT+3"),
     ],
 )
 def test_impossible_dates_are_rejected_with_the_reason(cell: str, reason: str) -> None:
     """31 February is not silently rolled over to March."""
     assert reasons({"full_name": "Иванова Анна", "timestamp": cell}) == {"timestamp": reason}
+
+
+def test_the_plausible_window_is_2000_to_a_year_after_today() -> None:
+    """Its edges are accepted: 01.01.2000 and the day a year after today (injected, not the clock)."""
+    assert ok({"full_name": "Иванова Анна", "timestamp": "01.01.2000"}).timestamp == datetime(
+        1999, 12, 31, 21, tzinfo=UTC
+    )
+    assert ok({"full_name": "Иванова Анна", "timestamp": "02.03.2025"}).timestamp == datetime(
+        2025, 3, 1, 21, tzinfo=UTC
+    )
 
 
 def test_emails_are_trimmed_and_lowercased_and_empty_is_allowed() -> None:

@@ -170,3 +170,52 @@ def test_requests_in_flight_are_bounded() -> None:
 def test_repr_and_errors_never_show_the_token() -> None:
     """repr(client) shows the site only."""
     assert TOKEN not in repr(client()) and BASE_URL in repr(client())
+
+
+class _Trickle:
+    """A clock that moves one second each time it is read: every chunk of the answer «arrives» a second later."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def _forty_chunks() -> bytes:
+    """The site-info answer padded (a long release string) to forty chunks of the client's read size."""
+    from connectors.moodle.client import BODY_CHUNK
+
+    padded = {**SITE, "release": "x" * (40 * BODY_CHUNK)}
+    return json.dumps(padded).encode()
+
+
+@responses.activate
+def test_an_answer_trickled_past_the_call_deadline_is_a_timeout_retried_then_reported() -> None:
+    """read_timeout = 3 never trips on a chunk a second; call_deadline = 10 ends the call, retried, then exit 69."""
+    responses.add(responses.POST, URL, body=_forty_chunks())
+    responses.add(responses.POST, URL, body=_forty_chunks())
+    clock = _Trickle()
+    slow = client(retries=1, read_timeout=3, call_deadline=10, clock=clock)
+    with pytest.raises(e.Timeout) as raised:
+        slow.call("core_webservice_get_site_info")
+    assert "after the deadline of 10 s (moodle.call_deadline)" in str(raised.value)
+    assert raised.value.exit_code == 69 and len(responses.calls) == 2
+    assert clock.now < 30  # each attempt stopped at its deadline, not at the end of the answer
+
+
+@responses.activate
+def test_a_trickled_answer_then_a_prompt_one_succeeds_on_the_retry() -> None:
+    """The deadline counts per call: the retry that answers in time returns the data."""
+    responses.add(responses.POST, URL, body=_forty_chunks())
+    responses.add(responses.POST, URL, json=SITE)
+    assert client(retries=1, call_deadline=10, clock=_Trickle()).call("core_webservice_get_site_info") == SITE
+
+
+@responses.activate
+def test_a_long_answer_within_the_deadline_is_read_whole() -> None:
+    """Forty chunks in forty «seconds» under a 120 s deadline: the whole answer, decoded."""
+    responses.add(responses.POST, URL, body=_forty_chunks())
+    answer = client(call_deadline=120, clock=_Trickle()).call("core_webservice_get_site_info")
+    assert len(answer["release"]) == 40 * 16 * 1024

@@ -143,7 +143,13 @@ class FormsConnector:
             if path.stat().st_size <= limit:  # an oversized file is refused by read_table, unread
                 data = path.read_bytes()
             table = read_table(
-                path, label=label, max_bytes=limit, encoding=form.encoding, delimiter=form.delimiter, sheet=form.sheet
+                path,
+                label=label,
+                max_bytes=limit,
+                encoding=form.encoding,
+                delimiter=form.delimiter,
+                sheet=form.sheet,
+                max_rows=form.max_rows,
             )
             located = ColumnMap({str(k): v for k, v in form.columns.items()}).locate(table, label=label)
         except FileRejected as e:
@@ -169,6 +175,7 @@ class FormsConnector:
         model = row_model(form)
         tz = self.settings.tz
         by_key: dict[str, tuple[int, FormRow]] = {}
+        listed_rows: set[int] = set()
         for number, cells in rows:
             if number <= located.header_row:
                 continue
@@ -178,6 +185,10 @@ class FormsConnector:
             batch.rows_read += 1
             result = validate_row(model, values, form=form, tz=tz)
             if isinstance(result, list):
+                if len(listed_rows) >= form.max_rejects:
+                    batch.rejects_unlisted += 1  # counted, not stored: a junk file must not fill the database
+                    continue
+                listed_rows.add(number)
                 for error in result:
                     shown = "" if error.value is None else str(error.value)
                     batch.rejects.append(

@@ -11,11 +11,13 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from intensive_tracker.errors import InputError
+from intensive_tracker.text import ru_number
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -52,8 +54,13 @@ def read_table(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
+    max_rows: int | None = None,
 ) -> Table:
-    """Every row of the file at `path`; `label` names it in errors."""
+    """Every row of the file at `path`; `label` names it in errors.
+
+    More than `max_rows` non-empty rows refuse the file whole: rows are read one at a time and the
+    reading stops there, so a small workbook claiming millions of rows never fills the memory.
+    """
     try:
         size = path.stat().st_size
     except OSError as e:
@@ -65,9 +72,9 @@ def read_table(
         )
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
-        return read_xlsx(path, label=label, sheet=sheet)
+        return read_xlsx(path, label=label, sheet=sheet, max_rows=max_rows)
     if suffix in CSV_SUFFIXES:
-        return read_csv(path.read_bytes(), label=label, encoding=encoding, delimiter=delimiter)
+        return read_csv(path.read_bytes(), label=label, encoding=encoding, delimiter=delimiter, max_rows=max_rows)
     if suffix == ".xls":
         raise FileRejected(f"{label}: the old Excel format .xls is not read; save the file as .xlsx or .csv")
     raise FileRejected(f"{label}: unknown file type {suffix or '(no extension)'}; expected .csv or .xlsx")
@@ -114,19 +121,51 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def read_csv(data: bytes, *, label: str, encoding: str | None = None, delimiter: str | None = None) -> Table:
+def read_csv(
+    data: bytes,
+    *,
+    label: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    max_rows: int | None = None,
+) -> Table:
     """A CSV export: decoded, separator sniffed, one entry per record (a quoted cell may span lines)."""
     text, codec = decode(data, label=label, encoding=encoding)
     text = text.lstrip("\ufeff")  # a BOM left inside the first header by a second re-save
     sep = delimiter or sniff_delimiter(text)
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+        records = csv.reader(io.StringIO(text, newline=""), delimiter=sep)  # record by record, not a list
+        rows = _bounded(((i, r) for i, r in enumerate(records, start=1)), label=label, max_rows=max_rows)
     except csv.Error as e:
         raise FileRejected(f"{label}: not a readable CSV ({e})") from None
-    return Table(rows=[(i, r) for i, r in enumerate(records, start=1)], encoding=codec, delimiter=sep)
+    return Table(rows=rows, encoding=codec, delimiter=sep)
 
 
-def read_xlsx(path: Path, *, label: str, sheet: str | None = None) -> Table:
+def _blank(cells: list[Any]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def _bounded(
+    numbered: Iterator[tuple[int, list[Any]]], *, label: str, max_rows: int | None
+) -> list[tuple[int, list[Any]]]:
+    """The non-empty rows, read one at a time; the file is refused at the first row over `max_rows`.
+
+    Blank rows (a sheet formatted down to row 1,048,576) are skipped, not kept and not counted.
+    """
+    rows: list[tuple[int, list[Any]]] = []
+    for number, cells in numbered:
+        if _blank(cells):
+            continue
+        if max_rows is not None and len(rows) >= max_rows:
+            raise FileRejected(
+                f"{label}: файл не принят целиком: в нём больше {ru_number(max_rows)} непустых строк "
+                f"(лимит max_rows формы); разделите выгрузку или увеличьте лимит"
+            )
+        rows.append((number, cells))
+    return rows
+
+
+def read_xlsx(path: Path, *, label: str, sheet: str | None = None, max_rows: int | None = None) -> Table:
     """The first sheet (or `sheet`), read-only; formulas come out as their text, never evaluated."""
     from openpyxl import load_workbook
 
@@ -147,9 +186,8 @@ def read_xlsx(path: Path, *, label: str, sheet: str | None = None) -> Table:
             ws = book.worksheets[0]
         # Some exporters write a wrong <dimension> (e.g. "A1"); read-only mode would trust it and stop early.
         ws.reset_dimensions()
-        rows: list[tuple[int, list[Any]]] = []
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            rows.append((number, list(values)))
+        numbered = ((number, list(values)) for number, values in enumerate(ws.iter_rows(values_only=True), start=1))
+        rows = _bounded(numbered, label=label, max_rows=max_rows)
     finally:
         book.close()
     return Table(rows=rows)

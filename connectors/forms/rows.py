@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, create_model
 
 from intensive_tracker.config import FormSettings
+from intensive_tracker.periods import utcnow
 
 _SPACES = re.compile(r"\s+")
 _PLACEHOLDER = re.compile(r"^[-–—.\s/_]*$")
@@ -29,7 +30,7 @@ _GOOGLE = re.compile(
 )
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
-PLAUSIBLE_YEARS = range(2000, 2101)
+EARLIEST_YEAR = 2000  # the program began long after; a year before is a typo (issue 12: «01.01.0001»)
 MAX_TEXT = 300
 
 
@@ -98,8 +99,12 @@ def _when(value: Any, info: ValidationInfo) -> datetime | None:
         moment = _excel_day(float(value))
     else:
         moment = _parse_text_date(str(value).strip())
-    if moment.year not in PLAUSIBLE_YEARS:
-        raise ValueError("not a plausible date (year outside 2000–2100)")
+    today: date = (info.context or {}).get("today") or utcnow().astimezone(tz).date()
+    latest = today + timedelta(days=366)
+    if moment.year < EARLIEST_YEAR or moment.date() > latest:
+        raise ValueError(
+            f"not a plausible date (before {EARLIEST_YEAR} or after {latest.strftime('%d.%m.%Y')}, a year from today)"
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return moment.astimezone(UTC)
@@ -115,7 +120,8 @@ def _parse_text_date(text: str) -> datetime:
     match = _DOTTED.match(text)
     if match:
         day, month, year, hour, minute, second = (int(g) if g else 0 for g in match.groups())
-        year += 2000 if year < 100 else 0  # «20.09.23»: Excel's short date
+        if len(match.group(3)) == 2:
+            year += 2000  # «20.09.23»: Excel's short date; «01.01.0001» stays year 1, and is refused below
         try:
             return datetime(year, month, day, hour, minute, second)
         except ValueError:
@@ -245,11 +251,11 @@ class FieldError(NamedTuple):
 
 
 def validate_row(
-    model: type[FormRow], values: dict[str, Any], *, form: FormSettings, tz: ZoneInfo
+    model: type[FormRow], values: dict[str, Any], *, form: FormSettings, tz: ZoneInfo, today: date | None = None
 ) -> FormRow | list[FieldError]:
-    """The row, or every field that is wrong in it."""
+    """The row, or every field that is wrong in it; a date more than a year after `today` (default: now) is refused."""
     try:
-        return model.model_validate(values, context={"form": form, "tz": tz})
+        return model.model_validate(values, context={"form": form, "tz": tz, "today": today})
     except ValidationError as e:
         errors = []
         for item in e.errors():

@@ -16,7 +16,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ENDPOINT = "/webservice/rest/server.php"
 SITE_INFO = "core_webservice_get_site_info"
+BODY_CHUNK = 16 * 1024  # bytes read at a time; the deadline is checked between them
 MAX_RETRY_AFTER = 120.0  # a longer Retry-After is honoured only up to this, so a night run cannot stall for hours
 _XML_EXCEPTION = re.compile(rb"<ERRORCODE>(.*?)</ERRORCODE>.*?<MESSAGE>(.*?)</MESSAGE>", re.DOTALL)
 
@@ -64,14 +65,20 @@ class MoodleClient:
         retries: int = 3,
         backoff: float = 1.0,
         max_in_flight: int = 2,
+        call_deadline: float = 120.0,
         token_hint: str = "INTENSIVE_TRACKER_MOODLE_TOKEN",
         session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.endpoint = self.base_url + ENDPOINT
         register_secret(token)
         self._token = token
         self._timeout = (connect_timeout, read_timeout)
+        # read_timeout bounds each wait for the next bytes; an answer trickled a chunk a second would
+        # never trip it (issue 12: 40 s waited out with read_timeout = 3). The deadline bounds the call.
+        self._deadline = call_deadline
+        self._clock = clock
         self._retries = retries
         self._backoff = backoff
         self._slots = FairSlots(max_in_flight)  # first come, first served: no cohort starves (issue 9)
@@ -120,14 +127,15 @@ class MoodleClient:
                 self._in_flight += 1
                 self.in_flight_peak = max(self.in_flight_peak, self._in_flight)
             try:
-                started = time.perf_counter()
-                response = self._session.post(self.endpoint, data=form, timeout=self._timeout)
+                started = self._clock()
+                response = self._session.post(self.endpoint, data=form, timeout=self._timeout, stream=True)
+                content = self._body(response, wsfunction, started)
                 log.debug(
                     "%s: HTTP %s, %d bytes, %.0f ms",
                     wsfunction,
                     response.status_code,
-                    len(response.content),
-                    (time.perf_counter() - started) * 1000,
+                    len(content),
+                    (self._clock() - started) * 1000,
                 )
             except requests.Timeout:
                 raise e.Timeout(
@@ -149,7 +157,23 @@ class MoodleClient:
             finally:
                 with self._count_lock:
                     self._in_flight -= 1
-        return self.decode(wsfunction, response.status_code, response.headers, response.content)
+        return self.decode(wsfunction, response.status_code, response.headers, content)
+
+    def _body(self, response: requests.Response, wsfunction: str, started: float) -> bytes:
+        """The answer read chunk by chunk; past `call_deadline` seconds since the request it is a Timeout (retried)."""
+        chunks: list[bytes] = []
+        try:
+            for chunk in response.iter_content(chunk_size=BODY_CHUNK):
+                if self._clock() - started > self._deadline:
+                    raise e.Timeout(
+                        f"{self.base_url} was still sending its answer to {wsfunction} after the deadline of "
+                        f"{self._deadline:g} s (moodle.call_deadline); the site or the network is very slow",
+                        wsfunction=wsfunction,
+                    )
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return b"".join(chunks)
 
     def decode(self, wsfunction: str, status: int, headers: Mapping[str, str], content: bytes) -> Any:
         """An HTTP answer → the decoded body, or the typed error it means (status and body, never status alone).

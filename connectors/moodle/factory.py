@@ -23,6 +23,7 @@ def make_client(moodle: MoodleSettings, *, base_url: str | None = None, token: s
         retries=moodle.retries,
         backoff=moodle.backoff,
         max_in_flight=moodle.max_in_flight,
+        call_deadline=moodle.call_deadline,
         token_hint=moodle.token_env,
     )
 

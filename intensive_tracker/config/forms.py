@@ -53,6 +53,8 @@ class FormSettings(Section):
     encoding: str | None = None
     delimiter: Literal[",", ";", "\t"] | None = None
     max_size_mb: float = Field(20.0, gt=0)
+    max_rows: int = Field(100_000, ge=1)  # more non-empty rows refuse the file whole (issue 12: a 3,000,000-row bomb)
+    max_rejects: int = Field(1_000, ge=1)  # rejected rows stored per file with their reasons; the rest are counted
     columns: dict[FormField, str | list[str]]
     session_date: date | None = None
     session_time: time = time(0, 0)

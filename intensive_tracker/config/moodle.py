@@ -31,6 +31,7 @@ class MoodleSettings(Section):
     standin_seed: int = 2024
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(60.0, gt=0)
+    call_deadline: float = Field(120.0, gt=0)  # a whole call (request and answer) at most this; then a timeout
     retries: int = Field(3, ge=0, le=10)
     backoff: float = Field(1.0, ge=0)
     max_in_flight: int = Field(2, ge=1, le=8)

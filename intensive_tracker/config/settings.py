@@ -22,6 +22,11 @@ class ReportSettings(Section):
     annual_template: str | None = None  # her Word document (.docx) the draft starts from; relative to the config
 
 
+class FilesSettings(Section):
+    # Files holding personal data are 0600 in 0700 folders; a group (e.g. the web server's) makes them 0640/0750.
+    group: str | None = Field(None, min_length=1)
+
+
 class QualitySettings(Section):
     stale_defense_days: int = Field(30, ge=1)
 
@@ -36,6 +41,7 @@ class Settings(Section):
     districts: DistrictSettings = DistrictSettings()
     people: PeopleSettings = PeopleSettings()
     quality: QualitySettings = QualitySettings()
+    files: FilesSettings = FilesSettings()
 
     mail: MailSettings | None = None
 

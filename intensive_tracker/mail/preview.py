@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings
-from intensive_tracker.files import write_atomic
+from intensive_tracker.files import make_dir, write_atomic, write_bytes_atomic
 from intensive_tracker.mail import outbox
 from intensive_tracker.mail.message import build_message, wire_bytes
 from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails
@@ -76,7 +76,7 @@ def preview_all(
     mail_conf = mail_settings(settings)
     ensure_schema(engine)
     plan = plan_mails(settings, engine, registry, program=program, period=period, district=district, rows_for=rows_for)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(out_dir)
     for old in out_dir.glob("[0-9][0-9][0-9]_*.eml"):  # a district gone since the last preview must not linger
         old.unlink()
     report = PreviewReport(out_dir=out_dir, index=out_dir / "index.html", warnings=list(plan.warnings))
@@ -86,7 +86,7 @@ def preview_all(
         message = build_message(mail, settings=mail_conf, message_id=message_id, now=now(), tz=settings.tz)
         name = f"{number:03d}_{mail.program_key}_{slug(mail.district_label)}.eml"
         path = out_dir / name
-        path.write_bytes(wire_bytes(message))
+        write_bytes_atomic(path, wire_bytes(message))  # 0600: a message lists people
         change, note = _describe(mail, row, settings)
         report.items.append(PreviewItem(name, mail, row.id if row else None, row.state if row else None, change, note))
     page = (

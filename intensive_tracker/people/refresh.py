@@ -47,14 +47,18 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
     without a re-sync.
     """
     conn = session.connection()
-    query = select(m.Account).order_by(col(m.Account.participant_id))
-    if participant_ids is not None:
-        if not participant_ids:
-            return 0
-        query = query.where(col(m.Account.participant_id).in_(sorted(participant_ids)))
+    query = select(m.Account).order_by(col(m.Account.participant_id), col(m.Account.id))
+    if participant_ids is None:
+        pages = [query]
+    elif not participant_ids:
+        return 0
+    else:
+        # Chunked: one IN list of every person of a large batch passes PostgreSQL's 65,535 parameters (issue 12).
+        pages = [query.where(col(m.Account.participant_id).in_(c)) for c in chunked(sorted(participant_ids))]
     accounts: dict[int, list[Any]] = defaultdict(list)
-    for row in conn.execute(query):
-        accounts[row.participant_id].append(row)
+    for page in pages:
+        for row in conn.execute(page):
+            accounts[row.participant_id].append(row)
     district_ids = {name: did for did, name in conn.execute(select(col(m.District.id), col(m.District.name)))}
     rows = []
     for pid, accs in accounts.items():

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.files import create_private
 from intensive_tracker.redact import register_secret
 from intensive_tracker.store.errors import database_label as database_label  # re-exported: its old home
 from intensive_tracker.store.errors import translate
@@ -30,8 +31,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> E
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///") :]
-        if path and not path.startswith(":memory:"):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and not path.startswith(":memory:") and not path.startswith("file:"):
+            # Created 0600 (0640 with [files] group) before the driver opens it: SQLite would create it
+            # per the umask, usually world-readable; its -wal, -shm and -journal files take this mode.
+            create_private(Path(path))
     try:
         is_postgres = url.startswith("postgresql")
         engine = create_engine(

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from intensive_tracker.errors import AlreadyRunning, TrackerError
+from intensive_tracker.files import make_dir, protect
 from intensive_tracker.periods import local
 from intensive_tracker.store.engine import database_label
 
@@ -170,11 +171,12 @@ def _file_lock(engine: Engine, name: LockName, *, record: bool, busy: Callable[[
     if path is None:  # an in-memory database lives in this process only
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent)
     # The lock file is never deleted: unlinking it would let a third process lock a new inode
     # while the second still holds the old one. The kernel drops the lock when the process dies.
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        protect(fd)  # 0600, or 0640 with [files] group
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

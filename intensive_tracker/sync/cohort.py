@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, true, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlmodel import Session, col
 
 from connectors.base import Batch
@@ -74,13 +74,7 @@ def write_cohort_batch(
         state.counts["enrolments"].add(upsert(session, m.Enrolment, rows, key=["cohort_id", "account_id"]).counts)
         listed = {r["account_id"] for r in rows}
         state.marked_missing += _mark_missing(
-            session,
-            m.Enrolment,
-            and_(
-                col(m.Enrolment.cohort_id) == cohort_id,
-                col(m.Enrolment.account_id).not_in(listed) if listed else true(),
-            ),
-            now,
+            session, m.Enrolment, col(m.Enrolment.cohort_id) == cohort_id, m.Enrolment.account_id, listed, now
         )
 
     session_ids: dict[str, int] = {}
@@ -106,18 +100,16 @@ def write_cohort_batch(
         state.marked_missing += _mark_missing(
             session,
             m.Session,
-            and_(
-                col(m.Session.cohort_id) == cohort_id,
-                col(m.Session.source_key).not_like("form:%"),
-                col(m.Session.source_key).not_in(listed_keys) if listed_keys else true(),
-            ),
+            and_(col(m.Session.cohort_id) == cohort_id, col(m.Session.source_key).not_like("form:%")),
+            m.Session.source_key,
+            listed_keys,
             now,
         )
     missing_sessions = {a.session_key for a in batch.attendance} - set(session_ids)
-    if missing_sessions:
+    for chunk in chunked(sorted(missing_sessions)):
         for source_key, sid in conn.execute(
             select(col(m.Session.source_key), col(m.Session.id)).where(
-                col(m.Session.cohort_id) == cohort_id, col(m.Session.source_key).in_(missing_sessions)
+                col(m.Session.cohort_id) == cohort_id, col(m.Session.source_key).in_(chunk)
             )
         ):
             assert sid is not None  # a primary key read back
@@ -214,11 +206,21 @@ def _remove_non_participants(session: Session, batch: Batch, cohort_id: int, sta
         )
 
 
-def _mark_missing(session: Session, model: Any, where: Any, now: datetime) -> int:
-    result = session.connection().execute(
-        update(model).where(where, model.missing_since.is_(None)).values(missing_since=now)
-    )
-    return int(result.rowcount or 0)
+def _mark_missing(session: Session, model: Any, where: Any, key: Any, listed: set[Any], now: datetime) -> int:
+    """Rows matching `where` whose `key` the batch no longer lists get missing_since.
+
+    The set difference is taken here rather than as `NOT IN (listed)`: that list grows with the
+    cohort and would pass PostgreSQL's 65,535 parameters (issue 12); the updates go by id, chunked.
+    """
+    conn = session.connection()
+    gone = [
+        rid
+        for rid, value in conn.execute(select(model.id, key).where(where, model.missing_since.is_(None)))
+        if value not in listed
+    ]
+    for chunk in chunked(sorted(gone)):
+        conn.execute(update(model).where(model.id.in_(chunk)).values(missing_since=now))
+    return len(gone)
 
 
 def _write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict[str, int], dict[str, int]]:

@@ -1,7 +1,9 @@
 """One person, one record: each row of a form file joined to a participant.
 
 By e-mail (of a participant or of any account), else a *probable* match by name and district (shown
-in the data-quality report for a person to check), else a new participant.
+in the data-quality report for a person to check), else a new participant. The name match never joins
+two different e-mails: those are two people (listed on quality.html as possible twins, with the
+`[[people.join]]` lines that would join them).
 """
 
 from __future__ import annotations
@@ -55,17 +57,25 @@ class PersonIndex:
         self.registry = registry
         self._districts: dict[str | None, str | None] = {}
         self.by_email: dict[str, int] = {}
+        self.emails_of: dict[int, set[str]] = {}  # every e-mail a participant is known by (its accounts', its own)
         for key, pid in conn.execute(
             select(func.lower(col(m.Account.email)), col(m.Account.participant_id))
             .where(col(m.Account.email).is_not(None))
             .order_by(col(m.Account.id).desc())
         ):
-            self.by_email[key.strip()] = int(pid)  # descending ids: the oldest account wins
+            if key.strip():
+                self.by_email[key.strip()] = int(pid)  # descending ids: the oldest account wins
+                self.emails_of.setdefault(int(pid), set()).add(key.strip())
         for key, pid in conn.execute(
             select(col(m.Participant.email_key), col(m.Participant.id)).where(col(m.Participant.email_key).is_not(None))
         ):
             self.by_email[key] = int(pid)
-        self.by_surname: dict[str, list[_Known]] = {}
+            self.emails_of.setdefault(int(pid), set()).add(key)
+        # Keyed by district and name (exact, and initials), so a row looks at its namesakes only: a surname
+        # bucket scanned per row made a 70,000-row file of one surname quadratic (issue 12).
+        self.by_name: dict[tuple[str | None, str], list[_Known]] = {}
+        self.by_initials: dict[tuple[str | None, str], list[_Known]] = {}
+        self.abbreviated: dict[tuple[str | None, str], list[_Known]] = {}  # «Сидорова М.И.», by initials
         for pid, full_name, _name_key, district in conn.execute(
             select(
                 col(m.Participant.id),
@@ -85,19 +95,22 @@ class PersonIndex:
         """Make a participant (also one created meanwhile) findable by the next rows of the file."""
         if email:
             self.by_email.setdefault(email, pid)
+            self.emails_of.setdefault(pid, set()).add(email)
         key = name_key(full_name.replace(".", ". "))
         if key:
-            self.by_surname.setdefault(key.split()[0], []).append(
-                _Known(
-                    pid,
-                    full_name,
-                    key,
-                    initials_key(full_name),
-                    _abbreviated(key),
-                    district_raw,
-                    self.district(district_raw),
-                )
+            known = _Known(
+                pid,
+                full_name,
+                key,
+                initials_key(full_name),
+                _abbreviated(key),
+                district_raw,
+                self.district(district_raw),
             )
+            self.by_name.setdefault((known.district, key), []).append(known)
+            self.by_initials.setdefault((known.district, known.initials), []).append(known)
+            if known.abbreviated:
+                self.abbreviated.setdefault((known.district, known.initials), []).append(known)
 
     def match(self, *, full_name: str, email: str | None, district_raw: str | None) -> tuple[int | None, str]:
         """(participant id or None for a new person, the reason shown in the data-quality report)."""
@@ -109,11 +122,18 @@ class PersonIndex:
         if not nk or district is None:
             return None, "новый участник"
         initials, abbreviated = initials_key(full_name), _abbreviated(nk)
-        candidates = [
-            k
-            for k in self.by_surname.get(nk.split()[0], [])
-            if k.district == district and (k.key == nk or ((abbreviated or k.abbreviated) and k.initials == initials))
-        ]
+        # The same district, and the same name, or the same initials where either side is abbreviated.
+        if abbreviated:
+            candidates = list(self.by_initials.get((district, initials), []))
+        else:
+            candidates = [*self.by_name.get((district, nk), []), *self.abbreviated.get((district, initials), [])]
+        # Two different e-mails mean two people (two «Иванова Анна Ивановна» in Балашиха are ordinary, issue 12):
+        # a name match joins only a row without e-mail, or a participant known by none. [[people.join]] can say otherwise.
+        twins = {k.pid for k in candidates if key and self.emails_of.get(k.pid)}
+        candidates = [k for k in candidates if k.pid not in twins]
+        if twins and not candidates:
+            ids = ", ".join(f"#{pid}" for pid in sorted(twins))
+            return None, f"новый участник: то же ФИО и округ, что у {ids}, но другой e-mail — разные люди"
         if len({k.pid for k in candidates}) == 1:
             k = candidates[0]
             return k.pid, f"{PROBABLE} то же ФИО и округ ({k.full_name}, {k.district_raw}); проверьте"
@@ -165,6 +185,7 @@ def link_people(
             pid = matched
             if email_key(p.email):
                 index.by_email.setdefault(email_key(p.email) or "", pid)
+                index.emails_of.setdefault(pid, set()).add(email_key(p.email) or "")
         links[ext] = pid
         # link_reason is written once, when the account is first seen (as for Moodle accounts).
         new_rows.append({**row, "participant_id": pid, "link_reason": reason})

@@ -18,6 +18,7 @@ from connectors.base import FormBatch, Reject
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
 from intensive_tracker.people.districts import Registry
+from intensive_tracker.people.overrides import apply_people_overrides
 from intensive_tracker.people.refresh import refresh_participants
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.periods import utcnow
@@ -25,6 +26,7 @@ from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import Counts, upsert
 from intensive_tracker.sync.form_people import SOURCE, link_people
 from intensive_tracker.sync.state import RunState
+from intensive_tracker.text import plural, ru_number
 
 REMOVED_STATUS = "removed"
 
@@ -39,7 +41,7 @@ def write_form_batch(
     if batch.file_error is not None:
         _record_file(session, batch, now, state, status="rejected", message=batch.file_error, rejected_rows=0)
         _write_rejects(session, batch, [Reject(file=batch.file_name, row=0, reason=batch.file_error)], state)
-        state.errors.append(
+        state.errors.append(  # a refused file is never «known»: its rows are not in the database, the data not current
             {
                 "source": SOURCE,
                 "cohort": batch.cohort.key,
@@ -51,17 +53,48 @@ def write_form_batch(
         return
     cohort_id = _cohort(session, batch)
     account_ids, participant_ids = link_people(session, batch, registry, state)
+    # [[people.join]] / [[people.split]] apply to form accounts as to Moodle ones (e.g. twins that are one person).
+    participant_ids = apply_people_overrides(
+        session, settings.people, account_ids=account_ids, participant_ids=participant_ids
+    )
     session_ids = _write_sessions(session, batch, cohort_id, state)
     _write_registrations(session, batch, cohort_id, account_ids, participant_ids, state)
     _write_attendance(session, batch, session_ids, account_ids, participant_ids, state)
     _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
     _write_ledger(session, batch, cohort_id, session_ids, account_ids, participant_ids, state, now)
-    rejected_rows = len({r.row for r in batch.rejects})
-    _write_rejects(session, batch, batch.rejects, state)
+    rejected_rows = len({r.row for r in batch.rejects}) + batch.rejects_unlisted
+    known_since = _known_rejects(session, batch, rejected_rows)
+    rejects = list(batch.rejects)
+    if batch.rejects_unlisted:
+        rejects.append(
+            Reject(
+                file=batch.file_name,
+                row=0,
+                reason=f"{batch.file_name}: и ещё {ru_number(batch.rejects_unlisted)} "
+                f"{plural(batch.rejects_unlisted, 'отклонённая строка', 'отклонённые строки', 'отклонённых строк')} "
+                f"без подробностей (хранятся первые {ru_number(len({r.row for r in batch.rejects}))}, "
+                f"лимит max_rejects формы)",
+            )
+        )
+    _write_rejects(session, batch, rejects, state)
     _record_file(session, batch, now, state, status="imported", message=None, rejected_rows=rejected_rows)
     for w in batch.warnings:
         state.warnings.append({"cohort": batch.cohort.key, **w.model_dump()})
-    if rejected_rows:
+    if rejected_rows and known_since is not None:
+        # The same version of the file, rejected the same way before: already on the quality page and in
+        # `status`; repeating it as an error would turn every night red and the site's warning never clear.
+        state.warnings.append(
+            {
+                "cohort": batch.cohort.key,
+                "source": SOURCE,
+                "item": batch.file_name,
+                "itemid": "",
+                "code": "known_rejects",
+                "message": f"{batch.file_name}: {rejected_rows} of {batch.rows_read} rows rejected, unchanged since "
+                f"{known_since:%Y-%m-%d} (already reported; see `intensive-tracker data-quality`)",
+            }
+        )
+    elif rejected_rows:
         state.errors.append(
             {
                 "source": SOURCE,
@@ -345,6 +378,23 @@ def _write_rejects(session: Session, batch: FormBatch, rejects: list[Reject], st
     ]
     state.counts["rejects"].add(
         upsert(session, m.FormReject, rows, key=["form", "file_name", "sha256", "row", "column"]).counts
+    )
+
+
+def _known_rejects(session: Session, batch: FormBatch, rejected_rows: int) -> datetime | None:
+    """When this very version of the file (same SHA-256) was first imported with as many rejected rows; else None."""
+    return (
+        session.connection()
+        .execute(
+            select(col(m.ImportedFile.imported_at)).where(
+                col(m.ImportedFile.form) == batch.form,
+                col(m.ImportedFile.file_name) == batch.file_name,
+                col(m.ImportedFile.sha256) == batch.sha256,
+                col(m.ImportedFile.status) == "imported",
+                col(m.ImportedFile.rows_rejected) == rejected_rows,
+            )
+        )
+        .scalar_one_or_none()
     )
 
 
