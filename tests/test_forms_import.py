@@ -308,6 +308,22 @@ def test_an_undecodable_or_oversized_file_is_rejected_whole(engine: Engine, db_u
     assert sorted(r for (r,) in rows(engine, select(m.ImportedFile.status))) == ["imported", "rejected", "rejected"]
 
 
+def test_status_counts_the_rows_a_form_import_rejected(engine: Engine, db_url: str, folder: Path) -> None:
+    """The run's «откл.» is the number of rows refused (3 of 9), and rejects are not counted as new data."""
+    config = write_config(folder, db_url, GOOGLE)
+    run(config, "import-form", "reg-ku")
+    (last,) = json.loads(run(config, "status", "--json").stdout)["runs"]
+    assert last["rejected"] == 3
+    lines = run(config, "status").stdout.splitlines()
+    header = next(line for line in lines if "откл." in line)
+    row = lines[lines.index(header) + 1]
+    column = header.index("откл.") + len("откл.")
+    assert row[:column].split()[-1] == "3"  # the text table shows it under «откл.»
+    second = run(config, "import-form", "reg-ku")
+    assert second.exit_code == 65
+    assert [r["rejected"] for r in json.loads(run(config, "status", "--json").stdout)["runs"]] == [3, 3]
+
+
 # --- idempotency and corrections -------------------------------------------------------------------
 
 
@@ -589,6 +605,6 @@ def test_sync_of_clean_forms_exits_0_and_a_rerun_reports_no_change(engine: Engin
     config = write_config(folder, db_url, SIGNIN)
     first = run(config, "sync")
     assert first.exit_code == 0, first.output
-    assert "attendance: +4 новых" in first.stdout
+    assert "отметки: +4 новых" in first.stdout
     second = run(config, "sync")
     assert second.exit_code == 0 and "Изменений нет: база не менялась." in second.stdout

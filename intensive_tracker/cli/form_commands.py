@@ -14,6 +14,7 @@ from connectors.moodle.factory import moodle_client
 from intensive_tracker.cli.context import Context, cli
 from intensive_tracker.cli.form_output import file_results, print_data_quality, print_file_results
 from intensive_tracker.cli.sync_commands import sync_exit_code
+from intensive_tracker.config import Settings
 from intensive_tracker.errors import ConfigError, InputError
 from intensive_tracker.redact import redact
 from intensive_tracker.reports.dataquality import build_data_quality
@@ -32,15 +33,10 @@ def check(obj: Context, as_json: bool) -> None:
     checklist = Checklist()
     try:
         settings = obj.settings
-        checklist.ok("configuration", f"{obj.config_path}: valid")
-        if settings.moodle is None:
-            raise ConfigError("the config has no [moodle] section")
-        with moodle_client(settings) as client:
-            found = run_check(settings, client)
-        checklist.items += found.items
-        checklist.site = found.site
     except ConfigError as error:
         checklist.fail("configuration", redact(str(error)), exit_code=error.exit_code)
+    else:
+        _check_moodle(checklist, settings, obj.config_path)
     if as_json:
         click.echo(json.dumps(checklist.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -49,6 +45,28 @@ def check(obj: Context, as_json: bool) -> None:
             click.secho(text, fg=colors[status])
         click.echo("Всё в порядке." if checklist.passed else f"Есть проблемы: код выхода {checklist.exit_code}.")
     sys.exit(checklist.exit_code)
+
+
+def _check_moodle(checklist: Checklist, settings: Settings, config_path: Path) -> None:
+    """One verdict per item: the file, then the token, then what Moodle answers."""
+    if settings.moodle is None:
+        checklist.fail("configuration", f"{config_path}: the config has no [moodle] section", exit_code=78)
+        return
+    checklist.ok("configuration", f"{config_path}: valid")
+    if not settings.moodle.standin:
+        try:
+            settings.moodle.token()
+        except ConfigError as error:
+            checklist.fail("token", redact(str(error)), exit_code=error.exit_code)
+            return
+    try:
+        with moodle_client(settings) as client:
+            found = run_check(settings, client)
+    except ConfigError as error:
+        checklist.fail("Moodle connection settings", redact(str(error)), exit_code=error.exit_code)
+        return
+    checklist.items += found.items
+    checklist.site = found.site
 
 
 @cli.command("import-form")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,7 +15,22 @@ from intensive_tracker.ops.progress import CohortProgress, wants_progress
 from intensive_tracker.ops.shutdown import StopFlag, stop_on_signals
 from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.store.engine import database_label
-from intensive_tracker.sync.state import SyncReport
+from intensive_tracker.sync.state import ENTITY_LABELS, SyncReport
+from intensive_tracker.text import ru_number
+
+
+def command_to_type() -> str:
+    """How a person runs this program again from their shell: the bare name only if it is on PATH.
+
+    `make demo` runs `.venv/bin/intensive-tracker`, which is not on PATH until the venv is activated.
+    """
+    here = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if here is not None and here.name == "intensive-tracker" and here.exists():
+        found = shutil.which("intensive-tracker")
+        if found and Path(found).resolve() == here.resolve():
+            return "intensive-tracker"
+        return shlex.quote(str(here.absolute()))
+    return f"{shlex.quote(sys.executable)} -m intensive_tracker"
 
 
 def run_sync_with_progress(obj: Context, *, trigger: str = "manual", should_stop: StopFlag | None = None) -> SyncReport:
@@ -42,7 +59,10 @@ def print_sync(report: SyncReport) -> None:
     )
     for entity in ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses"):
         x = c[entity]
-        click.echo(f"  {entity}: +{x['inserted']} новых, {x['updated']} изменено, {x['unchanged']} без изменений")
+        click.echo(
+            f"  {ENTITY_LABELS[entity]}: +{ru_number(x['inserted'])} новых, {ru_number(x['updated'])} изменено, "
+            f"{ru_number(x['unchanged'])} без изменений"
+        )
     if report.marked_missing:
         click.echo(f"  отмечено как исчезнувшие из источника: {report.marked_missing}")
     if report.rows_written == 0 and report.status == "ok":
@@ -105,5 +125,5 @@ def demo(obj: Context, out: Path) -> None:
     index = obj.app.publish_report()
     if not obj.quiet:
         click.echo(f"Демо: {database_label(obj.app.engine)}; конфигурация {config_path}", err=True)
-        click.echo(f"Попробуйте: intensive-tracker --config {config_path} <команда>", err=True)
+        click.echo(f"Попробуйте: {command_to_type()} --config {config_path} status", err=True)
     click.echo(str(index.resolve()))

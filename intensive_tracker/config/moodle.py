@@ -59,7 +59,7 @@ class MoodleSettings(Section):
         if not value:
             raise ConfigError(
                 f"the Moodle token is not set: export {self.token_env}=<token of the service user> "
-                f"(see README, «Подключение к Moodle»)"
+                "(see docs/администратору.md, section 3)"
             )
         return value
 

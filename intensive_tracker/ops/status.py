@@ -24,7 +24,8 @@ from intensive_tracker.store.locks import held_elsewhere
 from intensive_tracker.store.schema import schema_heads
 
 SCHEMA_VERSION = 1
-_ENTITIES_SKIPPED = ("cursors",)  # bookkeeping, not data a person counts
+# Bookkeeping, not data a person counts; rejected form rows are the run-level "rejected" count.
+_ENTITIES_SKIPPED = ("cursors", "rejects", "form_rows", "files")
 
 
 def _iso(value: datetime | None, tz: ZoneInfo) -> str | None:

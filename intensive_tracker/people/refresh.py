@@ -39,8 +39,8 @@ def refresh_districts(session: Session, registry: Registry) -> int:
     return len(changed)
 
 
-def refresh_participants(session: Session, registry: Registry, *, participant_ids: set[int] | None) -> int:
-    """Participant attributes from their accounts, and the district resolved from its spelling.
+def refresh_participants(session: Session, registry: Registry, *, participant_ids: set[int] | None) -> set[int]:
+    """Participant attributes from their accounts, and the district resolved from its spelling; the ids changed.
 
     The choice is independent of batch order (active account first, then one that names a
     district, then the newest), so a re-run writes nothing; a new alias takes effect here
@@ -50,7 +50,7 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
     query = select(m.Account).order_by(col(m.Account.participant_id))
     if participant_ids is not None:
         if not participant_ids:
-            return 0
+            return set()
         query = query.where(col(m.Account.participant_id).in_(sorted(participant_ids)))
     accounts: dict[int, list[Any]] = defaultdict(list)
     for row in conn.execute(query):
@@ -95,4 +95,4 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
             .values({c: bindparam("new_" + c) for c in columns})
         )
         conn.execute(stmt, [{"pid": row["id"], **{"new_" + c: row[c] for c in columns}} for row in changed_rows])
-    return len(changed_rows)
+    return {int(row["id"]) for row in changed_rows}

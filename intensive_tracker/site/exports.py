@@ -25,6 +25,8 @@ from intensive_tracker.reports.paths import table_file
 Cell = str | int | float | date | None
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 OUTCOME_HEADERS = ["Прошли защиту", "Не прошли защиту", "Ожидают оценки"]
+NO_DATA_SHEET = "Нет данных"
+NO_DATA_TEXT = "Данных пока нет: выполните `intensive-tracker sync`, затем `intensive-tracker report`."
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,9 @@ def workbook_bytes(tables: list[Table]) -> bytes:
     """report.xlsx: a sheet per table, Russian headers in bold, numbers as numbers, dates as dates."""
     wb = Workbook()
     wb.remove(wb.active)
+    if not tables:  # before the first sync: a workbook needs one visible sheet, so it says why it is empty
+        ws = wb.create_sheet(_sheet_name(NO_DATA_SHEET))
+        ws.append([NO_DATA_TEXT])
     for table in tables:
         ws = wb.create_sheet(_sheet_name(table.name))
         ws.append([neutralize(h) for h in table.headers])

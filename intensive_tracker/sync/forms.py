@@ -57,6 +57,7 @@ def write_form_batch(
     _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
     _write_ledger(session, batch, cohort_id, session_ids, account_ids, participant_ids, state, now)
     rejected_rows = len({r.row for r in batch.rejects})
+    state.rejected += rejected_rows
     _write_rejects(session, batch, batch.rejects, state)
     _record_file(session, batch, now, state, status="imported", message=None, rejected_rows=rejected_rows)
     for w in batch.warnings:
@@ -72,8 +73,9 @@ def write_form_batch(
                 f"(see `intensive-tracker data-quality`)",
             }
         )
-    state.counts["participants"].updated += refresh_participants(
-        session, registry, participant_ids=set(participant_ids.values())
+    batch_people = set(participant_ids.values())
+    state.note_participants(
+        changed=refresh_participants(session, registry, participant_ids=batch_people), seen=batch_people
     )
 
 
