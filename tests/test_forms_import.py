@@ -168,11 +168,11 @@ def test_google_forms_csv_keeps_good_rows_and_lists_bad_ones(engine: Engine, db_
     assert result.exit_code == 65
     assert "google_registration.csv: строк прочитано 9, принято 6, отклонено 3" in result.stdout
     assert (
-        "google_registration.csv, строка 5, «Адрес электронной почты»: not an e-mail address («kuznetsova@mail»)"
+        "google_registration.csv, строка 5, «Адрес электронной почты»: не адрес e-mail («kuznetsova@mail»)"
         in result.stderr
     )
-    assert "google_registration.csv, строка 6, «ФИО»: a formula, not a value" in result.stderr
-    assert "google_registration.csv, строка 8, «ФИО»: empty" in result.stderr
+    assert "google_registration.csv, строка 6, «ФИО»: формула, а не значение" in result.stderr
+    assert "google_registration.csv, строка 8, «ФИО»: пусто" in result.stderr
     assert [r[:2] for r in rejects(engine, "reg-ku")] == [(5, "Адрес электронной почты"), (6, "ФИО"), (8, "ФИО")]
     assert rejects(engine, "reg-ku")[1][2].startswith("=HYPERLINK(")  # kept as the text it was, for the report
     names = sorted(n for (n,) in rows(engine, select(m.Participant.full_name)))
@@ -207,7 +207,7 @@ def test_yandex_xlsx_from_an_inbox_with_names_in_three_columns(engine: Engine, d
     assert result.exit_code == 65, result.output
     assert "yandex_registration.xlsx: строк прочитано 6, принято 3, отклонено 3" in result.stdout
     assert [r[:2] for r in rejects(engine, "reg-shn")] == [(5, "Фамилия"), (7, "Время создания"), (8, "Фамилия")]
-    assert [r[3] for r in rejects(engine, "reg-shn")][1:] == ["no such date: 31.02.2024", "empty"]
+    assert [r[3] for r in rejects(engine, "reg-shn")][1:] == ["такой даты нет: 31.02.2024", "пусто"]
     people = {r.full_name: r for (r,) in rows(engine, select(m.Account))}
     assert set(people) == {"Карпова Ирина Валерьевна", "Лебедев Андрей", "Соколова Нина Петровна"}
     assert people["Карпова Ирина Валерьевна"].school == "5" and people["Лебедев Андрей"].email == "lebedev.a@mail.ru"
@@ -283,12 +283,12 @@ def test_a_missing_column_rejects_the_whole_file_and_records_it(engine: Engine, 
     config = write_config(folder, db_url, {**GOOGLE, "files": "missing_column.csv"})
     result = run(config, "import-form", "reg-ku")
     assert result.exit_code == 65
-    assert "missing_column.csv: no column «Городской округ»" in result.stderr
+    assert "missing_column.csv: нет столбца «Городской округ»" in result.stderr
     ((f,),) = rows(engine, select(m.ImportedFile))
     assert f.status == "rejected" and "«Городской округ»" in f.message
     assert rejects(engine, "reg-ku")[0][0] == 0
     assert count(engine, m.Registration) == count(engine, m.Account) == 0
-    assert "НЕ ПРИНЯТ: missing_column.csv: no column «Городской округ»" in run(config, "data-quality").stdout
+    assert "НЕ ПРИНЯТ: missing_column.csv: нет столбца «Городской округ»" in run(config, "data-quality").stdout
 
 
 def test_an_undecodable_or_oversized_file_is_rejected_whole(engine: Engine, db_url: str, folder: Path) -> None:
@@ -302,8 +302,8 @@ def test_an_undecodable_or_oversized_file_is_rejected_whole(engine: Engine, db_u
     del form["files"]
     result = run(write_config(folder, db_url, form), "import-form", "reg-ku")
     assert result.exit_code == 65
-    assert "b-utf16.csv: cannot decode the text" in result.stderr
-    assert "c-big.csv: 0.0 MB is over the limit" in result.stderr
+    assert "b-utf16.csv: текст не декодируется" in result.stderr
+    assert "c-big.csv: 0.0 МБ — больше предела" in result.stderr
     assert count(engine, m.Registration) == 5
     assert sorted(r for (r,) in rows(engine, select(m.ImportedFile.status))) == ["imported", "rejected", "rejected"]
 

@@ -300,7 +300,7 @@ def test_cli_send_status_and_resend(engine: Engine, db_url: str, tmp_path: Path)
         second = CliRunner().invoke(cli, ["--config", str(config), "email", "--send"])
         assert second.exit_code == 0 and "Отправлено сейчас: 0" in second.stdout
         status = CliRunner().invoke(cli, ["--config", str(config), "email", "--status"])
-        assert status.exit_code == 0 and status.stdout.count(": sent ") == 3
+        assert status.exit_code == 0 and status.stdout.count(": отправлено ") == 3
         kolomna = next(r for r in ob.all_rows(engine) if r.district == "Коломна")
         again = CliRunner().invoke(cli, ["--config", str(config), "email", "--resend", str(kolomna.id)])
         assert again.exit_code == 0, again.output

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from intensive_tracker.config import Settings
+from intensive_tracker.mail.outbox import state_label
 from intensive_tracker.ops.schedule import configured_jobs, next_fire_times, schedule_zone
 from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.periods import aware_utc
@@ -260,6 +261,6 @@ def render_text(status: dict[str, Any]) -> str:
                 f"следующий {_short(job['next_run'])}{done}"
             )
     if status["outbox"] is not None:
-        parts = ", ".join(f"{k} {v}" for k, v in status["outbox"].items()) or "пусто"
-        lines.append(f"Почта (outbox): {parts}")
+        parts = ", ".join(f"{state_label(k)}: {v}" for k, v in status["outbox"].items()) or "пусто"
+        lines.append(f"Очередь писем: {parts}")
     return "\n".join(lines)

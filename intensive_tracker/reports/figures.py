@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import col
 
 from intensive_tracker.people.districts import UNASSIGNED, Registry
-from intensive_tracker.people.vocabulary import OUTCOMES
+from intensive_tracker.people.vocabulary import OUTCOMES, RUN_STATUS_LABELS
 from intensive_tracker.periods import (
     half_year_label,
     half_year_of,
@@ -82,7 +82,7 @@ def freshness_warnings(*, now: datetime, last_success: datetime | None, last_sta
     elif now - last_success > STALE_AFTER:
         warnings.append("Последняя успешная синхронизация была больше двух дней назад: данные могут быть устаревшими.")
     if last_status is not None and last_status != "ok":
-        label = {"problems": "завершилась с проблемами", "failed": "не выполнена"}.get(last_status, last_status)
+        label = RUN_STATUS_LABELS.get(last_status, RUN_STATUS_LABELS["failed"])
         warnings.append(f"Последняя синхронизация {label}: часть данных могла не обновиться.")
     return warnings
 

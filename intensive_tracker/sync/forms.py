@@ -69,8 +69,8 @@ def write_form_batch(
                 "cohort": batch.cohort.key,
                 "type": "RejectedRows",
                 "exit_code": 65,
-                "message": f"{batch.file_name}: {rejected_rows} of {batch.rows_read} rows rejected, the others imported "
-                f"(see `intensive-tracker data-quality`)",
+                "message": f"{batch.file_name}: отклонено строк {rejected_rows} из {batch.rows_read}, остальные приняты "
+                f"(см. `intensive-tracker data-quality`)",
             }
         )
     batch_people = set(participant_ids.values())
