@@ -195,12 +195,12 @@ def test_cli_header_injection_exits_65(
         ("", "no [mail] section"),
         (MAIL.replace('"Коломна"', '"Коломенский район"'), "not a canonical district name: «Коломенский район»"),
         (MAIL.replace('"Коломна"', '"Коломна г.о."'), "(write «Коломна»)"),
-        (MAIL + "\n[mail.extra]\n", "mail.extra"),
-        (MAIL.replace('security = "none"', 'security = "none"\npassword = "x"'), "must not be in the file"),
-        (MAIL.replace('security = "none"', 'security = "none"\nusername = "lab"'), "clear text"),
+        (MAIL + "\n[mail.extra]\n", "[mail] extra"),
+        (MAIL.replace('security = "none"', 'security = "none"\npassword = "x"'), "не должно быть в файле"),
+        (MAIL.replace('security = "none"', 'security = "none"\nusername = "lab"'), "открытым текстом"),
         (
             MAIL.replace('"kolomna@test.invalid"', '"kolomna@test.invalid\\nBcc: x@y.z"'),
-            "not valid: kolomna@test.invalid",
+            "неверные: kolomna@test.invalid",
         ),
     ],
 )
