@@ -28,7 +28,7 @@ from intensive_tracker.mail import SendReport, resend, send_all
 from intensive_tracker.people.districts import Registry, registry_from_settings, validate_districts
 from intensive_tracker.people.refresh import refresh_districts
 from intensive_tracker.reports.figure_types import Summary
-from intensive_tracker.reports.figures import build_summary
+from intensive_tracker.reports.figures import build_summary, programs_with_defense
 from intensive_tracker.reports.quality import build_quality
 from intensive_tracker.reports.quality_json import quality_json
 from intensive_tracker.site.annual_report import report_year, write_annual_report, write_beside_site
@@ -188,7 +188,12 @@ class App:
         """Every figure of the report, computed now from the stored records."""
         tz = self.settings.tz
         return build_summary(
-            self.engine, self.registry, tz=tz, now=datetime.now(tz), school_year=self.settings.report.school_year
+            self.engine,
+            self.registry,
+            tz=tz,
+            now=datetime.now(tz),
+            school_year=self.settings.report.school_year,
+            defense_programs=programs_with_defense(self.settings),
         )
 
     def write_annual_report(self, *, year: str | None, out: Path | None, template: Path | None) -> Path:

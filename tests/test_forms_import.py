@@ -477,7 +477,7 @@ def test_unknown_form_and_bad_cohort_are_configuration_errors(engine: Engine, db
     result = run(write_config(folder, db_url, form), "import-form", "reg-ku")
     assert result.exit_code == 78 and "set program to define a cohort of forms only" in result.stderr
     result = run(write_config(folder, db_url, {**GOOGLE, "columns": {"email": "Почта"}}), "import-form", "reg-ku")
-    assert result.exit_code == 78 and "columns must map full_name, or last_name and first_name" in result.stderr
+    assert result.exit_code == 78 and "в columns нужен full_name или last_name и first_name" in result.stderr
 
 
 def test_no_matching_file_is_an_input_error(engine: Engine, db_url: str, folder: Path) -> None:

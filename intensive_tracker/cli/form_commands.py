@@ -86,9 +86,9 @@ def import_form(obj: Context, name: str, file: Path | None) -> None:
     report = obj.app.sync_sources(trigger="import-form", connectors=[connector])
     print_file_results(file_results(obj.app.engine, connector.seen))
     for w in report.warnings[:20]:
-        click.echo(f"Предупреждение: {w.get('message')}", err=True)
+        obj.warn(f"Предупреждение: {w.get('message')}")
     if len(report.warnings) > 20:
-        click.echo(f"… и ещё предупреждений: {len(report.warnings) - 20} (все в журнале запуска)", err=True)
+        obj.warn(f"… и ещё предупреждений: {len(report.warnings) - 20} (все в журнале запуска)")
     for e in report.errors:
         click.echo(f"Ошибка: {e['message']}", err=True)
     sys.exit(sync_exit_code(report))

@@ -64,12 +64,11 @@ def email(
             settings, engine, registry, out_dir=out_dir, program=program, period=period, district=district
         )
         for w in preview.warnings:
-            click.echo(f"предупреждение: {w}", err=True)
+            obj.warn(f"предупреждение: {w}")
         for item in preview.items:
-            click.echo(
+            obj.warn(
                 f"{item.file}: {item.mail.district_label}, {item.mail.program_key} {item.mail.period}, "
-                f"строк {len(item.mail.rows)} → {', '.join(item.mail.recipients)} [{item.note}]",
-                err=True,
+                f"строк {len(item.mail.rows)} → {', '.join(item.mail.recipients)} [{item.note}]"
             )
         click.echo(str(preview.index.resolve()))
         return
@@ -78,7 +77,7 @@ def email(
     else:
         result = obj.app.send_emails(program=program, period=period, district=district)
     for w in result.warnings:
-        click.echo(f"предупреждение: {w}", err=True)
+        obj.warn(f"предупреждение: {w}")
     for r in result.results:
         if r.action == "skipped" and r.state == "sent" and not r.changed_since_sent:
             continue

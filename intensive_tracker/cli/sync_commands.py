@@ -49,8 +49,16 @@ def run_sync_with_progress(obj: Context, *, trigger: str = "manual", should_stop
         )
 
 
-def print_sync(report: SyncReport) -> None:
-    """What a sync did, per entity, then its warnings and errors."""
+def print_sync(report: SyncReport, *, quiet: bool = False) -> None:
+    """What a sync did, per entity, then its warnings and errors (with --quiet: the errors only)."""
+    if not quiet:
+        _print_counts(report)
+    for e in report.errors:
+        where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
+        click.echo(f"Ошибка ({where}): {e['message']}", err=True)
+
+
+def _print_counts(report: SyncReport) -> None:
     c = report.counts
     label = RUN_STATUS_LABELS[report.status]
     click.echo(
@@ -69,9 +77,6 @@ def print_sync(report: SyncReport) -> None:
         click.echo("  Изменений нет: база не менялась.")
     for w in report.warnings[:20]:
         click.echo(f"  предупреждение: {w.get('cohort') or ''} {w.get('message')}", err=True)
-    for e in report.errors:
-        where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
-        click.echo(f"Ошибка ({where}): {e['message']}", err=True)
 
 
 def sync_exit_code(report: SyncReport) -> int:
@@ -89,7 +94,7 @@ def sync(obj: Context) -> None:
     """Sync every configured source into the database (SIGTERM: stop after the current cohort, exit 75)."""
     with stop_on_signals(StopFlag()) as stop:
         report = run_sync_with_progress(obj, should_stop=stop)
-    print_sync(report)
+    print_sync(report, quiet=obj.quiet)
     sys.exit(sync_exit_code(report))
 
 
@@ -120,7 +125,7 @@ def demo(obj: Context, out: Path) -> None:
     obj.use(config_path)
     sync_report = run_sync_with_progress(obj)
     if sync_report.status != "ok":
-        print_sync(sync_report)
+        print_sync(sync_report, quiet=obj.quiet)
         sys.exit(sync_exit_code(sync_report))
     index = obj.app.publish_report()
     if not obj.quiet:
