@@ -273,9 +273,11 @@ def test_windows_1251_defense_protocol(engine: Engine, db_url: str, folder: Path
     }
     summary = build_summary(engine, load_registry(), tz=MSK, now=datetime(2024, 6, 1, tzinfo=MSK))
     assert summary.programs[0].defenses_passed.by_calendar_year == {"2024": 2}
-    text = run(config, "data-quality").stdout
+    text = run(config, "data-quality", "--form", "defense-ku").stdout
     assert "Совпадения для проверки: 2" in text
     assert "Сидорова М.И. (Химки) → участник" in text and "Сидорова Мария Ивановна" in text
+    whole = run(config, "data-quality").stdout  # the whole report lists them as quality.html does
+    assert "Вероятные совпадения людей — проверить: 2" in whole
 
 
 def test_a_missing_column_rejects_the_whole_file_and_records_it(engine: Engine, db_url: str, folder: Path) -> None:

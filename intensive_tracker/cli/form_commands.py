@@ -12,13 +12,13 @@ from connectors.forms import FormsConnector, find_form, form_files
 from connectors.moodle.check import Checklist, lines, run_check
 from connectors.moodle.factory import moodle_client
 from intensive_tracker.cli.context import Context, cli
-from intensive_tracker.cli.form_output import file_results, print_data_quality, print_file_results
+from intensive_tracker.cli.form_output import file_results, print_data_quality, print_file_results, print_quality
 from intensive_tracker.cli.sync_commands import sync_exit_code
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import ConfigError, InputError
 from intensive_tracker.redact import redact
 from intensive_tracker.reports.dataquality import build_data_quality
-from intensive_tracker.store.schema import ensure_schema
+from intensive_tracker.reports.quality_json import quality_json
 
 
 @cli.command()
@@ -103,9 +103,15 @@ def data_quality(obj: Context, form_name: str | None, as_json: bool) -> None:
     settings = obj.settings
     if form_name is not None:
         find_form(settings, form_name)
-    ensure_schema(obj.app.engine)
-    result = build_data_quality(obj.app.engine, obj.app.registry, form=form_name)
+    quality = obj.app.quality()  # the report quality.html shows: one model for the page and this command
+    forms = quality.forms if form_name is None else build_data_quality(obj.app.engine, obj.app.registry, form=form_name)
     if as_json:
-        click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
-    else:
-        print_data_quality(result, settings.tz)
+        data = forms.as_json()
+        if form_name is None:  # added keys: the page's counts and items, as in quality.json
+            page = quality_json(quality)
+            data.update(to_fix=page["to_fix"], items=page["items"])
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if form_name is None:
+        print_quality(quality)
+    print_data_quality(forms, settings.tz, narrowed=form_name is not None)
