@@ -67,7 +67,7 @@ def email(
             obj.warn(f"предупреждение: {w}")
         for item in preview.items:
             obj.warn(
-                f"{item.file}: {item.mail.district_label}, {item.mail.program_key} {item.mail.period}, "
+                f"{item.file}: {item.mail.district_label}, «{item.mail.program_title}» {item.mail.period}, "
                 f"строк {len(item.mail.rows)} → {', '.join(item.mail.recipients)} [{item.note}]"
             )
         click.echo(str(preview.index.resolve()))
@@ -84,7 +84,7 @@ def email(
         changed = "; изменилось после отправки (email --resend ID)" if r.changed_since_sent else ""
         refused = f"; отказ для {', '.join(r.refused)}" if r.refused else ""
         click.echo(
-            f"  #{r.outbox_id} {r.district} {r.program_key} {r.period}: {outbox.state_label(r.state)}"
+            f"  #{r.outbox_id} {r.district}, {r.program_key}, {r.period}: {outbox.state_label(r.state)}"
             f"{f' ({r.reason})' if r.reason and r.state != 'sent' else ''}{refused}{changed}"
         )
     states = ", ".join(f"{outbox.state_label(k)}: {v}" for k, v in sorted(result.states.items())) or "нет писем"
