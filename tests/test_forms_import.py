@@ -173,6 +173,7 @@ def test_google_forms_csv_keeps_good_rows_and_lists_bad_ones(engine: Engine, db_
     )
     assert "google_registration.csv, строка 6, «ФИО»: формула, а не значение" in result.stderr
     assert "google_registration.csv, строка 8, «ФИО»: пусто" in result.stderr
+    assert "google_registration.csv, строка 7 повторяет строку" in result.stderr  # one language with «строка N»
     assert [r[:2] for r in rejects(engine, "reg-ku")] == [(5, "Адрес электронной почты"), (6, "ФИО"), (8, "ФИО")]
     assert rejects(engine, "reg-ku")[1][2].startswith("=HYPERLINK(")  # kept as the text it was, for the report
     names = sorted(n for (n,) in rows(engine, select(m.Participant.full_name)))
@@ -308,6 +309,16 @@ def test_an_undecodable_or_oversized_file_is_rejected_whole(engine: Engine, db_u
     assert "c-big.csv: 0.0 МБ — больше предела" in result.stderr
     assert count(engine, m.Registration) == 5
     assert sorted(r for (r,) in rows(engine, select(m.ImportedFile.status))) == ["imported", "rejected", "rejected"]
+
+
+def test_quiet_prints_the_errors_and_no_warnings(engine: Engine, db_url: str, folder: Path) -> None:
+    """`-q sync`: the rejected-rows error is printed, the repeated-row warning and the summary are not."""
+    config = write_config(folder, db_url, GOOGLE)
+    result = CliRunner().invoke(cli, ["-q", "--config", str(config), "sync"], catch_exceptions=False)
+    assert result.exit_code == 65
+    assert "отклонено строк 3 из 9" in result.stderr
+    assert "повторяет" not in result.stderr and "предупреждение" not in result.stderr.lower()
+    assert result.stdout == ""
 
 
 def test_status_counts_the_rows_a_form_import_rejected(engine: Engine, db_url: str, folder: Path) -> None:
