@@ -23,6 +23,7 @@ from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import database_label
 from intensive_tracker.store.locks import held_elsewhere
 from intensive_tracker.store.schema import schema_heads
+from intensive_tracker.text import ru_number
 
 SCHEMA_VERSION = 1
 # Bookkeeping, not data a person counts; rejected form rows are the run-level "rejected" count.
@@ -233,8 +234,9 @@ def render_text(status: dict[str, Any]) -> str:
         for r in status["runs"]:
             lines.append(
                 f"  {r['id']:>4}  {_short(r['started_at']):<15} {_duration(r['duration_s']):<10} "
-                f"{RUN_STATUS_LABELS.get(r['status'], r['status']):<25} {r['inserted']:>5}  {r['updated']:>6}  "
-                f"{r['unchanged']:>8}  {r['rejected']:>5}  {r['warnings']:>8}  {r['errors']:>6}"
+                f"{RUN_STATUS_LABELS.get(r['status'], r['status']):<25} {ru_number(r['inserted']):>5}  "
+                f"{ru_number(r['updated']):>6}  {ru_number(r['unchanged']):>8}  {ru_number(r['rejected']):>5}  "
+                f"{ru_number(r['warnings']):>8}  {ru_number(r['errors']):>6}"
             )
     else:
         lines.append("Запусков синхронизации ещё не было.")
