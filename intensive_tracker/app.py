@@ -29,9 +29,10 @@ from intensive_tracker.mail import SendReport, resend, send_all
 from intensive_tracker.people.districts import Registry, registry_from_settings, validate_districts
 from intensive_tracker.people.refresh import refresh_districts
 from intensive_tracker.reports.figure_types import Summary
-from intensive_tracker.reports.figures import build_summary
+from intensive_tracker.reports.figures import build_summary, programs_with_defense
 from intensive_tracker.reports.quality import build_quality
 from intensive_tracker.reports.quality_json import quality_json
+from intensive_tracker.reports.quality_types import QualityReport
 from intensive_tracker.site.annual_report import report_year, write_annual_report, write_beside_site
 from intensive_tracker.site.annual_styles import open_template
 from intensive_tracker.site.pages import site_rosters
@@ -190,7 +191,12 @@ class App:
         """Every figure of the report, computed now from the stored records."""
         tz = self.settings.tz
         return build_summary(
-            self.engine, self.registry, tz=tz, now=datetime.now(tz), school_year=self.settings.report.school_year
+            self.engine,
+            self.registry,
+            tz=tz,
+            now=datetime.now(tz),
+            school_year=self.settings.report.school_year,
+            defense_programs=programs_with_defense(self.settings),
         )
 
     def write_annual_report(self, *, year: str | None, out: Path | None, template: Path | None) -> Path:
@@ -204,16 +210,20 @@ class App:
         path = out or Path(f"annual-report-{(year or 'без-данных').replace('/', '-')}.docx")
         return write_annual_report(summary, path, school_year=year, template=template)
 
-    def publish_report(self, out: Path | None = None) -> Path:
-        """Render the report folder (pages, exports, summary.json, quality page); returns index.html."""
-        settings = self.settings
+    def quality(self) -> QualityReport:
+        """The data-quality report, as quality.html and `data-quality` show it (districts re-resolved first)."""
         ensure_schema(self.engine)
         with transaction(self.engine) as session:
             refresh_districts(session, self.registry)
+        return build_quality(self.engine, self.registry, self.settings, datetime.now(self.settings.tz))
+
+    def publish_report(self, out: Path | None = None) -> Path:
+        """Render the report folder (pages, exports, summary.json, quality page); returns index.html."""
+        settings = self.settings
+        quality = self.quality()
         summary = self.summary()
         out_dir = out or self.relative_to_config(Path(settings.report.out_dir))
         all_rosters = site_rosters(self.engine, self.registry, summary)
-        quality = build_quality(self.engine, self.registry, settings, summary.generated_at)
         items = quality_json(quality)["items"]
         annual = write_beside_site(
             summary,

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from intensive_tracker.redact import RedactingFilter
 
 _FORMAT = "%(asctime)s %(levelname)s [%(job)s] %(message)s"
+_DATEFMT = "%Y-%m-%dT%H:%M:%S%z"
+LAB_ZONE = ZoneInfo("Europe/Moscow")  # the config's default `timezone`, until a config says otherwise
+
+
+class _ZonedFormatter(logging.Formatter):
+    """Times in the lab's zone (`+0300`), whatever zone the server runs in."""
+
+    zone: ZoneInfo = LAB_ZONE
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return datetime.fromtimestamp(record.created, self.zone).strftime(datefmt or _DATEFMT)
+
+
+_formatter = _ZonedFormatter(_FORMAT, datefmt=_DATEFMT)
 
 
 class _JobFilter(logging.Filter):
@@ -31,7 +47,7 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False, job: str = "cli
     if not any(getattr(h, "_intensive_tracker", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler._intensive_tracker = True  # type: ignore[attr-defined]
-        handler.setFormatter(logging.Formatter(_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S%z"))
+        handler.setFormatter(_formatter)
         handler.addFilter(_job_filter)
         handler.addFilter(RedactingFilter())
         root.addHandler(handler)
@@ -41,3 +57,8 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False, job: str = "cli
 
 def set_job(job: str) -> None:
     _job_filter.job = job
+
+
+def set_zone(zone: ZoneInfo) -> None:
+    """Log times from now on in `zone` (the config's `timezone`)."""
+    _formatter.zone = zone

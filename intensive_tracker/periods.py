@@ -67,6 +67,13 @@ def half_year_label(key: str) -> str:
     return f"{year} ({half} полугодие)"
 
 
+def launch_title(term: int | None, school_year: str, cohort: str, title: str | None = None) -> str:
+    """A launch as people name it: «1-е полугодие 2023/24»; without a term its title, else its key."""
+    if term:
+        return f"{term}-е полугодие {school_year}"
+    return title or cohort
+
+
 def ru_date(day: date | datetime) -> str:
     """20.09.23, the report's short date."""
     return day.strftime("%d.%m.%y")

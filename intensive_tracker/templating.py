@@ -7,8 +7,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from intensive_tracker.periods import half_year_label, ru_date, ru_date_long
-from intensive_tracker.text import percent, plural
+from intensive_tracker.periods import half_year_label, launch_title, ru_date, ru_date_long
+from intensive_tracker.text import percent, plural, ru_number
 
 
 def templates_dir() -> Path:
@@ -27,7 +27,9 @@ def environment() -> Environment:
     env.filters["ru_date"] = ru_date
     env.filters["ru_date_long"] = ru_date_long
     env.filters["half_year"] = half_year_label
-    env.filters["plural"] = lambda n, one, few, many: f"{n} {plural(n, one, few, many)}"
+    env.filters["plural"] = lambda n, one, few, many: f"{ru_number(n)} {plural(n, one, few, many)}"
+    env.filters["num"] = ru_number  # «1 950»: every count a page or an e-mail shows goes through it
+    env.filters["launch_title"] = lambda x, school_year: launch_title(x.term, school_year, x.cohort, x.title)
     env.filters["percent"] = percent
     env.filters["time"] = lambda value: value.strftime("%H:%M")
     return env

@@ -188,6 +188,9 @@ def test_missing_token_variable_is_a_red_configuration_line(monkeypatch: pytest.
     result = run_check(tmp_path)
     assert result.exit_code == 78
     assert red(result) and f"export {TOKEN_ENV}" in red(result)[0]
+    # One verdict per item: the file is valid (green), the token is what is missing (red), never both for one item.
+    items = [line[2:].split(":")[0] for line in result.stdout.splitlines() if line[:1] in "✔✘!"]
+    assert items == ["configuration", "token"] and red(result)[0].startswith("✘ token:")
 
 
 def test_check_passes_on_the_demo_playground(tmp_path: Path) -> None:

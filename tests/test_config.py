@@ -58,3 +58,23 @@ def test_missing_token_variable_is_named(tmp_path: Path, monkeypatch) -> None:  
     result = _run(tmp_path, text)
     assert result.exit_code == 78
     assert "MY_TOKEN" in result.output
+
+
+def test_a_misspelt_key_is_named_as_the_file_writes_it_with_the_nearest_valid_key(tmp_path: Path) -> None:
+    """`[[cohorts]] №1 (KU-2023-H1): pass_grad` in Russian, counted from 1, with «возможно, pass_grade?»."""
+    text = (
+        '[moodle]\nurl = "https://m.example"\nrtries = 3\n[[programs]]\nkey = "ku"\ntitle = "КУ"\n'
+        '[[cohorts]]\nkey = "KU-2023-H1"\nprogram = "ku"\ncourse = 2\npass_grad = 6\n'
+    )
+    result = _run(tmp_path, text)
+    assert result.exit_code == 78
+    assert "[[cohorts]] №1 (KU-2023-H1): pass_grad: неизвестный ключ; возможно, pass_grade?" in result.stderr
+    assert "[moodle] rtries: неизвестный ключ; возможно, retries?" in result.stderr
+    assert "Extra inputs" not in result.stderr and "cohorts.0" not in result.stderr
+
+
+def test_a_wrong_value_is_described_in_russian(tmp_path: Path) -> None:
+    """A wrong type says what is expected, in Russian, naming the table and key."""
+    result = _run(tmp_path, '[report]\nannual_docx = "maybe"\n')
+    assert result.exit_code == 78
+    assert "[report] annual_docx: ожидается true или false" in result.stderr

@@ -212,7 +212,7 @@ merged_on = 2024-01-01
             '[districts.recipients]\n"г.о. Балашиха" = ["mms@example.org"]\n"Атлантида" = ["a@example.org"]\n',
             "«г.о. Балашиха» (write «Балашиха»), «Атлантида»",
         ),
-        ('[districts.recipients]\n"Балашиха" = ["not an email"]\n', "not valid: not an email"),
+        ('[districts.recipients]\n"Балашиха" = ["not an email"]\n', "неверные: not an email"),
     ],
 )
 def test_config_errors_name_the_problem(toml: str, fragment: str) -> None:

@@ -38,21 +38,24 @@ def settings(*forms: dict[str, Any], **extra: Any) -> Any:
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"inbox": "in"}, "set either files (a path or glob) or inbox (a folder)"),
-        ({"files": None}, "set either files (a path or glob) or inbox (a folder)"),
-        ({"columns": {"last_name": "Фамилия"}}, "columns must map full_name, or last_name and first_name"),
-        ({"kind": "attendance"}, "an attendance form needs session_date or a timestamp column"),
+        ({"inbox": "in"}, "задайте либо files (путь или шаблон), либо inbox (папку)"),
+        ({"files": None}, "задайте либо files (путь или шаблон), либо inbox (папку)"),
+        ({"columns": {"last_name": "Фамилия"}}, "в columns нужен full_name или last_name и first_name"),
+        ({"kind": "attendance"}, "форме посещаемости нужен session_date или столбец timestamp"),
         (
             {"kind": "defense", "columns": {"full_name": "ФИО", "timestamp": "Дата"}},
-            "a defense form needs a grade or an outcome column",
+            "форме защиты нужен столбец grade или outcome",
         ),
         (
             {"kind": "defense", "columns": {"full_name": "ФИО", "grade": "Оценка"}},
-            "a defense form needs defense_date or a timestamp column",
+            "форме защиты нужен defense_date или столбец timestamp",
         ),
-        ({"columns": {"full_name": "ФИО", "phone": "Телефон"}}, "key forms.0.columns.phone"),
-        ({"delimiter": "|"}, "key forms.0.delimiter"),
-        ({"name": "рег 1"}, "key forms.0.name"),
+        (
+            {"columns": {"full_name": "ФИО", "phone": "Телефон"}},
+            "[[forms]] №1 (reg): columns.phone: допустимые значения",
+        ),
+        ({"delimiter": "|"}, "[[forms]] №1 (reg): delimiter: допустимые значения"),
+        ({"name": "рег 1"}, "[[forms]] №1 (рег 1): name: значение не подходит под шаблон"),
     ],
 )
 def test_incomplete_forms_are_config_errors_naming_the_key(changes: dict[str, Any], message: str) -> None:
@@ -65,7 +68,7 @@ def test_incomplete_forms_are_config_errors_naming_the_key(changes: dict[str, An
 
 def test_form_names_are_unique() -> None:
     """Two forms with one name would share accounts: refused."""
-    with pytest.raises(ConfigError, match="each form name must be unique"):
+    with pytest.raises(ConfigError, match="имя каждой формы \\(name\\) должно быть уникальным"):
         settings(form(), form())
 
 

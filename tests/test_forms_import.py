@@ -168,11 +168,12 @@ def test_google_forms_csv_keeps_good_rows_and_lists_bad_ones(engine: Engine, db_
     assert result.exit_code == 65
     assert "google_registration.csv: строк прочитано 9, принято 6, отклонено 3" in result.stdout
     assert (
-        "google_registration.csv, строка 5, «Адрес электронной почты»: not an e-mail address («kuznetsova@mail»)"
+        "google_registration.csv, строка 5, «Адрес электронной почты»: не адрес e-mail («kuznetsova@mail»)"
         in result.stderr
     )
-    assert "google_registration.csv, строка 6, «ФИО»: a formula, not a value" in result.stderr
-    assert "google_registration.csv, строка 8, «ФИО»: empty" in result.stderr
+    assert "google_registration.csv, строка 6, «ФИО»: формула, а не значение" in result.stderr
+    assert "google_registration.csv, строка 8, «ФИО»: пусто" in result.stderr
+    assert "google_registration.csv, строка 7 повторяет строку" in result.stderr  # one language with «строка N»
     assert [r[:2] for r in rejects(engine, "reg-ku")] == [(5, "Адрес электронной почты"), (6, "ФИО"), (8, "ФИО")]
     assert rejects(engine, "reg-ku")[1][2].startswith("=HYPERLINK(")  # kept as the text it was, for the report
     names = sorted(n for (n,) in rows(engine, select(m.Participant.full_name)))
@@ -207,7 +208,7 @@ def test_yandex_xlsx_from_an_inbox_with_names_in_three_columns(engine: Engine, d
     assert result.exit_code == 65, result.output
     assert "yandex_registration.xlsx: строк прочитано 6, принято 3, отклонено 3" in result.stdout
     assert [r[:2] for r in rejects(engine, "reg-shn")] == [(5, "Фамилия"), (7, "Время создания"), (8, "Фамилия")]
-    assert [r[3] for r in rejects(engine, "reg-shn")][1:] == ["no such date: 31.02.2024", "empty"]
+    assert [r[3] for r in rejects(engine, "reg-shn")][1:] == ["такой даты нет: 31.02.2024", "пусто"]
     people = {r.full_name: r for (r,) in rows(engine, select(m.Account))}
     assert set(people) == {"Карпова Ирина Валерьевна", "Лебедев Андрей", "Соколова Нина Петровна"}
     assert people["Карпова Ирина Валерьевна"].school == "5" and people["Лебедев Андрей"].email == "lebedev.a@mail.ru"
@@ -273,9 +274,11 @@ def test_windows_1251_defense_protocol(engine: Engine, db_url: str, folder: Path
     }
     summary = build_summary(engine, load_registry(), tz=MSK, now=datetime(2024, 6, 1, tzinfo=MSK))
     assert summary.programs[0].defenses_passed.by_calendar_year == {"2024": 2}
-    text = run(config, "data-quality").stdout
+    text = run(config, "data-quality", "--form", "defense-ku").stdout
     assert "Совпадения для проверки: 2" in text
     assert "Сидорова М.И. (Химки) → участник" in text and "Сидорова Мария Ивановна" in text
+    whole = run(config, "data-quality").stdout  # the whole report lists them as quality.html does
+    assert "Вероятные совпадения людей — проверить: 2" in whole
 
 
 def test_a_missing_column_rejects_the_whole_file_and_records_it(engine: Engine, db_url: str, folder: Path) -> None:
@@ -283,12 +286,12 @@ def test_a_missing_column_rejects_the_whole_file_and_records_it(engine: Engine, 
     config = write_config(folder, db_url, {**GOOGLE, "files": "missing_column.csv"})
     result = run(config, "import-form", "reg-ku")
     assert result.exit_code == 65
-    assert "missing_column.csv: no column «Городской округ»" in result.stderr
+    assert "missing_column.csv: нет столбца «Городской округ»" in result.stderr
     ((f,),) = rows(engine, select(m.ImportedFile))
     assert f.status == "rejected" and "«Городской округ»" in f.message
     assert rejects(engine, "reg-ku")[0][0] == 0
     assert count(engine, m.Registration) == count(engine, m.Account) == 0
-    assert "НЕ ПРИНЯТ: missing_column.csv: no column «Городской округ»" in run(config, "data-quality").stdout
+    assert "НЕ ПРИНЯТ: missing_column.csv: нет столбца «Городской округ»" in run(config, "data-quality").stdout
 
 
 def test_an_undecodable_or_oversized_file_is_rejected_whole(engine: Engine, db_url: str, folder: Path) -> None:
@@ -302,10 +305,36 @@ def test_an_undecodable_or_oversized_file_is_rejected_whole(engine: Engine, db_u
     del form["files"]
     result = run(write_config(folder, db_url, form), "import-form", "reg-ku")
     assert result.exit_code == 65
-    assert "b-utf16.csv: cannot decode the text" in result.stderr
-    assert "c-big.csv: 0.0 MB is over the limit" in result.stderr
+    assert "b-utf16.csv: текст не декодируется" in result.stderr
+    assert "c-big.csv: 0.0 МБ — больше предела" in result.stderr
     assert count(engine, m.Registration) == 5
     assert sorted(r for (r,) in rows(engine, select(m.ImportedFile.status))) == ["imported", "rejected", "rejected"]
+
+
+def test_quiet_prints_the_errors_and_no_warnings(engine: Engine, db_url: str, folder: Path) -> None:
+    """`-q sync`: the rejected-rows error is printed, the repeated-row warning and the summary are not."""
+    config = write_config(folder, db_url, GOOGLE)
+    result = CliRunner().invoke(cli, ["-q", "--config", str(config), "sync"], catch_exceptions=False)
+    assert result.exit_code == 65
+    assert "отклонено строк 3 из 9" in result.stderr
+    assert "повторяет" not in result.stderr and "предупреждение" not in result.stderr.lower()
+    assert result.stdout == ""
+
+
+def test_status_counts_the_rows_a_form_import_rejected(engine: Engine, db_url: str, folder: Path) -> None:
+    """The run's «откл.» is the number of rows refused (3 of 9), also when the same rejects come again."""
+    config = write_config(folder, db_url, GOOGLE)
+    run(config, "import-form", "reg-ku")
+    (last,) = json.loads(run(config, "status", "--json").stdout)["runs"]
+    assert last["rejected"] == 3
+    lines = run(config, "status").stdout.splitlines()
+    header = next(line for line in lines if "откл." in line)
+    row = lines[lines.index(header) + 1]
+    column = header.index("откл.") + len("откл.")
+    assert row[:column].split()[-1] == "3"  # the text table shows it under «откл.»
+    second = run(config, "import-form", "reg-ku")
+    assert second.exit_code == 0  # the same rejects again are known, not a new problem (issue 12)
+    assert [r["rejected"] for r in json.loads(run(config, "status", "--json").stdout)["runs"]] == [3, 3]
 
 
 # --- idempotency and corrections -------------------------------------------------------------------
@@ -461,7 +490,7 @@ def test_unknown_form_and_bad_cohort_are_configuration_errors(engine: Engine, db
     result = run(write_config(folder, db_url, form), "import-form", "reg-ku")
     assert result.exit_code == 78 and "set program to define a cohort of forms only" in result.stderr
     result = run(write_config(folder, db_url, {**GOOGLE, "columns": {"email": "Почта"}}), "import-form", "reg-ku")
-    assert result.exit_code == 78 and "columns must map full_name, or last_name and first_name" in result.stderr
+    assert result.exit_code == 78 and "в columns нужен full_name или last_name и first_name" in result.stderr
 
 
 def test_no_matching_file_is_an_input_error(engine: Engine, db_url: str, folder: Path) -> None:
@@ -622,6 +651,6 @@ def test_sync_of_clean_forms_exits_0_and_a_rerun_reports_no_change(engine: Engin
     config = write_config(folder, db_url, SIGNIN)
     first = run(config, "sync")
     assert first.exit_code == 0, first.output
-    assert "attendance: +4 новых" in first.stdout
+    assert "отметки: +4 новых" in first.stdout
     second = run(config, "sync")
     assert second.exit_code == 0 and "Изменений нет: база не менялась." in second.stdout

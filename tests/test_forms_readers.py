@@ -53,7 +53,7 @@ def test_the_separator_is_sniffed(sep: str) -> None:
 def test_undecodable_bytes_reject_the_whole_file_naming_it() -> None:
     """UTF-16 without a BOM (NUL bytes everywhere) is refused with the file name and the fix."""
     data = "ФИО;Почта\nИванова;a@b.ru\n".encode("utf-16-le")
-    with pytest.raises(FileRejected, match=r"^odd\.csv: cannot decode the text .*save it as CSV UTF-8"):
+    with pytest.raises(FileRejected, match=r"^odd\.csv: текст не декодируется .*сохраните его как CSV UTF-8"):
         decode(data, label="odd.csv")
 
 
@@ -68,7 +68,7 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
     """The message names the file, its size and the limit to raise."""
     path = tmp_path / "big.csv"
     path.write_bytes(b"x" * 2048)
-    with pytest.raises(FileRejected, match=r"^big\.csv: 0\.0 MB is over the limit of 0\.0 MB .*max_size_mb"):
+    with pytest.raises(FileRejected, match=r"^big\.csv: 0\.0 МБ — больше предела 0\.0 МБ .*max_size_mb"):
         read_table(path, label="big.csv", max_bytes=1024)
 
 
@@ -76,9 +76,9 @@ def test_old_xls_and_unknown_types_are_refused(tmp_path: Path) -> None:
     """.xls is named with the fix (save as .xlsx or .csv); other extensions are refused too."""
     (tmp_path / "a.xls").write_bytes(b"\xd0\xcf\x11\xe0")
     (tmp_path / "a.pdf").write_bytes(b"%PDF")
-    with pytest.raises(FileRejected, match=r"a\.xls: .*save the file as \.xlsx or \.csv"):
+    with pytest.raises(FileRejected, match=r"a\.xls: .*сохраните файл как \.xlsx или \.csv"):
         read_table(tmp_path / "a.xls", label="a.xls", max_bytes=MB)
-    with pytest.raises(FileRejected, match=r"a\.pdf: unknown file type \.pdf"):
+    with pytest.raises(FileRejected, match=r"a\.pdf: неизвестный тип файла \.pdf"):
         read_table(tmp_path / "a.pdf", label="a.pdf", max_bytes=MB)
 
 
@@ -86,7 +86,7 @@ def test_a_broken_xlsx_is_refused(tmp_path: Path) -> None:
     """A file named .xlsx that is not a workbook is refused whole with the way out."""
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"not a zip")
-    with pytest.raises(FileRejected, match=r"broken\.xlsx: not a readable XLSX workbook"):
+    with pytest.raises(FileRejected, match=r"broken\.xlsx: книга XLSX не читается"):
         read_xlsx(path, label="broken.xlsx")
 
 
@@ -104,7 +104,7 @@ def test_xlsx_named_sheet_and_a_missing_one(tmp_path: Path) -> None:
     """`sheet` picks a sheet by name; an unknown name lists the sheets there are."""
     table = read_xlsx(FORMS / "yandex_registration.xlsx", label="y.xlsx", sheet="Сводка")
     assert table.rows[0][1] == ["Всего ответов", 6]
-    with pytest.raises(FileRejected, match="no sheet «Лист1» \\(sheets: Ответы, Сводка\\)"):
+    with pytest.raises(FileRejected, match="нет листа «Лист1» \\(листы: Ответы, Сводка\\)"):
         read_xlsx(FORMS / "yandex_registration.xlsx", label="y.xlsx", sheet="Лист1")
 
 
@@ -122,7 +122,7 @@ def test_a_missing_mapped_column_names_the_file_the_column_and_what_is_there() -
     cmap = ColumnMap({"full_name": "ФИО", "district": "Городской округ"})
     with pytest.raises(
         FileRejected,
-        match=r"^missing_column\.csv: no column «Городской округ»; its headers are: "
+        match=r"^missing_column\.csv: нет столбца «Городской округ»; его заголовки: "
         r"«Отметка времени», «Адрес электронной почты», «ФИО»",
     ):
         cmap.locate(table, label="missing_column.csv")
@@ -131,7 +131,7 @@ def test_a_missing_mapped_column_names_the_file_the_column_and_what_is_there() -
 def test_a_column_listed_twice_is_refused() -> None:
     """Two columns titled «ФИО» would make the row ambiguous: refused, naming both positions."""
     table = read_csv("ФИО,ФИО,Почта\nА,Б,a@b.ru\n".encode(), label="d.csv")
-    with pytest.raises(FileRejected, match=r"«ФИО» appears 2 times \(columns 1, 2\)"):
+    with pytest.raises(FileRejected, match=r"«ФИО» встречается 2 раза \(столбцы 1, 2\)"):
         ColumnMap({"full_name": "ФИО"}).locate(table, label="d.csv")
 
 
@@ -158,7 +158,7 @@ def test_an_empty_file_is_refused_as_such(tmp_path: Path) -> None:
     """A 0-byte export (a failed download) is named as empty, not as missing columns."""
     (tmp_path / "e.csv").write_bytes(b"")
     table = read_table(tmp_path / "e.csv", label="e.csv", max_bytes=MB)
-    with pytest.raises(FileRejected, match=r"^e\.csv: the file is empty"):
+    with pytest.raises(FileRejected, match=r"^e\.csv: файл пуст"):
         ColumnMap({"full_name": "ФИО"}).locate(table, label="e.csv")
 
 

@@ -73,15 +73,33 @@ def test_dates_in_every_shape_forms_write_them(cell: Any, expected: datetime) ->
 @pytest.mark.parametrize(
     "cell, reason",
     [
-        ("31.02.2024", "no such date: 31.02.2024"),
-        ("вчера", "not a date (expected dd.mm.yyyy, dd.mm.yyyy hh:mm:ss, ISO or an Excel date number)"),
-        ("12.12.1812", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
-        ("01.01.0001", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
-        ("0001-01-01", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
-        ("31.12.1999", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
-        ("03.03.2025", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
-        ("01.01.2100", "not a plausible date (before 2000 or after 02.03.2025, a year from today)"),
-        ("2023/09/20 13:03:12 PM GMT+3", "no such time: 2023/09/20 13:03:12 PM GMT+3"),
+        ("31.02.2024", "такой даты нет: 31.02.2024"),
+        ("вчера", "не дата (ожидается дд.мм.гггг, дд.мм.гггг чч:мм:сс, ISO или число даты Excel)"),
+        (
+            "12.12.1812",
+            "неправдоподобная дата (раньше 2000 года или позже 02.03.2025 — больше года от сегодняшнего дня)",
+        ),
+        (
+            "01.01.0001",
+            "неправдоподобная дата (раньше 2000 года или позже 02.03.2025 — больше года от сегодняшнего дня)",
+        ),
+        (
+            "0001-01-01",
+            "неправдоподобная дата (раньше 2000 года или позже 02.03.2025 — больше года от сегодняшнего дня)",
+        ),
+        (
+            "31.12.1999",
+            "неправдоподобная дата (раньше 2000 года или позже 02.03.2025 — больше года от сегодняшнего дня)",
+        ),
+        (
+            "03.03.2025",
+            "неправдоподобная дата (раньше 2000 года или позже 02.03.2025 — больше года от сегодняшнего дня)",
+        ),
+        (
+            "01.01.2100",
+            "неправдоподобная дата (раньше 2000 года или позже 02.03.2025 — больше года от сегодняшнего дня)",
+        ),
+        ("2023/09/20 13:03:12 PM GMT+3", "такого времени нет: 2023/09/20 13:03:12 PM GMT+3"),
     ],
 )
 def test_impossible_dates_are_rejected_with_the_reason(cell: str, reason: str) -> None:
@@ -104,14 +122,14 @@ def test_emails_are_trimmed_and_lowercased_and_empty_is_allowed() -> None:
     assert ok({"full_name": "Петров Иван", "email": " Petrov.Ivan@Yandex.RU "}).email == "petrov.ivan@yandex.ru"
     assert ok({"full_name": "Петров Иван", "email": "mailto:a@b.ru"}).email == "a@b.ru"
     assert ok({"full_name": "Петров Иван", "email": ""}).email is None
-    assert reasons({"full_name": "Петров Иван", "email": "petrov@mail"}) == {"email": "not an e-mail address"}
+    assert reasons({"full_name": "Петров Иван", "email": "petrov@mail"}) == {"email": "не адрес e-mail"}
 
 
 @pytest.mark.parametrize("cell", ['=HYPERLINK("http://evil.example/";"Смирнов")', "+Смирнов", "@SUM(A1)", "-Смирнов"])
 def test_formulas_are_refused_not_stored(cell: str) -> None:
     """A cell a spreadsheet would evaluate is rejected with the reason; it never reaches the tables."""
     assert reasons({"full_name": cell}) == {
-        "full_name": "a formula, not a value: type the value itself (a cell starting with = + - @ is refused)"
+        "full_name": "формула, а не значение: впишите само значение (ячейка, начинающаяся с = + - @, не принимается)"
     }
 
 
@@ -127,14 +145,14 @@ def test_names_in_one_column_or_three() -> None:
         == "Соколова Нина Петровна"
     )
     assert reasons({"last_name": None, "first_name": "Пётр", "middle_name": "Ильич"}, columns=split) == {
-        "last_name": "empty"
+        "last_name": "пусто"
     }
 
 
 def test_a_name_without_letters_and_placeholders() -> None:
-    """«123» is not a name; «—» in an optional column is treated as empty."""
-    assert reasons({"full_name": "123"}) == {"full_name": "not a name"}
-    assert reasons({"full_name": "—"}) == {"full_name": "empty"}
+    """«123» is не похоже на ФИО; «—» in an optional column is treated as empty."""
+    assert reasons({"full_name": "123"}) == {"full_name": "не похоже на ФИО"}
+    assert reasons({"full_name": "—"}) == {"full_name": "пусто"}
     assert ok({"full_name": "Иванова\u00a0 Анна\nПетровна", "email": "—"}).full_name == "Иванова Анна Петровна"
 
 
@@ -168,7 +186,7 @@ def test_grades_against_pass_grade_and_the_passing_words(cell: Any, outcome: str
 def test_grade_five_plus_is_rejected_unless_the_config_says_it_passes() -> None:
     """«5+» is neither a number nor a known word: rejected with the fix; listing it in `passing` accepts it."""
     why = reasons({"full_name": "Орлова Дарья", "grade": "5+"}, **defense(pass_grade=4))["grade"]
-    assert why.startswith("neither a number nor a passing/failing value") and "add it to passing" in why
+    assert why.startswith("не число и не значение из списков passing/failing") and "добавьте его в passing" in why
     row = ok({"full_name": "Орлова Дарья", "grade": "5+"}, **defense(pass_grade=4, passing=["5+", "зачтено"]))
     assert row.grade is not None and row.grade.outcome == "passed"
 
@@ -176,21 +194,21 @@ def test_grade_five_plus_is_rejected_unless_the_config_says_it_passes() -> None:
 def test_a_numeric_grade_needs_pass_grade() -> None:
     """Without pass_grade a number cannot be judged: the row says so instead of guessing."""
     assert reasons({"full_name": "Иванова Анна", "grade": "5"}, **defense()) == {
-        "grade": "the grade 5 is a number but the form sets no pass_grade"
+        "grade": "оценка 5 — число, но у формы не задан pass_grade"
     }
 
 
 def test_a_sign_in_list_without_session_date_requires_each_rows_time() -> None:
     """The session of a row comes from its timestamp then, so an empty one is an error."""
     extra = {"kind": "attendance", "columns": {"full_name": "ФИО", "timestamp": "Вход"}}
-    assert reasons({"full_name": "Иванова Анна", "timestamp": ""}, **extra) == {"timestamp": "empty"}
+    assert reasons({"full_name": "Иванова Анна", "timestamp": ""}, **extra) == {"timestamp": "пусто"}
     assert ok({"full_name": "Иванова Анна", "timestamp": ""}, session_date="2023-09-20", **extra).timestamp is None
 
 
 def test_every_wrong_field_of_a_row_is_reported() -> None:
     """A row with two bad cells yields two reasons, one per column."""
     assert reasons({"full_name": "", "email": "x", "timestamp": "31.02.2024"}) == {
-        "full_name": "empty",
-        "email": "not an e-mail address",
-        "timestamp": "no such date: 31.02.2024",
+        "full_name": "пусто",
+        "email": "не адрес e-mail",
+        "timestamp": "такой даты нет: 31.02.2024",
     }

@@ -123,12 +123,12 @@ def test_split_of_a_new_account_links_later_accounts_by_email_to_the_first(engin
 @pytest.mark.parametrize(
     "toml, fragment",
     [
-        ('[[people.join]]\naccounts = ["moodle:1"]\n', "at least two"),
-        ('[[people.join]]\naccounts = ["1203", "moodle:5"]\n', '"source:external id"'),
+        ('[[people.join]]\naccounts = ["moodle:1"]\n', "не меньше двух"),
+        ('[[people.join]]\naccounts = ["1203", "moodle:5"]\n', '"источник:внешний id"'),
         ('[[people.split]]\naccount = "1203"\n', "people.split"),
         (
             '[[people.join]]\naccounts = ["moodle:1", "moodle:2"]\n[[people.split]]\naccount = "moodle:2"\n',
-            "both joined and split",
+            "одновременно в join и в split",
         ),
     ],
 )

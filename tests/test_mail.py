@@ -195,12 +195,12 @@ def test_cli_header_injection_exits_65(
         ("", "no [mail] section"),
         (MAIL.replace('"Коломна"', '"Коломенский район"'), "not a canonical district name: «Коломенский район»"),
         (MAIL.replace('"Коломна"', '"Коломна г.о."'), "(write «Коломна»)"),
-        (MAIL + "\n[mail.extra]\n", "mail.extra"),
-        (MAIL.replace('security = "none"', 'security = "none"\npassword = "x"'), "must not be in the file"),
-        (MAIL.replace('security = "none"', 'security = "none"\nusername = "lab"'), "clear text"),
+        (MAIL + "\n[mail.extra]\n", "[mail] extra"),
+        (MAIL.replace('security = "none"', 'security = "none"\npassword = "x"'), "не должно быть в файле"),
+        (MAIL.replace('security = "none"', 'security = "none"\nusername = "lab"'), "открытым текстом"),
         (
             MAIL.replace('"kolomna@test.invalid"', '"kolomna@test.invalid\\nBcc: x@y.z"'),
-            "not valid: kolomna@test.invalid",
+            "неверные: kolomna@test.invalid",
         ),
     ],
 )
@@ -300,7 +300,7 @@ def test_cli_send_status_and_resend(engine: Engine, db_url: str, tmp_path: Path)
         second = CliRunner().invoke(cli, ["--config", str(config), "email", "--send"])
         assert second.exit_code == 0 and "Отправлено сейчас: 0" in second.stdout
         status = CliRunner().invoke(cli, ["--config", str(config), "email", "--status"])
-        assert status.exit_code == 0 and status.stdout.count(": sent ") == 3
+        assert status.exit_code == 0 and status.stdout.count(": отправлено ") == 3
         kolomna = next(r for r in ob.all_rows(engine) if r.district == "Коломна")
         again = CliRunner().invoke(cli, ["--config", str(config), "email", "--resend", str(kolomna.id)])
         assert again.exit_code == 0, again.output

@@ -158,3 +158,13 @@ def test_summary_records_last_successful_sync(summary: Summary) -> None:
     """The summary names the last successful sync and, being fresh, carries no warning."""
     assert summary.last_success is not None and summary.last_sync_status == "ok"
     assert summary.freshness_warnings == []
+
+
+@pytest.mark.parametrize(
+    "status, label", [("interrupted", "прервана"), ("problems", "завершена с проблемами"), ("failed", "не выполнена")]
+)
+def test_the_last_runs_status_is_named_in_russian(status: str, label: str) -> None:
+    """«Последняя синхронизация прервана: …», never the stored English value."""
+    now = datetime(2024, 3, 1, 12, tzinfo=ZoneInfo("Europe/Moscow"))
+    (warning,) = freshness_warnings(now=now, last_success=now - timedelta(hours=1), last_status=status)
+    assert warning.startswith(f"Последняя синхронизация {label}:") and status not in warning

@@ -173,7 +173,7 @@ def test_status_counts_the_outbox_by_state(engine: Any, db_url: str) -> None:
             )
     status = collect_status(engine, _settings(db_url))
     assert status["outbox"] == {"pending": 1, "sent": 2}
-    assert "Почта (outbox): pending 1, sent 2" in render_text(status)
+    assert "Очередь писем: ожидает отправки: 1, отправлено: 2" in render_text(status)
 
 
 def test_status_command_prints_json_for_monitoring_and_text_for_people(

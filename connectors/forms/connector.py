@@ -54,7 +54,7 @@ def form_files(form: FormSettings) -> list[Path]:
     if form.inbox is not None:
         folder = Path(form.inbox)
         if not folder.is_dir():
-            raise InputError(f"form {form.name}: the inbox folder {folder} does not exist")
+            raise InputError(f"форма {form.name}: папки входящих {folder} нет")
         found = [
             p
             for p in folder.iterdir()
@@ -69,7 +69,7 @@ def form_files(form: FormSettings) -> list[Path]:
         elif Path(pattern).is_file():
             paths.add(Path(pattern))
         else:
-            raise InputError(f"form {form.name}: no such file {pattern}; fix files in the config")
+            raise InputError(f"форма {form.name}: файла {pattern} нет; исправьте files в конфигурации")
     return sorted(paths, key=lambda p: (p.name, str(p)))
 
 
@@ -105,8 +105,8 @@ class FormsConnector:
                     refused = self._refused(
                         form,
                         path,
-                        f"{path}: another file of form {form.name} has the same "
-                        f"name ({seen[path.name]}); rename one of them",
+                        f"{path}: у другого файла формы {form.name} то же "
+                        f"имя ({seen[path.name]}); переименуйте один из них",
                     )
                     self.seen.append((refused.form, refused.file_name, refused.sha256))
                     yield refused
@@ -155,7 +155,7 @@ class FormsConnector:
         except FileRejected as e:
             return self._refused(form, path, str(e), data)
         except OSError as e:
-            return self._refused(form, path, f"{label}: cannot read the file ({e.strerror or e})", data)
+            return self._refused(form, path, f"{label}: файл не читается ({e.strerror or e})", data)
         batch = FormBatch(
             source=SOURCE,
             cohort=self._cohort_ref(form),
@@ -212,8 +212,8 @@ class FormsConnector:
                         item=batch.file_name,
                         itemid=str(number),
                         code="repeated",
-                        message=f"{batch.file_name}, row {number} repeats row {by_key[key][0]} (the same person): "
-                        f"the later row is kept",
+                        message=f"{batch.file_name}, строка {number} повторяет строку {by_key[key][0]} (тот же человек): "
+                        f"оставлена более поздняя",
                     )
                 )
             by_key[key] = (number, result)

@@ -14,6 +14,7 @@ from typing import Any
 from connectors.forms.readers import FileRejected, Table
 from intensive_tracker.config import FormSettings, Settings
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.text import plural
 
 HEADER_SCAN_ROWS = 20  # a webinar platform's list starts with a few title lines before the header
 _SPACES = re.compile(r"\s+")
@@ -45,7 +46,7 @@ class ColumnMap:
     def locate(self, table: Table, *, label: str) -> Located:
         """The header row (the first of the top rows that holds every mapped header) and the column of each field."""
         if not any(fold_header(c) for _, cells in table.rows for c in cells):
-            raise FileRejected(f"{label}: the file is empty; export the form's answers again")
+            raise FileRejected(f"{label}: файл пуст; выгрузите ответы формы заново")
         best: tuple[int, int, dict[str, int]] | None = None
         for number, cells in table.rows[:HEADER_SCAN_ROWS]:
             found = self._match(cells, label=label, row=number)
@@ -57,13 +58,15 @@ class ColumnMap:
             if best is None or len(found) > best[1]:
                 best = (number, len(found), found)
         missing = [f"«{self.wanted[f][0]}»" for f in self.wanted if best is None or f not in best[2]]
-        where = f" (read as {table.described_encoding})" if table.encoding not in (None, "utf-8", "utf-8-sig") else ""
+        where = (
+            f" (прочитан как {table.described_encoding})" if table.encoding not in (None, "utf-8", "utf-8-sig") else ""
+        )
         seen = ""
         if best is not None and table.rows:
             cells = dict(table.rows)[best[0]]
-            seen = "; its headers are: " + ", ".join(f"«{str(c).strip()}»" for c in cells if fold_header(c))
+            seen = "; его заголовки: " + ", ".join(f"«{str(c).strip()}»" for c in cells if fold_header(c))
         raise FileRejected(
-            f"{label}: no column {', '.join(missing)}{where}{seen}; fix the file or the form's columns in the config"
+            f"{label}: нет столбца {', '.join(missing)}{where}{seen}; исправьте файл или columns формы в конфигурации"
         )
 
     def _match(self, cells: list[Any], *, label: str, row: int) -> dict[str, int]:
@@ -75,8 +78,8 @@ class ColumnMap:
                 hits = [i for i, f in enumerate(folded) if f == key]
                 if len(hits) > 1:
                     raise FileRejected(
-                        f"{label}: row {row}: the column «{spelling}» appears {len(hits)} times "
-                        f"(columns {', '.join(str(h + 1) for h in hits)}); rename one of them"
+                        f"{label}: строка {row}: столбец «{spelling}» встречается {len(hits)} {plural(len(hits), 'раз', 'раза', 'раз')} "
+                        f"(столбцы {', '.join(str(h + 1) for h in hits)}); переименуйте один из них"
                     )
                 if hits:
                     found[field] = hits[0]

@@ -64,11 +64,11 @@ def read_table(
     try:
         size = path.stat().st_size
     except OSError as e:
-        raise FileRejected(f"{label}: cannot read the file ({e.strerror or e})") from None
+        raise FileRejected(f"{label}: файл не читается ({e.strerror or e})") from None
     if size > max_bytes:
         raise FileRejected(
-            f"{label}: {size / 1e6:.1f} MB is over the limit of {max_bytes / 1e6:.1f} MB "
-            f"(max_size_mb of the form); split the export or raise the limit"
+            f"{label}: {size / 1e6:.1f} МБ — больше предела {max_bytes / 1e6:.1f} МБ "
+            f"(max_size_mb формы); разделите выгрузку или поднимите предел"
         )
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
@@ -76,8 +76,8 @@ def read_table(
     if suffix in CSV_SUFFIXES:
         return read_csv(path.read_bytes(), label=label, encoding=encoding, delimiter=delimiter, max_rows=max_rows)
     if suffix == ".xls":
-        raise FileRejected(f"{label}: the old Excel format .xls is not read; save the file as .xlsx or .csv")
-    raise FileRejected(f"{label}: unknown file type {suffix or '(no extension)'}; expected .csv or .xlsx")
+        raise FileRejected(f"{label}: старый формат Excel .xls не читается; сохраните файл как .xlsx или .csv")
+    raise FileRejected(f"{label}: неизвестный тип файла {suffix or '(без расширения)'}; ожидается .csv или .xlsx")
 
 
 def decode(data: bytes, *, label: str, encoding: str | None = None) -> tuple[str, str]:
@@ -100,7 +100,7 @@ def decode(data: bytes, *, label: str, encoding: str | None = None) -> tuple[str
         return text, codec
     tried = ", ".join(_ENCODING_LABELS.get(c, c) for c in candidates)
     raise FileRejected(
-        f"{label}: cannot decode the text (tried {tried}); save it as CSV UTF-8 or set encoding for the form"
+        f"{label}: текст не декодируется (пробовали {tried}); сохраните его как CSV UTF-8 или задайте encoding формы"
     )
 
 
@@ -137,7 +137,7 @@ def read_csv(
         records = csv.reader(io.StringIO(text, newline=""), delimiter=sep)  # record by record, not a list
         rows = _bounded(((i, r) for i, r in enumerate(records, start=1)), label=label, max_rows=max_rows)
     except csv.Error as e:
-        raise FileRejected(f"{label}: not a readable CSV ({e})") from None
+        raise FileRejected(f"{label}: CSV не читается ({e})") from None
     return Table(rows=rows, encoding=codec, delimiter=sep)
 
 
@@ -175,12 +175,12 @@ def read_xlsx(path: Path, *, label: str, sheet: str | None = None, max_rows: int
         book = load_workbook(path, read_only=True, data_only=False)
     except Exception as e:  # openpyxl raises zipfile, KeyError, InvalidFileException … for a broken file
         raise FileRejected(
-            f"{label}: not a readable XLSX workbook ({type(e).__name__}); open it in Excel and save as .xlsx again"
+            f"{label}: книга XLSX не читается ({type(e).__name__}); откройте её в Excel и снова сохраните как .xlsx"
         ) from None
     try:
         if sheet is not None:
             if sheet not in book.sheetnames:
-                raise FileRejected(f"{label}: no sheet «{sheet}» (sheets: {', '.join(book.sheetnames)})")
+                raise FileRejected(f"{label}: нет листа «{sheet}» (листы: {', '.join(book.sheetnames)})")
             ws = book[sheet]
         else:
             ws = book.worksheets[0]

@@ -32,6 +32,7 @@ _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
 EARLIEST_YEAR = 2000  # the program began long after; a year before is a typo (issue 12: «01.01.0001»)
 MAX_TEXT = 300
+EMPTY = "пусто"  # a required cell left blank
 
 
 class Grading(NamedTuple):
@@ -52,23 +53,25 @@ def _text(value: Any) -> str | None:
         return None
     # Leading = + - @ make a spreadsheet evaluate the cell; in a form export it is a hand edit or an attack.
     if text[0] in "=+@" or (text[0] == "-" and len(text) > 1 and not text[1].isdigit()):
-        raise ValueError("a formula, not a value: type the value itself (a cell starting with = + - @ is refused)")
+        raise ValueError(
+            "формула, а не значение: впишите само значение (ячейка, начинающаяся с = + - @, не принимается)"
+        )
     if len(text) > MAX_TEXT:
-        raise ValueError(f"longer than {MAX_TEXT} characters")
+        raise ValueError(f"длиннее {MAX_TEXT} символов")
     return text
 
 
 def _required(value: Any) -> str:
     text = _text(value)
     if text is None:
-        raise ValueError("empty")
+        raise ValueError(EMPTY)
     return text
 
 
 def _name(value: Any) -> str:
     text = _required(value)
     if len(_LETTER.findall(text)) < 2:
-        raise ValueError("not a name")
+        raise ValueError("не похоже на ФИО")
     return text
 
 
@@ -82,7 +85,7 @@ def _email(value: Any) -> str | None:
         return None
     text = text.removeprefix("mailto:").strip().lower()  # a hyperlinked e-mail cell keeps the scheme
     if not _EMAIL.match(text):
-        raise ValueError("not an e-mail address")
+        raise ValueError("не адрес e-mail")
     return text
 
 
@@ -103,7 +106,8 @@ def _when(value: Any, info: ValidationInfo) -> datetime | None:
     latest = today + timedelta(days=366)
     if moment.year < EARLIEST_YEAR or moment.date() > latest:
         raise ValueError(
-            f"not a plausible date (before {EARLIEST_YEAR} or after {latest.strftime('%d.%m.%Y')}, a year from today)"
+            f"неправдоподобная дата (раньше {EARLIEST_YEAR} года или позже {latest.strftime('%d.%m.%Y')} — "
+            "больше года от сегодняшнего дня)"
         )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
@@ -112,7 +116,7 @@ def _when(value: Any, info: ValidationInfo) -> datetime | None:
 
 def _excel_day(number: float) -> datetime:
     if not 1 <= number < 2958466:
-        raise ValueError("not a date")
+        raise ValueError("не дата")
     return (EXCEL_EPOCH + timedelta(days=number)).replace(microsecond=0)
 
 
@@ -125,7 +129,7 @@ def _parse_text_date(text: str) -> datetime:
         try:
             return datetime(year, month, day, hour, minute, second)
         except ValueError:
-            raise ValueError(f"no such date: {text}") from None
+            raise ValueError(f"такой даты нет: {text}") from None
     match = _GOOGLE.match(text)
     if match:
         return _google_time(match, text)
@@ -135,7 +139,7 @@ def _parse_text_date(text: str) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
-    raise ValueError("not a date (expected dd.mm.yyyy, dd.mm.yyyy hh:mm:ss, ISO or an Excel date number)")
+    raise ValueError("не дата (ожидается дд.мм.гггг, дд.мм.гггг чч:мм:сс, ISO или число даты Excel)")
 
 
 def _google_time(match: re.Match[str], text: str) -> datetime:
@@ -143,12 +147,12 @@ def _google_time(match: re.Match[str], text: str) -> datetime:
     half, offset_h, offset_m = match.group(7), match.group(8), match.group(9)
     if half:
         if not 1 <= hour <= 12:
-            raise ValueError(f"no such time: {text}")
+            raise ValueError(f"такого времени нет: {text}")
         hour = hour % 12 + (12 if half.upper() == "PM" else 0)
     try:
         moment = datetime(year, month, day, hour, minute, second)
     except ValueError:
-        raise ValueError(f"no such date: {text}") from None
+        raise ValueError(f"такой даты нет: {text}") from None
     if offset_h is not None:
         sign = -1 if offset_h.startswith("-") else 1
         delta = timedelta(hours=int(offset_h), minutes=sign * int(offset_m or 0))
@@ -174,7 +178,7 @@ def _grading(value: Any, info: ValidationInfo) -> Grading | None:
         number = float(text.replace(",", ".")) if _NUMBER.match(text) else None
     if number is not None:
         if form.pass_grade is None:
-            raise ValueError(f"the grade {text} is a number but the form sets no pass_grade")
+            raise ValueError(f"оценка {text} — число, но у формы не задан pass_grade")
         return Grading("passed" if number >= form.pass_grade else "failed", number)
     folded = fold_value(text)
     if folded in {fold_value(v) for v in form.passing}:
@@ -182,8 +186,8 @@ def _grading(value: Any, info: ValidationInfo) -> Grading | None:
     if folded in {fold_value(v) for v in form.failing}:
         return Grading("failed", None)
     raise ValueError(
-        f"neither a number nor a passing/failing value of the form "
-        f"(passing: {', '.join(form.passing)}); add it to passing or failing in the config"
+        f"не число и не значение из списков passing/failing формы "
+        f"(passing: {', '.join(form.passing)}); добавьте его в passing или failing в конфигурации"
     )
 
 
@@ -224,7 +228,7 @@ class FormRow(BaseModel):
 def _required_when(value: Any, info: ValidationInfo) -> datetime:
     moment = _when(value, info)
     if moment is None:
-        raise ValueError("empty")
+        raise ValueError(EMPTY)
     return moment
 
 
@@ -262,6 +266,6 @@ def validate_row(
             field = str(item["loc"][0]) if item["loc"] else ""
             reason = item["msg"].removeprefix("Value error, ")
             if item["type"] == "missing":
-                reason = "empty"
+                reason = EMPTY
             errors.append(FieldError(field, values.get(field), reason))
         return errors

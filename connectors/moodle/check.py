@@ -251,10 +251,10 @@ def _attendance(
         if sessions is None:
             continue
         statuses = {(st.acronym, st.description): matcher.counts_as_present(st) for x in sessions for st in x.statuses}
-        counted = [f"{a} {d}" for (a, d), yes in sorted(statuses.items()) if yes]
+        counted = [f"«{a} {d}»" for (a, d), yes in sorted(statuses.items()) if yes]
         taken = sum(1 for x in sessions if x.lasttaken or x.attendance_log)
         if statuses and not counted:
-            shown = ", ".join(f"{a} {d}" for a, d in sorted(statuses))
+            shown = ", ".join(f"«{a} {d}»" for a, d in sorted(statuses))
             checklist.fail(
                 item,
                 f"none of its statuses ({shown}) counts as present",

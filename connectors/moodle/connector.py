@@ -95,6 +95,7 @@ class MoodleConnector(CourseLookups):
         self.matcher = StatusMatcher.from_config(self.moodle.present_statuses)
         self._courses: dict[str, s.Course] = {}
         self._site: s.SiteInfo | None = None
+        self._preflight_passed = False
 
     # -- public -------------------------------------------------------------------------------
 
@@ -111,6 +112,8 @@ class MoodleConnector(CourseLookups):
         unreachable site leave the database untouched.
         """
         site = self.site_info()
+        if self._preflight_passed:  # from_settings proved it already; batches() asks again: said once
+            return site
         log.info("Moodle %s at %s, service user %s", site.release or site.version, self.client.base_url, site.username)
         missing = missing_functions(self.settings, site)
         if missing:
@@ -120,6 +123,7 @@ class MoodleConnector(CourseLookups):
                 wsfunction=missing[0],
                 errorcode="accessexception",
             )
+        self._preflight_passed = True
         return site
 
     def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure]:

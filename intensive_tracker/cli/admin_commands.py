@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from apscheduler.schedulers import SchedulerNotRunningError
 
 from intensive_tracker.cli.context import Context, cli, log
 from intensive_tracker.errors import ConfigError
@@ -113,11 +115,19 @@ def daemon(obj: Context) -> None:
     for job, when in next_fire_times(settings, datetime.now(UTC)).items():
         log.info("%s: next run %s", job, when.isoformat() if when else "never")
 
-    def shut_down() -> None:
+    def shut_down(attempt: int = 0) -> None:
         # wait=True: the running job sees the flag, commits its batch and returns first.
-        scheduler.shutdown(wait=True)
+        try:
+            scheduler.shutdown(wait=True)
+        except SchedulerNotRunningError:
+            # The signal came while the scheduler was still starting: stop it as soon as it runs.
+            if attempt < 40:
+                retry = threading.Timer(0.25, shut_down, kwargs={"attempt": attempt + 1})
+                retry.daemon = True
+                retry.start()
 
-    log.info("daemon started (pid %d, zone %s, config %s)", os.getpid(), schedule_zone(settings), config_path)
-    with stop_on_signals(stop, then=shut_down):
-        scheduler.start()
+    with stop_on_signals(stop, then=shut_down):  # handlers first: a stop right after start is graceful too
+        log.info("daemon started (pid %d, zone %s, config %s)", os.getpid(), schedule_zone(settings), config_path)
+        if not stop():
+            scheduler.start()
     log.info("daemon stopped (%s)", stop.reason or "scheduler ended")

@@ -12,7 +12,7 @@ from intensive_tracker import __version__
 from intensive_tracker.app import App, load_settings
 from intensive_tracker.config import Settings, resolve_config_path
 from intensive_tracker.errors import TrackerError
-from intensive_tracker.logs import setup_logging
+from intensive_tracker.logs import set_zone, setup_logging
 from intensive_tracker.redact import redact
 
 log = logging.getLogger("intensive_tracker")
@@ -33,12 +33,19 @@ class Context:
     @property
     def app(self) -> App:
         if self._app is None:
-            self._app = App(load_settings(self.config_path), self.config_path)
+            settings = load_settings(self.config_path)
+            set_zone(settings.tz)
+            self._app = App(settings, self.config_path)
         return self._app
 
     @property
     def settings(self) -> Settings:
         return self.app.settings
+
+    def warn(self, text: str) -> None:
+        """A warning or a note on stderr; with --quiet only errors are printed, so nothing."""
+        if not self.quiet:
+            click.echo(text, err=True)
 
     def use(self, path: Path) -> None:
         """Switch to another config file (the demo writes its own)."""

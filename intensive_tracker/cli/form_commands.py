@@ -12,12 +12,13 @@ from connectors.forms import FormsConnector, find_form, form_files
 from connectors.moodle.check import Checklist, lines, run_check
 from connectors.moodle.factory import moodle_client
 from intensive_tracker.cli.context import Context, cli
-from intensive_tracker.cli.form_output import file_results, print_data_quality, print_file_results
+from intensive_tracker.cli.form_output import file_results, print_data_quality, print_file_results, print_quality
 from intensive_tracker.cli.sync_commands import sync_exit_code
+from intensive_tracker.config import Settings
 from intensive_tracker.errors import ConfigError, InputError
 from intensive_tracker.redact import redact
 from intensive_tracker.reports.dataquality import build_data_quality
-from intensive_tracker.store.schema import ensure_schema
+from intensive_tracker.reports.quality_json import quality_json
 
 
 @cli.command()
@@ -32,15 +33,10 @@ def check(obj: Context, as_json: bool) -> None:
     checklist = Checklist()
     try:
         settings = obj.settings
-        checklist.ok("configuration", f"{obj.config_path}: valid")
-        if settings.moodle is None:
-            raise ConfigError("the config has no [moodle] section")
-        with moodle_client(settings) as client:
-            found = run_check(settings, client)
-        checklist.items += found.items
-        checklist.site = found.site
     except ConfigError as error:
         checklist.fail("configuration", redact(str(error)), exit_code=error.exit_code)
+    else:
+        _check_moodle(checklist, settings, obj.config_path)
     if as_json:
         click.echo(json.dumps(checklist.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -49,6 +45,28 @@ def check(obj: Context, as_json: bool) -> None:
             click.secho(text, fg=colors[status])
         click.echo("Всё в порядке." if checklist.passed else f"Есть проблемы: код выхода {checklist.exit_code}.")
     sys.exit(checklist.exit_code)
+
+
+def _check_moodle(checklist: Checklist, settings: Settings, config_path: Path) -> None:
+    """One verdict per item: the file, then the token, then what Moodle answers."""
+    if settings.moodle is None:
+        checklist.fail("configuration", f"{config_path}: the config has no [moodle] section", exit_code=78)
+        return
+    checklist.ok("configuration", f"{config_path}: valid")
+    if not settings.moodle.standin:
+        try:
+            settings.moodle.token()
+        except ConfigError as error:
+            checklist.fail("token", redact(str(error)), exit_code=error.exit_code)
+            return
+    try:
+        with moodle_client(settings) as client:
+            found = run_check(settings, client)
+    except ConfigError as error:
+        checklist.fail("Moodle connection settings", redact(str(error)), exit_code=error.exit_code)
+        return
+    checklist.items += found.items
+    checklist.site = found.site
 
 
 @cli.command("import-form")
@@ -68,9 +86,9 @@ def import_form(obj: Context, name: str, file: Path | None) -> None:
     report = obj.app.sync_sources(trigger="import-form", connectors=[connector])
     print_file_results(file_results(obj.app.engine, connector.seen))
     for w in report.warnings[:20]:
-        click.echo(f"Предупреждение: {w.get('message')}", err=True)
+        obj.warn(f"Предупреждение: {w.get('message')}")
     if len(report.warnings) > 20:
-        click.echo(f"… и ещё предупреждений: {len(report.warnings) - 20} (все в журнале запуска)", err=True)
+        obj.warn(f"… и ещё предупреждений: {len(report.warnings) - 20} (все в журнале запуска)")
     for e in report.errors:
         click.echo(f"Ошибка: {e['message']}", err=True)
     sys.exit(sync_exit_code(report))
@@ -85,9 +103,15 @@ def data_quality(obj: Context, form_name: str | None, as_json: bool) -> None:
     settings = obj.settings
     if form_name is not None:
         find_form(settings, form_name)
-    ensure_schema(obj.app.engine)
-    result = build_data_quality(obj.app.engine, obj.app.registry, form=form_name)
+    quality = obj.app.quality()  # the report quality.html shows: one model for the page and this command
+    forms = quality.forms if form_name is None else build_data_quality(obj.app.engine, obj.app.registry, form=form_name)
     if as_json:
-        click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
-    else:
-        print_data_quality(result, settings.tz)
+        data = forms.as_json()
+        if form_name is None:  # added keys: the page's counts and items, as in quality.json
+            page = quality_json(quality)
+            data.update(to_fix=page["to_fix"], items=page["items"])
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if form_name is None:
+        print_quality(quality)
+    print_data_quality(forms, settings.tz, narrowed=form_name is not None)

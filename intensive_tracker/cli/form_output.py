@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 
 from intensive_tracker.periods import local
 from intensive_tracker.reports.dataquality import DataQuality, RejectLine
+from intensive_tracker.reports.quality_types import SECTION_TITLES, PersonRef, QualityReport
 from intensive_tracker.store import models as m
 
 _KIND = {"registration": "регистрация", "attendance": "посещение", "defense": "защита"}
@@ -75,8 +76,83 @@ def print_file_results(results: list[FileResult]) -> None:
             click.echo(f"  {reject_text(r)}", err=True)
 
 
-def print_data_quality(report: DataQuality, tz: ZoneInfo) -> None:
-    """The report as text: one block per section, each line naming file, row and column."""
+SHOWN = 20  # lines per section on the terminal; quality.html and --json have them all
+
+
+def print_quality(report: QualityReport) -> None:
+    """The sections quality.html shows, as text: a count, then the first lines of each."""
+
+    def who(p: PersonRef) -> str:
+        return f"{p.full_name} ({', '.join(p.accounts)})"
+
+    ru_date = "%d.%m.%y"
+    sync = report.last_sync
+    sections: dict[str, tuple[int, list[str]]] = {
+        "unknown_districts": (
+            len(report.unknown_districts),
+            [
+                f"«{u.spelling}»: {u.people} чел.; исправление: [districts.aliases] {u.alias_line}"
+                for u in report.unknown_districts
+            ],
+        ),
+        "without_district": (
+            report.without_district_total,
+            [who(w.person) + (f"; ОО: {w.school}" if w.school else "") for w in report.without_district],
+        ),
+        "probable_links": (
+            len(report.probable_links),
+            [f"{r.full_name} ({r.account}) → {who(r.person)}: {r.reason}" for r in report.probable_links],
+        ),
+        "name_twins": (
+            len(report.name_twins),
+            [f"{t.full_name}, {t.district}: {'; '.join(who(p) for p in t.people)}" for t in report.name_twins],
+        ),
+        "override_misses": (
+            len(report.override_misses),
+            [
+                f"[[people.{o.kind}]] {', '.join(o.refs)}" + (f" ({o.note})" if o.note else "")
+                for o in report.override_misses
+            ],
+        ),
+        "missing_attendance": (
+            len(report.missing_attendance),
+            [
+                f"{who(r.person)}, {r.cohort}: нет в Moodle с {r.missing_since.strftime(ru_date)}, посещений {r.attendances}"
+                for r in report.missing_attendance
+            ],
+        ),
+        "untaken_sessions": (
+            len(report.untaken_sessions),
+            [f"{x.starts_at.strftime(ru_date)} {x.cohort}: {x.topic}" for x in report.untaken_sessions],
+        ),
+        "stale_defenses": (
+            len(report.stale_defenses),
+            [f"{who(d.person)}, {d.cohort}: без оценки {d.days} дн." for d in report.stale_defenses],
+        ),
+        "sync_warnings": (
+            report.to_fix["sync_warnings"],
+            [
+                f"{x.get('cohort') or x.get('source') or ''}: {x.get('message', '')}"
+                for x in (*sync.errors, *sync.warnings)
+            ]
+            if sync
+            else [],
+        ),
+    }
+    for key, (total, lines) in sections.items():
+        click.echo(f"{SECTION_TITLES[key]}: {total}")
+        for line in lines[:SHOWN]:
+            click.echo(f"  {line}")
+        if total > min(len(lines), SHOWN):
+            click.echo(f"  … и ещё {total - min(len(lines), SHOWN)} (все — в quality.html и data-quality --json)")
+
+
+def print_data_quality(report: DataQuality, tz: ZoneInfo, *, narrowed: bool = True) -> None:
+    """The form imports as text: one block per section, each line naming file, row and column.
+
+    `narrowed=False` (the whole report, after `print_quality`): the form accounts' probable matches and
+    district spellings are already among the report's sections, so only files, rejects and links are added.
+    """
     click.echo("Файлы форм (последние версии):")
     for f in report.files:
         state = "принят" if f.status == "imported" else f"НЕ ПРИНЯТ: {f.message}"
@@ -96,18 +172,25 @@ def print_data_quality(report: DataQuality, tz: ZoneInfo) -> None:
             f"  {name}: по e-mail {how['email']}, вероятно по ФИО и округу {how['probable']}, "
             f"несколько кандидатов {how['ambiguous']}, новые {how['new']}"
         )
+    if not narrowed:
+        _print_dropped(report, tz)
+        return
     click.echo(f"Совпадения для проверки: {len(report.matches)}")
     for x in report.matches:
         click.echo(
             f"  {x.form}: {x.account} ({x.district or 'округ не указан'}) → участник #{x.participant_id} "
             f"{x.participant} ({x.participant_district or 'округ не указан'}): {x.reason}"
         )
+    _print_dropped(report, tz)
+    click.echo(f"Неизвестные написания округов: {len(report.unknown_districts)}")
+    for spelling, n in report.unknown_districts.items():
+        click.echo(f"  «{spelling}»: {n}")
+
+
+def _print_dropped(report: DataQuality, tz: ZoneInfo) -> None:
     click.echo(f"Строки, исчезнувшие из исправленных файлов: {len(report.dropped)}")
     for d in report.dropped:
         click.echo(
             f"  {d.form} / {d.file}, строка {d.row}: {d.name} ({_KIND.get(d.kind, d.kind)}), "
             f"нет с {local(d.since, tz):%d.%m.%y}"
         )
-    click.echo(f"Неизвестные написания округов: {len(report.unknown_districts)}")
-    for spelling, n in report.unknown_districts.items():
-        click.echo(f"  «{spelling}»: {n}")

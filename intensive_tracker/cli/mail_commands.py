@@ -64,12 +64,11 @@ def email(
             settings, engine, registry, out_dir=out_dir, program=program, period=period, district=district
         )
         for w in preview.warnings:
-            click.echo(f"предупреждение: {w}", err=True)
+            obj.warn(f"предупреждение: {w}")
         for item in preview.items:
-            click.echo(
-                f"{item.file}: {item.mail.district_label}, {item.mail.program_key} {item.mail.period}, "
-                f"строк {len(item.mail.rows)} → {', '.join(item.mail.recipients)} [{item.note}]",
-                err=True,
+            obj.warn(
+                f"{item.file}: {item.mail.district_label}, «{item.mail.program_title}» {item.mail.period}, "
+                f"строк {len(item.mail.rows)} → {', '.join(item.mail.recipients)} [{item.note}]"
             )
         click.echo(str(preview.index.resolve()))
         return
@@ -78,17 +77,17 @@ def email(
     else:
         result = obj.app.send_emails(program=program, period=period, district=district)
     for w in result.warnings:
-        click.echo(f"предупреждение: {w}", err=True)
+        obj.warn(f"предупреждение: {w}")
     for r in result.results:
         if r.action == "skipped" and r.state == "sent" and not r.changed_since_sent:
             continue
         changed = "; изменилось после отправки (email --resend ID)" if r.changed_since_sent else ""
         refused = f"; отказ для {', '.join(r.refused)}" if r.refused else ""
         click.echo(
-            f"  #{r.outbox_id} {r.district} {r.program_key} {r.period}: {r.state}"
+            f"  #{r.outbox_id} {r.district}, {r.program_key}, {r.period}: {outbox.state_label(r.state)}"
             f"{f' ({r.reason})' if r.reason and r.state != 'sent' else ''}{refused}{changed}"
         )
-    states = ", ".join(f"{k}: {v}" for k, v in sorted(result.states.items())) or "нет писем"
+    states = ", ".join(f"{outbox.state_label(k)}: {v}" for k, v in sorted(result.states.items())) or "нет писем"
     click.echo(f"Отправлено сейчас: {result.delivered}. Итог по выборке: {states}.")
     sys.exit(result.exit_code)
 
@@ -96,12 +95,12 @@ def email(
 def _print_outbox(engine: Engine, tz: ZoneInfo) -> None:
     rows = outbox.all_rows(engine)
     if not rows:
-        click.echo("Outbox пуст: писем ещё не было.")
+        click.echo("Очередь писем пуста: писем ещё не было.")
     for row in rows:
         when = local(row.sent_at, tz).strftime("%d.%m.%y %H:%M") if row.sent_at else "—"
         refused = f"; отказ: {', '.join(row.refused)}" if row.refused else ""
         error = f"; {row.last_error}" if row.last_error and row.state != "sent" else ""
         click.echo(
-            f"#{row.id} {row.district} {row.program_key} {row.period}: {row.state} "
+            f"#{row.id} {row.district} {row.program_key} {row.period}: {outbox.state_label(row.state)} "
             f"(попыток {row.attempts}, строк {row.row_count}, отправлено {when}){refused}{error}"
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,7 +15,23 @@ from intensive_tracker.ops.progress import CohortProgress, wants_progress
 from intensive_tracker.ops.shutdown import StopFlag, stop_on_signals
 from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.store.engine import database_label
-from intensive_tracker.sync.state import SyncReport
+from intensive_tracker.sync.state import ENTITY_LABELS, SyncReport
+from intensive_tracker.text import ru_number
+
+
+def command_to_type() -> str:
+    """How a person runs this program again from their shell: the bare name only if it is on PATH.
+
+    `make demo` runs `.venv/bin/intensive-tracker`, which is not on PATH until the venv is activated.
+    """
+    here = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if here is not None and here.name == "intensive-tracker" and here.exists():
+        found = shutil.which("intensive-tracker")
+        if found and Path(found).resolve() == here.resolve():
+            return "intensive-tracker"
+        return shlex.quote(str(here.absolute()))
+    return f"{shlex.quote(sys.executable)} -m intensive_tracker"
+
 
 SHOWN_WARNINGS = 20
 
@@ -34,8 +52,16 @@ def run_sync_with_progress(obj: Context, *, trigger: str = "manual", should_stop
         )
 
 
-def print_sync(report: SyncReport) -> None:
-    """What a sync did, per entity, then its warnings and errors."""
+def print_sync(report: SyncReport, *, quiet: bool = False) -> None:
+    """What a sync did, per entity, then its warnings and errors (with --quiet: the errors only)."""
+    if not quiet:
+        _print_counts(report)
+    for e in report.errors:
+        where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
+        click.echo(f"Ошибка ({where}): {e['message']}", err=True)
+
+
+def _print_counts(report: SyncReport) -> None:
     c = report.counts
     label = RUN_STATUS_LABELS[report.status]
     click.echo(
@@ -44,7 +70,10 @@ def print_sync(report: SyncReport) -> None:
     )
     for entity in ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses"):
         x = c[entity]
-        click.echo(f"  {entity}: +{x['inserted']} новых, {x['updated']} изменено, {x['unchanged']} без изменений")
+        click.echo(
+            f"  {ENTITY_LABELS[entity]}: +{ru_number(x['inserted'])} новых, {ru_number(x['updated'])} изменено, "
+            f"{ru_number(x['unchanged'])} без изменений"
+        )
     if report.marked_missing:
         click.echo(f"  отмечено как исчезнувшие из источника: {report.marked_missing}")
     if report.rows_written == 0 and report.status == "ok":
@@ -53,9 +82,6 @@ def print_sync(report: SyncReport) -> None:
         click.echo(f"  предупреждение: {w.get('cohort') or ''} {w.get('message')}", err=True)
     if len(report.warnings) > SHOWN_WARNINGS:  # a capped list says how much it left out (issue 12)
         click.echo(f"  и ещё {len(report.warnings) - SHOWN_WARNINGS}", err=True)
-    for e in report.errors:
-        where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
-        click.echo(f"Ошибка ({where}): {e['message']}", err=True)
 
 
 def sync_exit_code(report: SyncReport) -> int:
@@ -73,7 +99,7 @@ def sync(obj: Context) -> None:
     """Sync every configured source into the database (SIGTERM: stop after the current cohort, exit 75)."""
     with stop_on_signals(StopFlag()) as stop:
         report = run_sync_with_progress(obj, should_stop=stop)
-    print_sync(report)
+    print_sync(report, quiet=obj.quiet)
     sys.exit(sync_exit_code(report))
 
 
@@ -104,10 +130,10 @@ def demo(obj: Context, out: Path) -> None:
     obj.use(config_path)
     sync_report = run_sync_with_progress(obj)
     if sync_report.status != "ok":
-        print_sync(sync_report)
+        print_sync(sync_report, quiet=obj.quiet)
         sys.exit(sync_exit_code(sync_report))
     index = obj.app.publish_report()
     if not obj.quiet:
         click.echo(f"Демо: {database_label(obj.app.engine)}; конфигурация {config_path}", err=True)
-        click.echo(f"Попробуйте: intensive-tracker --config {config_path} <команда>", err=True)
+        click.echo(f"Попробуйте: {command_to_type()} --config {config_path} status", err=True)
     click.echo(str(index.resolve()))

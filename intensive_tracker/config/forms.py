@@ -68,17 +68,17 @@ class FormSettings(Section):
     @model_validator(mode="after")
     def _consistent(self) -> FormSettings:
         if (self.files is None) == (self.inbox is None):
-            raise ValueError(f"form {self.name!r}: set either files (a path or glob) or inbox (a folder)")
+            raise ValueError("задайте либо files (путь или шаблон), либо inbox (папку)")
         cols = self.columns
         if "full_name" not in cols and not ("last_name" in cols and "first_name" in cols):
-            raise ValueError(f"form {self.name!r}: columns must map full_name, or last_name and first_name")
+            raise ValueError("в columns нужен full_name или last_name и first_name")
         if self.kind == "attendance" and self.session_date is None and "timestamp" not in cols:
-            raise ValueError(f"form {self.name!r}: an attendance form needs session_date or a timestamp column")
+            raise ValueError("форме посещаемости нужен session_date или столбец timestamp")
         if self.kind == "defense":
             if "grade" not in cols and "outcome" not in cols:
-                raise ValueError(f"form {self.name!r}: a defense form needs a grade or an outcome column")
+                raise ValueError("форме защиты нужен столбец grade или outcome")
             if self.defense_date is None and "timestamp" not in cols:
-                raise ValueError(f"form {self.name!r}: a defense form needs defense_date or a timestamp column")
+                raise ValueError("форме защиты нужен defense_date или столбец timestamp")
         return self
 
     def anchored(self, base_dir: Path) -> FormSettings:
@@ -97,5 +97,5 @@ class FormSettings(Section):
 def unique_form_names(forms: list[FormSettings]) -> list[FormSettings]:
     names = [f.name for f in forms]
     if len(set(names)) != len(names):
-        raise ValueError("each form name must be unique")
+        raise ValueError("имя каждой формы (name) должно быть уникальным")
     return forms

@@ -9,20 +9,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from intensive_tracker.config.describe import describe
 from intensive_tracker.config.settings import Settings
 from intensive_tracker.errors import ConfigError
 
 CONFIG_ENV = "INTENSIVE_TRACKER_CONFIG"
 DEFAULT_CONFIG = Path("config.toml")
-
-
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"key {where}: {message}")
-    return "; ".join(lines)
 
 
 def resolve_config_path(path: Path | None) -> Path:
@@ -38,7 +30,7 @@ def parse_settings(data: dict[str, Any], *, source: str, base_dir: Path | None =
     try:
         settings = Settings.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(f"{source}: {_describe(e)}") from None
+        raise ConfigError(f"{source}: {describe(e, data, Settings)}") from None
     if base_dir is not None:
         settings = settings.model_copy(update={"database_url": _anchor_sqlite(settings.database_url, base_dir)})
         if settings.forms:
@@ -52,14 +44,15 @@ def load_settings(path: Path) -> Settings:
         text = path.read_text("utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such config file (copy config.example.toml, or run `intensive-tracker demo` for a ready one)"
+            f"{path}: файла конфигурации нет (скопируйте config.example.toml или выполните "
+            "`intensive-tracker demo`, чтобы получить готовый)"
         ) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from None
+        raise ConfigError(f"{path}: файл не читается: {e}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+        raise ConfigError(f"{path}: ошибка синтаксиса TOML: {e}") from None
     return parse_settings(data, source=str(path), base_dir=path.resolve().parent)
 
 

@@ -33,10 +33,10 @@ class MailSettings(Section):
     @classmethod
     def _no_password_in_file(cls, data: Any) -> Any:
         if isinstance(data, dict) and "recipients" in data:
-            raise ValueError("district recipients are configured in one place: move them to [districts.recipients]")
+            raise ValueError("получатели округов задаются в одном месте: перенесите их в [districts.recipients]")
         if isinstance(data, dict) and "password" in data:
             env = data.get("password_env", "INTENSIVE_TRACKER_SMTP_PASSWORD")
-            raise ValueError(f"the SMTP password must not be in the file: put it in the environment variable {env}")
+            raise ValueError(f"пароля SMTP не должно быть в файле: задайте его в переменной окружения {env}")
         return data
 
     @model_validator(mode="after")
@@ -47,9 +47,9 @@ class MailSettings(Section):
             ("reply_to", self.reply_to),
         ]:
             if value is not None and not EMAIL.fullmatch(value):
-                raise ValueError(f"{where}: {value!r} is not an email address (name@domain)")
+                raise ValueError(f"{where}: {value!r} — не адрес e-mail (имя@домен)")
         if self.username and self.security == "none":
-            raise ValueError('security = "none" would send the SMTP password in clear text: use starttls or ssl')
+            raise ValueError('security = "none" отправил бы пароль SMTP открытым текстом: используйте starttls или ssl')
         return self
 
     @property

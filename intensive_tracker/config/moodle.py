@@ -48,13 +48,13 @@ class MoodleSettings(Section):
     def _no_token_in_file(cls, data: Any) -> Any:
         if isinstance(data, dict) and ("token" in data or "wstoken" in data):
             env = data.get("token_env", "INTENSIVE_TRACKER_MOODLE_TOKEN")
-            raise ValueError(f"the token must not be in the file: put it in the environment variable {env}")
+            raise ValueError(f"токена не должно быть в файле: задайте его в переменной окружения {env}")
         return data
 
     @model_validator(mode="after")
     def _url_or_standin(self) -> MoodleSettings:
         if not self.url and not self.standin:
-            raise ValueError('set url (the Moodle site) or standin = "demo"')
+            raise ValueError('задайте url (адрес Moodle) или standin = "demo"')
         return self
 
     def token(self) -> str:
@@ -63,7 +63,7 @@ class MoodleSettings(Section):
         if not value:
             raise ConfigError(
                 f"the Moodle token is not set: export {self.token_env}=<token of the service user> "
-                f"(see README, «Подключение к Moodle»)"
+                "(see docs/администратору.md, section 3)"
             )
         return value
 

@@ -35,7 +35,7 @@ class DistrictSettings(Section):
             bad = [e for e in emails if not EMAIL.fullmatch(e)]
             if bad or not emails:
                 raise ValueError(
-                    f"«{district}»: give a list of e-mail addresses (not valid: {', '.join(bad) or 'empty list'})"
+                    f"«{district}»: нужен список адресов e-mail (неверные: {', '.join(bad) or 'пустой список'})"
                 )
         return value
 
@@ -50,9 +50,9 @@ class JoinOverride(Section):
     @model_validator(mode="after")
     def _two_or_more(self) -> JoinOverride:
         if len(self.accounts) + len(self.emails) < 2:
-            raise ValueError("a join names at least two accounts or e-mails")
+            raise ValueError("в join нужно не меньше двух учётных записей или адресов e-mail")
         if any(":" not in a for a in self.accounts):
-            raise ValueError('accounts are written "source:external id", e.g. "moodle:1203"')
+            raise ValueError('учётные записи пишутся "источник:внешний id", например "moodle:1203"')
         return self
 
 
@@ -74,5 +74,5 @@ class PeopleSettings(Section):
         joined = {a for j in self.join for a in j.accounts}
         both = sorted(joined & {s.account for s in self.split})
         if both:
-            raise ValueError(f"{', '.join(both)}: an account cannot be both joined and split")
+            raise ValueError(f"{', '.join(both)}: учётная запись не может быть одновременно в join и в split")
         return self

@@ -55,24 +55,24 @@ class Settings(Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (for example Europe/Moscow)") from None
+            raise ValueError(f"неизвестный часовой пояс {value!r} (например, Europe/Moscow)") from None
         return value
 
     @model_validator(mode="after")
     def _references(self) -> Settings:
         keys = [p.key for p in self.programs]
         if len(set(keys)) != len(keys):
-            raise ValueError("programs: each key must be unique")
+            raise ValueError("programs: ключ (key) каждой программы должен быть уникальным")
         cohort_keys = [c.key for c in self.cohorts]
         if len(set(cohort_keys)) != len(cohort_keys):
-            raise ValueError("cohorts: each key must be unique")
+            raise ValueError("cohorts: ключ (key) каждой когорты должен быть уникальным")
         for cohort in self.cohorts:
             if cohort.program not in keys:
                 raise ValueError(
-                    f"cohort {cohort.key!r}: program {cohort.program!r} is not among programs ({', '.join(keys)})"
+                    f"когорта {cohort.key!r}: программы {cohort.program!r} нет среди programs ({', '.join(keys)})"
                 )
         if self.cohorts and self.moodle is None:
-            raise ValueError("cohorts need a [moodle] section")
+            raise ValueError("для cohorts нужен раздел [moodle]")
         return self
 
     @property

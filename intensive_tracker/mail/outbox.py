@@ -40,6 +40,11 @@ STATE_LABELS = {
 }
 
 
+def state_label(state: str) -> str:
+    """How a person reads an outbox state (JSON and the database keep the English value)."""
+    return STATE_LABELS.get(state, state)
+
+
 def recover_interrupted(engine: Engine, *, now: datetime | None = None) -> int:
     """Rows a crashed run left in `sending` become uncertain: the server may already have them."""
     with transaction(engine) as session:

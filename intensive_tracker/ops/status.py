@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import DatabaseCorrupt, DatabaseUnavailable, TrackerError
+from intensive_tracker.mail.outbox import state_label
 from intensive_tracker.ops.schedule import configured_jobs, next_fire_times, schedule_zone
 from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.periods import aware_utc
@@ -23,9 +24,11 @@ from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import database_label
 from intensive_tracker.store.locks import held_elsewhere
 from intensive_tracker.store.schema import schema_heads
+from intensive_tracker.text import ru_number
 
 SCHEMA_VERSION = 1
-_ENTITIES_SKIPPED = ("cursors",)  # bookkeeping, not data a person counts
+# Bookkeeping, not data a person counts; rejected form rows are the run-level "rejected" count.
+_ENTITIES_SKIPPED = ("cursors", "rejects", "form_rows", "files")
 
 
 def _iso(value: datetime | None, tz: ZoneInfo) -> str | None:
@@ -259,8 +262,9 @@ def render_text(status: dict[str, Any]) -> str:
         for r in status["runs"]:
             lines.append(
                 f"  {r['id']:>4}  {_short(r['started_at']):<15} {_duration(r['duration_s']):<10} "
-                f"{RUN_STATUS_LABELS.get(r['status'], r['status']):<25} {r['inserted']:>5}  {r['updated']:>6}  "
-                f"{r['unchanged']:>8}  {r['rejected']:>5}  {r['warnings']:>8}  {r['errors']:>6}"
+                f"{RUN_STATUS_LABELS.get(r['status'], r['status']):<25} {ru_number(r['inserted']):>5}  "
+                f"{ru_number(r['updated']):>6}  {ru_number(r['unchanged']):>8}  {ru_number(r['rejected']):>5}  "
+                f"{ru_number(r['warnings']):>8}  {ru_number(r['errors']):>6}"
             )
     else:
         lines.append("Запусков синхронизации ещё не было.")
@@ -289,6 +293,6 @@ def render_text(status: dict[str, Any]) -> str:
                 f"следующий {_short(job['next_run'])}{done}"
             )
     if status["outbox"] is not None:
-        parts = ", ".join(f"{k} {v}" for k, v in status["outbox"].items()) or "пусто"
-        lines.append(f"Почта (outbox): {parts}")
+        parts = ", ".join(f"{state_label(k)}: {v}" for k, v in status["outbox"].items()) or "пусто"
+        lines.append(f"Очередь писем: {parts}")
     return "\n".join(lines)

@@ -39,8 +39,8 @@ def refresh_districts(session: Session, registry: Registry) -> int:
     return len(changed)
 
 
-def refresh_participants(session: Session, registry: Registry, *, participant_ids: set[int] | None) -> int:
-    """Participant attributes from their accounts, and the district resolved from its spelling.
+def refresh_participants(session: Session, registry: Registry, *, participant_ids: set[int] | None) -> set[int]:
+    """Participant attributes from their accounts, and the district resolved from its spelling; the ids changed.
 
     The choice is independent of batch order (active account first, then one that names a
     district, then the newest), so a re-run writes nothing; a new alias takes effect here
@@ -51,7 +51,7 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
     if participant_ids is None:
         pages = [query]
     elif not participant_ids:
-        return 0
+        return set()
     else:
         # Chunked: one IN list of every person of a large batch passes PostgreSQL's 65,535 parameters (issue 12).
         pages = [query.where(col(m.Account.participant_id).in_(c)) for c in chunked(sorted(participant_ids))]
@@ -99,4 +99,4 @@ def refresh_participants(session: Session, registry: Registry, *, participant_id
             .values({c: bindparam("new_" + c) for c in columns})
         )
         conn.execute(stmt, [{"pid": row["id"], **{"new_" + c: row[c] for c in columns}} for row in changed_rows])
-    return len(changed_rows)
+    return {int(row["id"]) for row in changed_rows}

@@ -122,6 +122,8 @@ class ProgramSummary:
     outcomes_by_half_year: dict[str, OutcomeCounts] = field(default_factory=dict)
     outcomes_by_school_year: dict[str, OutcomeCounts] = field(default_factory=dict)
     participation_terms: list[tuple[str, int]] = field(default_factory=list)
+    # The program has a defense (configured, or any recorded): without one no defense figure is shown.
+    has_defense: bool = True
 
     def year(self, school_year: str) -> YearSummary | None:
         return next((y for y in self.years if y.school_year == school_year), None)

@@ -17,8 +17,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import col
 
+from intensive_tracker.config import Settings
 from intensive_tracker.people.districts import UNASSIGNED, Registry
-from intensive_tracker.people.vocabulary import OUTCOMES
+from intensive_tracker.people.vocabulary import OUTCOMES, RUN_STATUS_LABELS
 from intensive_tracker.periods import (
     half_year_label,
     half_year_of,
@@ -44,12 +45,22 @@ STALE_AFTER = timedelta(days=2)
 
 
 def build_summary(
-    engine: Engine, registry: Registry, *, tz: ZoneInfo, now: datetime, school_year: str | None = None
+    engine: Engine,
+    registry: Registry,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    school_year: str | None = None,
+    defense_programs: frozenset[str] = frozenset(),
 ) -> Summary:
-    """Everything the site, the exports and summary.json show."""
+    """Everything the site, the exports and summary.json show.
+
+    `defense_programs`: keys of the programs the config gives a defense (`programs_with_defense`); a
+    program neither there nor with any defense record has no defense, and no page shows defense figures for it.
+    """
     with engine.connect() as conn:
         programs = conn.execute(select(m.Program).order_by(col(m.Program.id))).all()
-        summaries = [_program(conn, p, registry, tz, school_year) for p in programs]
+        summaries = [_program(conn, p, registry, tz, school_year, defense_programs) for p in programs]
         finished = (
             select(col(m.SyncRun.finished_at), col(m.SyncRun.status))
             .where(col(m.SyncRun.finished_at).is_not(None))
@@ -136,13 +147,30 @@ def freshness_warnings(
             "(список — на странице «Качество данных»)."
         )
     elif last_status is not None and last_status != "ok":
-        label = {"problems": "завершилась с проблемами", "failed": "не выполнена"}.get(last_status, last_status)
+        label = RUN_STATUS_LABELS.get(last_status, RUN_STATUS_LABELS["failed"])
         warnings.append(f"Последняя синхронизация {label}: часть данных могла не обновиться.")
     return warnings
 
 
+def programs_with_defense(settings: Settings) -> frozenset[str]:
+    """Programs the config gives a defense: a cohort with `defense`, or a defense form."""
+    cohort_program = {c.key: c.program for c in settings.cohorts}
+    configured = {c.program for c in settings.cohorts if c.defense is not None}
+    for form in settings.forms:
+        if form.kind == "defense":
+            program = form.program or cohort_program.get(form.cohort)
+            if program:
+                configured.add(program)
+    return frozenset(configured)
+
+
 def _program(
-    conn: Connection, program: Row[Any], registry: Registry, tz: ZoneInfo, wanted_year: str | None
+    conn: Connection,
+    program: Row[Any],
+    registry: Registry,
+    tz: ZoneInfo,
+    wanted_year: str | None,
+    defense_programs: frozenset[str] = frozenset(),
 ) -> ProgramSummary:
     present = func.sum(case((col(m.Attendance.present).is_(True), 1), else_=0))
     # `cid is not None` only narrows the type: a stored row's primary key is never NULL.
@@ -263,6 +291,7 @@ def _program(
         outcomes_by_half_year=_outcome_table(outcomes["half"]),
         outcomes_by_school_year=_outcome_table(outcomes["school"]),
         participation_terms=participation_terms(by_calendar, by_half, max(data_days, default=None)),
+        has_defense=program.key in defense_programs or bool(defenses),
     )
 
 

@@ -21,6 +21,7 @@ from intensive_tracker.config import Settings
 from intensive_tracker.people.districts import Registry, normalize
 from intensive_tracker.people.overrides import account_ref, match_overrides
 from intensive_tracker.periods import local
+from intensive_tracker.reports.dataquality import build_data_quality
 from intensive_tracker.reports.quality_types import (
     LastSync,
     LinkRow,
@@ -46,6 +47,7 @@ def build_quality(engine: Engine, registry: Registry, settings: Settings, now: d
     """Everything quality.html and quality.json show."""
     tz = settings.tz
     rejects, rejects_total = _rejects(engine)
+    forms = build_data_quality(engine, registry)  # its own transaction, before this one opens
     with engine.connect() as conn:
         people = _people(conn)
         unknown, without_people = _districts(people, registry)
@@ -75,6 +77,7 @@ def build_quality(engine: Engine, registry: Registry, settings: Settings, now: d
             last_sync=_last_sync(conn, tz),
             rejects=rejects,
             rejects_total=rejects_total,
+            forms=forms,
         )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from intensive_tracker.reports.dataquality import DataQuality
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ class QualityReport:
     last_sync: LastSync | None
     rejects: list[dict[str, Any]]
     rejects_total: int | None  # None: no form-reject table in this database
+    # The form imports' part (files, rejected rows, probable matches, dropped rows): what `data-quality` lists too.
+    forms: DataQuality = field(default_factory=DataQuality)
 
     @property
     def unassigned_people(self) -> int:
@@ -145,6 +149,31 @@ class QualityReport:
             "sync_warnings": len(self.last_sync.warnings) + len(self.last_sync.errors) if self.last_sync else 0,
             "form_rejects": self.rejects_total or 0,
         }
+
+
+# Headers of the rejected-rows table (quality.html), for the columns of `form_reject`.
+REJECT_HEADERS: dict[str, str] = {
+    "form": "Форма",
+    "file_name": "Файл",
+    "row": "Строка",
+    "column": "Столбец",
+    "value": "Значение",
+    "reason": "Причина",
+}
+
+# The report's sections as a person reads them: quality.html's headings and `data-quality`'s lines.
+SECTION_TITLES: dict[str, str] = {
+    "unknown_districts": "Неизвестные написания округов",
+    "without_district": "Участники без округа",
+    "probable_links": "Вероятные совпадения людей — проверить",
+    "name_twins": "Однофамильцы с тем же ФИО в одном округе — возможно, один человек",
+    "override_misses": "Ручные исправления [people], которые не сработали",
+    "missing_attendance": "Посещения людей, которых Moodle больше не показывает",
+    "untaken_sessions": "Прошедшие занятия без отметок",
+    "stale_defenses": "Защиты без оценки",
+    "sync_warnings": "Предупреждения последней синхронизации",
+    "form_rejects": "Отклонённые строки форм",
+}
 
 
 def toml_string(text: str) -> str:

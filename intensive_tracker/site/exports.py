@@ -18,13 +18,15 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from intensive_tracker.files import write_bytes_atomic
-from intensive_tracker.periods import half_year_label, ru_date
+from intensive_tracker.periods import half_year_label, launch_title, ru_date
 from intensive_tracker.reports.figure_types import OutcomeCounts, ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.paths import table_file
 
 Cell = str | int | float | date | None
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 OUTCOME_HEADERS = ["Прошли защиту", "Не прошли защиту", "Ожидают оценки"]
+NO_DATA_SHEET = "Нет данных"
+NO_DATA_TEXT = "Данных пока нет: выполните `intensive-tracker sync`, затем `intensive-tracker report`."
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,9 @@ def _outcomes(o: OutcomeCounts) -> list[Cell]:
 
 
 def program_tables(p: ProgramSummary) -> list[Table]:
-    """The program's tables across years."""
+    """The program's tables across years (no defense column or table for a program without a defense)."""
     key = p.key[:8]
+    defense = p.has_defense
     tables = [
         Table(
             f"{key} годы",
@@ -59,7 +62,7 @@ def program_tables(p: ProgramSummary) -> list[Table]:
                 "Проведено занятий",
                 "Посещений",
                 "Уникальных участников",
-                "Прошли защиту",
+                *(["Прошли защиту"] if defense else []),
                 "Округов с участниками",
                 "Округов без участников",
             ],
@@ -69,7 +72,7 @@ def program_tables(p: ProgramSummary) -> list[Table]:
                     y.sessions_held,
                     y.attendances,
                     y.unique_participants,
-                    y.defenses_passed,
+                    *([y.defenses_passed] if defense else []),
                     len(y.districts_reached),
                     len(y.districts_not_reached),
                 ]
@@ -77,6 +80,8 @@ def program_tables(p: ProgramSummary) -> list[Table]:
             ],
         )
     ]
+    if not defense:
+        return tables
     if p.participation_terms:
         tables.append(
             Table(
@@ -122,6 +127,7 @@ def year_tables(p: ProgramSummary, y: YearSummary) -> list[Table]:
         [s.number, s.day, s.topic, *([s.speaker or ""] if with_speaker else []), s.present, s.cohort] for s in y.held
     ]
     held = y.sessions_held
+    defense = p.has_defense
     return [
         Table(f"{prefix} занятия", f"{p.title}, {y.school_year}: занятия", session_headers, sessions),
         Table(
@@ -133,9 +139,17 @@ def year_tables(p: ProgramSummary, y: YearSummary) -> list[Table]:
         Table(
             f"{prefix} округа",
             f"{p.title}, {y.school_year}: по городским округам",
-            ["Городской округ", "Участников", "Посещений", "Прошли защиту", "Доля прошедших защиту"],
-            [[d.district, d.participants, d.attendances, d.defenses_passed, d.defended_share] for d in y.districts],
-            percent_columns=frozenset({4}),
+            [
+                "Городской округ",
+                "Участников",
+                "Посещений",
+                *(["Прошли защиту", "Доля прошедших защиту"] if defense else []),
+            ],
+            [
+                [d.district, d.participants, d.attendances, *([d.defenses_passed, d.defended_share] if defense else [])]
+                for d in y.districts
+            ],
+            percent_columns=frozenset({4} if defense else ()),
         ),
         Table(
             f"{prefix} не участвовали",
@@ -146,15 +160,22 @@ def year_tables(p: ProgramSummary, y: YearSummary) -> list[Table]:
         Table(
             f"{prefix} запуски",
             f"{p.title}, {y.school_year}: запуски",
-            ["Запуск", "Полугодие", "Проведено занятий", "Посещений", "Уникальных участников", *OUTCOME_HEADERS],
+            [
+                "Запуск",
+                "Полугодие",
+                "Проведено занятий",
+                "Посещений",
+                "Уникальных участников",
+                *(OUTCOME_HEADERS if defense else []),
+            ],
             [
                 [
-                    x.cohort,
+                    launch_title(x.term, y.school_year, x.cohort, x.title),
                     f"{x.term} полугодие" if x.term else "",
                     len(x.held),
                     x.attendances,
                     x.unique_participants,
-                    *_outcomes(x.outcomes),
+                    *(_outcomes(x.outcomes) if defense else []),
                 ]
                 for x in y.launches
             ],
@@ -176,6 +197,9 @@ def workbook_bytes(tables: list[Table]) -> bytes:
     """report.xlsx: a sheet per table, Russian headers in bold, numbers as numbers, dates as dates."""
     wb = Workbook()
     wb.remove(wb.active)
+    if not tables:  # before the first sync: a workbook needs one visible sheet, so it says why it is empty
+        ws = wb.create_sheet(_sheet_name(NO_DATA_SHEET))
+        ws.append([NO_DATA_TEXT])
     for table in tables:
         ws = wb.create_sheet(_sheet_name(table.name))
         ws.append([neutralize(h) for h in table.headers])

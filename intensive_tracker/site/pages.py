@@ -140,7 +140,7 @@ def district_links(all_rosters: Rosters) -> list[DistrictLink]:
 def charts(program: ProgramSummary, year: YearSummary) -> tuple[list[Chart], Chart]:
     """Dynamics across years (defenses, participants) and this year's funnel."""
     dynamics = []
-    if program.participation_terms:
+    if program.has_defense and program.participation_terms:
         title = "Прошли защиту методической разработки, по годам"
         dynamics.append(
             Chart(
@@ -162,7 +162,9 @@ def charts(program: ProgramSummary, year: YearSummary) -> tuple[list[Chart], Cha
     steps = []
     if year.registered is not None:
         steps.append(("Зарегистрировались", year.registered))
-    steps += [("Посетили занятия", year.unique_participants), ("Прошли защиту", year.defenses_passed)]
+    steps.append(("Посетили занятия", year.unique_participants))
+    if program.has_defense:
+        steps.append(("Прошли защиту", year.defenses_passed))
     first = steps[0][1]
     title = f"Воронка {year.school_year}: " + " → ".join(label.lower() for label, _ in steps)
     funnel = Chart(

@@ -153,8 +153,9 @@ def write_cohort_batch(
         state.counts["cursors"].add(upsert(session, m.SyncCursor, rows, key=["source", "key"]).counts)
     for w in batch.warnings:
         state.warnings.append({"cohort": ref.key, **w.model_dump()})
-    state.counts["participants"].updated += refresh_participants(
-        session, registry, participant_ids=set(participant_ids.values())
+    batch_people = set(participant_ids.values())
+    state.note_participants(
+        changed=refresh_participants(session, registry, participant_ids=batch_people), seen=batch_people
     )
 
 
@@ -274,12 +275,12 @@ def _write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict
             unkeyed.append((p.external_id, values))
     if keyed:
         result = upsert(session, m.Participant, list(keyed.values()), key=["email_key"])
-        state.counts["participants"].add(result.counts)
         by_email.update({k[0]: pid for k, pid in result.ids.items()})
+        state.note_participants(created=(result.ids[(k,)] for k in keyed))
     if unkeyed:
         stmt = insert(m.Participant).returning(col(m.Participant.id), sort_by_parameter_order=True)
         created = conn.execute(stmt, [values for _, values in unkeyed]).scalars().all()
-        state.counts["participants"].inserted += len(created)
+        state.note_participants(created=(int(i) for i in created if i is not None))
         for (ext, _), new_id in zip(unkeyed, created, strict=True):
             assert new_id is not None  # a primary key returned by INSERT
             links[ext] = (new_id, "новый участник")

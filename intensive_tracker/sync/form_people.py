@@ -209,7 +209,7 @@ def _new_participant(session: Session, p: Any, state: RunState) -> int:
         "category": p.category,
     }
     result = session.connection().execute(insert(m.Participant), values)
-    state.counts["participants"].inserted += 1
     key = result.inserted_primary_key
     assert key is not None  # a single-row INSERT always reports its key
+    state.note_participants(created=[int(key[0])])
     return int(key[0])

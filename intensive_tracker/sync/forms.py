@@ -63,6 +63,7 @@ def write_form_batch(
     _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
     _write_ledger(session, batch, cohort_id, session_ids, account_ids, participant_ids, state, now)
     rejected_rows = len({r.row for r in batch.rejects}) + batch.rejects_unlisted
+    state.rejected += rejected_rows
     known_since = _known_rejects(session, batch, rejected_rows)
     rejects = list(batch.rejects)
     if batch.rejects_unlisted:
@@ -101,12 +102,13 @@ def write_form_batch(
                 "cohort": batch.cohort.key,
                 "type": "RejectedRows",
                 "exit_code": 65,
-                "message": f"{batch.file_name}: {rejected_rows} of {batch.rows_read} rows rejected, the others imported "
-                f"(see `intensive-tracker data-quality`)",
+                "message": f"{batch.file_name}: отклонено строк {rejected_rows} из {batch.rows_read}, остальные приняты "
+                f"(см. `intensive-tracker data-quality`)",
             }
         )
-    state.counts["participants"].updated += refresh_participants(
-        session, registry, participant_ids=set(participant_ids.values())
+    batch_people = set(participant_ids.values())
+    state.note_participants(
+        changed=refresh_participants(session, registry, participant_ids=batch_people), seen=batch_people
     )
 
 

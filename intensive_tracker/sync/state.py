@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from intensive_tracker.store.upsert import Counts
 
 ENTITIES = ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses", "cursors")
+# How a person reads each entity in the sync summary (the JSON and sync_run.counts keep the English keys).
+ENTITY_LABELS: dict[str, str] = {
+    "participants": "участники",
+    "accounts": "учётные записи",
+    "enrolments": "зачисления",
+    "sessions": "занятия",
+    "attendance": "отметки",
+    "defenses": "защиты",
+    "cursors": "закладки синхронизации",
+}
 
 
 @dataclass
@@ -34,13 +45,35 @@ class RunState:
 
     counts: dict[str, Counts] = field(default_factory=lambda: {e: Counts() for e in ENTITIES})
     marked_missing: int = 0
+    rejected: int = 0  # form rows refused this run (each row once, however many of its cells were wrong)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     cohorts_ok: int = 0
     cohorts_failed: int = 0
+    # Participants are counted by id over the whole run: one created here is «new» and nothing
+    # else, however many batches refresh it later; one seen but not changed is «unchanged».
+    created_participants: set[int] = field(default_factory=set)
+    changed_participants: set[int] = field(default_factory=set)
+    seen_participants: set[int] = field(default_factory=set)
+
+    def note_participants(
+        self, *, created: Iterable[int] = (), changed: Iterable[int] = (), seen: Iterable[int] = ()
+    ) -> None:
+        """Record participants of a batch; the participant counts follow from the three sets."""
+        self.created_participants.update(created)
+        self.changed_participants.update(changed)
+        self.seen_participants.update(seen)
+        new = self.created_participants
+        updated = self.changed_participants - new
+        self.counts["participants"] = Counts(
+            inserted=len(new),
+            updated=len(updated),
+            unchanged=len(self.seen_participants - new - updated),
+        )
 
     def counts_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {e: c.as_dict() for e, c in self.counts.items()}
         data["marked_missing"] = self.marked_missing
+        data["rejected"] = self.rejected
         data["cohorts"] = {"ok": self.cohorts_ok, "failed": self.cohorts_failed}
         return data
