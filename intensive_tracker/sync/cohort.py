@@ -22,6 +22,7 @@ from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.periods import utcnow
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import chunked, upsert
+from intensive_tracker.sync import fingerprint
 from intensive_tracker.sync.state import RunState
 
 
@@ -55,12 +56,16 @@ def write_cohort_batch(
         key=["key"],
     ).ids[(ref.key,)]
 
-    account_ids, participant_ids = _write_people(session, batch, state)
-    participant_ids = apply_people_overrides(
-        session, settings.people, account_ids=account_ids, participant_ids=participant_ids
-    )
+    # Issue 17: a part whose fingerprint matches the stored one is skipped before any row is compared.
+    fp = fingerprint.load(session, batch, settings=settings, registry=registry, enabled=state.fingerprints)
+    stored_ids = fingerprint.stored_people_ids(session, batch) if fp.unchanged("people") else None
+    account_ids, participant_ids = stored_ids or _write_people(session, batch, state)
+    linked = apply_people_overrides(session, settings.people, account_ids=account_ids, participant_ids=participant_ids)
+    if stored_ids is None or linked != participant_ids:
+        fp.distrust()  # people were written or relinked: every part is compared row by row
+    participant_ids = linked
 
-    if batch.enrolments is not None:
+    if batch.enrolments is not None and not fp.unchanged("enrolments"):
         rows: list[dict[str, Any]] = [
             {
                 "cohort_id": cohort_id,
@@ -84,7 +89,7 @@ def write_cohort_batch(
         )
 
     session_ids: dict[str, int] = {}
-    if batch.sessions is not None:
+    if batch.sessions is not None and not fp.unchanged("sessions"):
         rows = [
             {
                 "cohort_id": cohort_id,
@@ -113,7 +118,8 @@ def write_cohort_batch(
             ),
             now,
         )
-    missing_sessions = {a.session_key for a in batch.attendance} - set(session_ids)
+    attendance = [] if fp.unchanged("attendance") else batch.attendance
+    missing_sessions = {a.session_key for a in attendance} - set(session_ids)
     if missing_sessions:
         for source_key, sid in conn.execute(
             select(col(m.Session.source_key), col(m.Session.id)).where(
@@ -124,7 +130,7 @@ def write_cohort_batch(
             session_ids[source_key] = sid
 
     marks: dict[tuple[int, int], dict[str, Any]] = {}
-    for a in batch.attendance:
+    for a in attendance:
         if a.session_key not in session_ids or a.external_id not in account_ids:
             state.warnings.append(
                 {
@@ -153,16 +159,20 @@ def write_cohort_batch(
         upsert(session, m.Attendance, list(marks.values()), key=["session_id", "participant_id"]).counts
     )
 
-    _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
+    if not fp.unchanged("defenses"):
+        _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
 
     if batch.cursors:
         rows = [{"source": batch.source, "key": k, "value": v} for k, v in batch.cursors.items()]
         state.counts["cursors"].add(upsert(session, m.SyncCursor, rows, key=["source", "key"]).counts)
     for w in batch.warnings:
         state.warnings.append({"cohort": ref.key, **w.model_dump()})
-    state.counts["participants"].updated += refresh_participants(
-        session, registry, participant_ids=set(participant_ids.values())
-    )
+    if stored_ids is None:
+        state.counts["participants"].updated += refresh_participants(
+            session, registry, participant_ids=set(participant_ids.values())
+        )
+    fp.save(session)
+    state.skipped_parts += len(fp.skipped)
 
 
 def _mark_missing(session: Session, model: Any, where: Any, now: datetime) -> int:

@@ -22,6 +22,8 @@ class SyncReport:
     errors: list[dict[str, Any]]
     cohorts_ok: int
     cohorts_failed: int
+    skipped_parts: int = 0  # cohort parts skipped: their fingerprint was unchanged (issue 17)
+    refresh: list[dict[str, Any]] = field(default_factory=list)  # per cohort: full | incremental | skipped, why
 
     @property
     def rows_written(self) -> int:
@@ -38,6 +40,9 @@ class RunState:
     errors: list[dict[str, Any]] = field(default_factory=list)
     cohorts_ok: int = 0
     cohorts_failed: int = 0
+    fingerprints: bool = True  # False (sync --full): every part is compared row by row
+    skipped_parts: int = 0  # cohort parts skipped because their fingerprint was unchanged
+    refresh: list[dict[str, Any]] = field(default_factory=list)  # how each cohort was refreshed, and why
 
     def counts_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {e: c.as_dict() for e, c in self.counts.items()}
