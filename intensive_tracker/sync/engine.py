@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
-from connectors.base import Batch, BatchFailure, Connector
+from connectors.base import Batch, BatchFailure, CohortSkipped, Connector
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
 from intensive_tracker.faults import fault_point
@@ -148,7 +148,20 @@ def _run_locked(
                     _save_run(engine, run_id, state)
                     if on_failure:
                         on_failure(item.source, item.cohort_key)
+                elif isinstance(item, CohortSkipped):
+                    # A finished cohort with nothing new (issue 17): nothing to write, counted as synced.
+                    state.refresh.append(
+                        {"source": item.source, "cohort": item.cohort_key, "mode": item.mode, "reason": item.reason}
+                    )
+                    state.cohorts_ok += 1
+                    if on_batch:
+                        on_batch(item.source, item.cohort_key)
                 else:
+                    if item.refresh is not None:
+                        mode, reason = item.refresh
+                        state.refresh.append(
+                            {"source": item.source, "cohort": item.cohort.key, "mode": mode, "reason": reason}
+                        )
                     with transaction(engine) as session:
                         write_batch(session, item, settings=settings, registry=registry, state=state)
                         _save_run_in(session, run_id, state)

@@ -48,4 +48,6 @@ class RunState:
         data: dict[str, Any] = {e: c.as_dict() for e, c in self.counts.items()}
         data["marked_missing"] = self.marked_missing
         data["cohorts"] = {"ok": self.cohorts_ok, "failed": self.cohorts_failed}
+        data["refresh"] = self.refresh
+        data["skipped_parts"] = self.skipped_parts
         return data
