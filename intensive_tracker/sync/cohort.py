@@ -76,7 +76,9 @@ def write_cohort_batch(
             }
             for e in batch.enrolments
         ]
-        state.counts["enrolments"].add(upsert(session, m.Enrolment, rows, key=["cohort_id", "account_id"]).counts)
+        state.counts["enrolments"].add(
+            upsert(session, m.Enrolment, rows, key=["cohort_id", "account_id"], ids=False).counts
+        )
         listed = {r["account_id"] for r in rows}
         state.marked_missing += _mark_missing(
             session,
@@ -156,7 +158,7 @@ def write_cohort_batch(
         ):
             marks[key] = row
     state.counts["attendance"].add(
-        upsert(session, m.Attendance, list(marks.values()), key=["session_id", "participant_id"]).counts
+        upsert(session, m.Attendance, list(marks.values()), key=["session_id", "participant_id"], ids=False).counts
     )
 
     if not fp.unchanged("defenses"):
@@ -320,5 +322,5 @@ def _write_defenses(
         if pid not in rows or DEFENSE_RANK[d.outcome] > DEFENSE_RANK[rows[pid]["outcome"]]:
             rows[pid] = row
     state.counts["defenses"].add(
-        upsert(session, m.Defense, list(rows.values()), key=["cohort_id", "participant_id"]).counts
+        upsert(session, m.Defense, list(rows.values()), key=["cohort_id", "participant_id"], ids=False).counts
     )
