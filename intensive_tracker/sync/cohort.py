@@ -169,7 +169,7 @@ def write_cohort_batch(
         state.counts["cursors"].add(upsert(session, m.SyncCursor, rows, key=["source", "key"]).counts)
     for w in batch.warnings:
         state.warnings.append({"cohort": ref.key, **w.model_dump()})
-    if stored_ids is None:
+    if stored_ids is None or not fp.enabled:  # people written, relinked, or sync --full
         state.counts["participants"].updated += refresh_participants(
             session, registry, participant_ids=set(participant_ids.values())
         )
