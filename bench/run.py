@@ -31,6 +31,7 @@ from bench.databases import Database, open_databases
 from bench.floors import RecordingSession, query_figures, replay
 from bench.generator import Region, generate_region, write_form_exports
 from bench.machine import machine_info
+from bench.passes import active_year_days, bulk_load_floor, nightly_clock, profiled
 from bench.server import StandinProcess
 from bench.table import growth, markdown
 from connectors.demo.standin import CostModel
@@ -80,7 +81,13 @@ def bench_settings(region: Region, db: Database, server_url: str, opts: Options,
     """The tracker's config for this region, written to a file too (the report reads it like the CLI)."""
     data: dict[str, Any] = {
         "database_url": db.url,
-        "moodle": {"url": server_url, "page_size": opts.page_size, "max_in_flight": opts.cost.concurrency},
+        "moodle": {
+            "url": server_url,
+            "page_size": opts.page_size,
+            "max_in_flight": opts.cost.concurrency,
+            # Every pass but the nightly one fetches every cohort fully, whatever the clock says.
+            "finished_after_days": 0,
+        },
         "report": {"out_dir": str(work / "report")},
         "programs": [{"key": "ku", "title": "Конструирование урока"}, {"key": "shn", "title": "Школа наставничества"}],
         "cohorts": region.cohorts,
@@ -120,7 +127,12 @@ def _toml(data: dict[str, Any]) -> str:
 
 
 def one_sync(
-    settings: Settings, server: StandinProcess, db: Database, session: requests.Session
+    settings: Settings,
+    server: StandinProcess,
+    db: Database,
+    session: requests.Session,
+    *,
+    clock: datetime | None = None,
 ) -> tuple[float, SyncReport, int]:
     client = MoodleClient(
         server.url,
@@ -129,10 +141,11 @@ def one_sync(
         read_timeout=settings.moodle.read_timeout,
         session=session,
     )  # type: ignore[union-attr]
+    connector = MoodleConnector(settings, client)
+    if clock is not None:
+        connector.clock = lambda: clock
     before = server.requests
-    seconds, report = timed(
-        lambda: run_sync(db.engine, settings, load_registry(), [MoodleConnector(settings, client)], trigger="manual")
-    )
+    seconds, report = timed(lambda: run_sync(db.engine, settings, load_registry(), [connector], trigger="manual"))
     return seconds, report, server.requests - before
 
 
@@ -205,7 +218,12 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
             f"PostgreSQL measured up to factor {opts.pg_max_factor:g} (--pg-max-factor): each run at "
             "a larger factor takes minutes of simulated Moodle time"
         )
-    with StandinProcess(region.world, opts.cost) as server, open_databases(names, work, opts.pg_url, opts.notes) as dbs:
+    zero_cost = CostModel(0, 0, 0, opts.cost.concurrency)
+    with (
+        StandinProcess(region.world, opts.cost) as server,
+        StandinProcess(region.world, zero_cost) as zero_server,
+        open_databases(names, work, opts.pg_url, opts.notes) as dbs,
+    ):
         recorded: RecordingSession | None = None
         for db in dbs:
             where = f"factor {factor:g} {db.name}"
@@ -267,7 +285,13 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
             )
             f_s, f_note = forms_import(forms, db, settings)
             runs[-1].update({"forms_import_s": f_s, "forms_note": f_note})
+            runs[-1].update(issue17_passes(region, db, settings, server, zero_server, where, failures))
         assert recorded is not None
+        zero_floor_s = []
+        for rep in range(reps):
+            log.info("factor %g: zero-cost fetch floor %d/%d", factor, rep + 1, reps)
+            seconds, ok = timed(lambda: replay(_to(recorded.sent, zero_server.url), concurrency=opts.cost.concurrency))
+            zero_floor_s.append(seconds)
         floor_s = []
         for rep in range(reps):
             log.info("factor %g: fetch floor %d/%d (%d requests)", factor, rep + 1, reps, len(recorded.sent))
@@ -279,6 +303,13 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
         run["fetch_floor_s"] = median(floor_s)
         run["fetch_floor_runs_s"] = [round(x, 3) for x in floor_s]
         run["sync_vs_fetch_floor"] = round(run["sync_s"] / run["fetch_floor_s"], 3)
+        run["zero_cost_fetch_floor_s"] = median(zero_floor_s)
+        run["zero_cost_vs_floor"] = round(
+            run["zero_cost_sync_s"] / (run["zero_cost_fetch_floor_s"] + run["bulk_load_floor_s"]), 3
+        )
+        run["zero_cost_noop_vs_fetch"] = round(run["zero_cost_noop_s"] / run["zero_cost_fetch_floor_s"], 3)
+        run["nightly_time_share"] = round(run["nightly_s"] / run["sync_s"], 3)
+        run["nightly_requests_share"] = round(run["nightly_requests"] / run["requests"], 3)
         run["truth"] = {
             "participants": truth.participants,
             "enrolments": truth.enrolments,
@@ -287,6 +318,62 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
             "defenses": truth.defenses,
         }
     return runs
+
+
+def _to(sent: list[tuple[str, list[tuple[str, str]]]], url: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The recorded requests, sent to another server (the zero-cost stand-in)."""
+    return [(url + "/" + u.split("/", 3)[3], form) for u, form in sent]
+
+
+def issue17_passes(
+    region: Region,
+    db: Database,
+    settings: Settings,
+    server: StandinProcess,
+    zero_server: StandinProcess,
+    where: str,
+    failures: list[str],
+) -> dict[str, Any]:
+    """Nightly pass (cost model), zero-cost full and no-op syncs, a profiled sync and the bulk-load floor."""
+    clock = nightly_clock(region.world)
+    assert settings.moodle is not None
+    nightly_moodle = settings.moodle.model_copy(update={"finished_after_days": active_year_days(region.world, clock)})
+    nightly_settings = settings.model_copy(update={"moodle": nightly_moodle})
+    log.info("%s: nightly sync (clock %s)", where, clock.date())
+    nightly_s, nightly, nightly_requests = one_sync(nightly_settings, server, db, requests.Session(), clock=clock)
+    if nightly.status != "ok" or nightly.rows_written:
+        failures.append(f"{where}: the nightly sync ended {nightly.status}, wrote {nightly.rows_written} rows")
+    modes = {k: sum(1 for r in nightly.refresh if r["mode"] == k) for k in ("full", "incremental", "skipped")}
+    zero = settings.model_copy(update={"moodle": settings.moodle.model_copy(update={"url": zero_server.url})})
+    db.reset()
+    ensure_schema(db.engine)
+    log.info("%s: zero-cost full sync", where)
+    zero_s, report, _ = one_sync(zero, zero_server, db, requests.Session())
+    if report.status != "ok":
+        failures.append(f"{where}: the zero-cost sync ended {report.status}: {report.errors[:2]}")
+    log.info("%s: zero-cost no-op sync", where)
+    zero_noop_s, again, _ = one_sync(zero, zero_server, db, requests.Session())
+    if again.rows_written:
+        failures.append(f"{where}: the zero-cost no-op sync wrote {again.rows_written} rows")
+    log.info("%s: bulk-load floor", where)
+    bulk_s, bulk_rows = bulk_load_floor(db.engine)
+    db.reset()
+    ensure_schema(db.engine)
+    log.info("%s: profiled zero-cost full sync", where)
+    with profiled() as profile:
+        profiled_s, _, _ = one_sync(zero, zero_server, db, requests.Session())
+    return {
+        "nightly_s": round(nightly_s, 3),
+        "nightly_requests": nightly_requests,
+        "nightly_refresh": modes,
+        "nightly_clock": clock.isoformat(),
+        "nightly_finished_after_days": nightly_moodle.finished_after_days,
+        "zero_cost_sync_s": round(zero_s, 3),
+        "zero_cost_noop_s": round(zero_noop_s, 3),
+        "bulk_load_floor_s": round(bulk_s, 3),
+        "bulk_load_rows": bulk_rows,
+        "profile": {**profile.as_dict(), "sync_s": round(profiled_s, 3)},
+    }
 
 
 def measure_outputs(

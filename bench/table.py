@@ -82,6 +82,7 @@ def markdown(doc: dict[str, Any]) -> str:
             + "→".join(f"{x:.1f}" for x in r.get("load_avg_1m", []))
             + " |"
         )
+    lines += _issue17(doc["runs"])
     if doc["growth"]:
         lines += [
             "",
@@ -110,3 +111,32 @@ def markdown(doc: dict[str, Any]) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def _issue17(runs: list[dict[str, Any]]) -> list[str]:
+    """Zero-cost pass, bulk-load floor, nightly pass and profile (issue 17), for runs that have them."""
+    rows = [r for r in runs if "zero_cost_sync_s" in r]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Zero-cost stand-in (no cost model), bulk-load floor, nightly pass (injected clock: the last school year "
+        "active, the older ones finished) and where a zero-cost full sync's time goes (seconds; parse and validate "
+        "run in the fetch threads, summed over threads):",
+        "",
+        "| factor | db | zero-cost sync s | fetch floor s | bulk-load floor s | sync ÷ (fetch + bulk) | no-op s "
+        "| no-op ÷ fetch | nightly requests / full | nightly s / full s | cohorts full / incr. / skipped "
+        "| parse | validate | diff | write |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        p, n = r["profile"], r["nightly_refresh"]
+        lines.append(
+            f"| {r['factor']:g} | {r['db']} | {_n(r['zero_cost_sync_s'], 1)} | {_n(r['zero_cost_fetch_floor_s'], 1)} | "
+            f"{_n(r['bulk_load_floor_s'], 1)} | {_n(r['zero_cost_vs_floor'])} | {_n(r['zero_cost_noop_s'], 1)} | "
+            f"{_n(r['zero_cost_noop_vs_fetch'])} | {r['nightly_requests']} / {r['requests']} "
+            f"({_n(r['nightly_requests_share'])}) | {_n(r['nightly_s'], 1)} / {_n(r['sync_s'], 1)} "
+            f"({_n(r['nightly_time_share'])}) | {n['full']} / {n['incremental']} / {n['skipped']} | "
+            f"{_n(p['parse'], 1)} | {_n(p['validate'], 1)} | {_n(p['diff'], 1)} | {_n(p['write'], 1)} |"
+        )
+    return lines

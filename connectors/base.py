@@ -122,6 +122,7 @@ class Batch:
     warnings: list[SourceWarning] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     not_participants: list[str] = field(default_factory=list)
+    refresh: tuple[str, str] | None = None  # ("full" | "incremental", why); None when the source does not plan
 
 
 class RegistrationRecord(BaseModel):
@@ -180,6 +181,16 @@ class BatchFailure:
     error: Exception
 
 
+@dataclass
+class CohortSkipped:
+    """A finished cohort whose incremental look found nothing new (issue 17): nothing to write."""
+
+    source: str
+    cohort_key: str
+    reason: str
+    mode: str = "skipped"  # "incremental" when a request was made and found nothing new
+
+
 class Connector(Protocol):
     """A source plugin, registered under the entry-point group ``intensive_tracker.connectors``.
 
@@ -195,6 +206,6 @@ class Connector(Protocol):
         """The configured connector, or None."""
         ...
 
-    def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure]:
+    def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure | CohortSkipped]:
         """Yield one batch per cohort; a failed cohort yields a BatchFailure instead of raising."""
         ...

@@ -157,8 +157,12 @@ class App:
         on_failure: Callable[[str, str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         connectors: list[Connector] | None = None,
+        full: bool = False,
     ) -> SyncReport:
-        """Sync every configured source (or the given connectors) into the database."""
+        """Sync every configured source (or the given connectors) into the database.
+
+        `full` (sync --full): every cohort fetched fully and every row compared, finished or not.
+        """
         if connectors is not None:
             return run_sync(
                 self.engine,
@@ -169,8 +173,13 @@ class App:
                 on_batch=on_batch,
                 on_failure=on_failure,
                 should_stop=should_stop,
+                full=full,
             )
         with open_connectors(self.settings) as opened:
+            for connector in opened if full else []:
+                request_full = getattr(connector, "request_full", None)
+                if request_full is not None:
+                    request_full()
             return run_sync(
                 self.engine,
                 self.settings,
@@ -180,6 +189,7 @@ class App:
                 on_batch=on_batch,
                 on_failure=on_failure,
                 should_stop=should_stop,
+                full=full,
             )
 
     def annual_template(self, given: Path | None = None) -> Path | None:

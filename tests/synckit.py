@@ -58,6 +58,7 @@ def write_config(
     read_timeout: float = 10,
     retries: int = 2,
     extra: str = "",
+    finished_after_days: int = 0,
 ) -> Path:
     """A config for the stand-in at `moodle_url`: tiny backoff, the three small cohorts."""
     lines = [
@@ -72,6 +73,8 @@ def write_config(
         "connect_timeout = 2",
         f"retries = {retries}",
         "backoff = 0.01",
+        # The demo world's years are long past: 0 keeps every cohort fetched fully (issue 17 tests set it).
+        f"finished_after_days = {finished_after_days}",
         "",
         "[report]",
         'out_dir = "report"',

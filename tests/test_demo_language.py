@@ -86,6 +86,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Resu
     config = str(out / "config.toml")
     for args in (
         ["sync"],
+        ["sync", "--full"],
         ["report"],
         ["status"],
         ["check"],
@@ -163,13 +164,22 @@ def test_a_program_without_defense_shows_no_defense_figures(demo: tuple[Path, di
 
 
 def test_a_rerun_of_sync_counts_existing_participants_unchanged(demo: tuple[Path, dict[str, Result]]) -> None:
-    """The no-op sync after the demo: «участники: +0 новых, 0 изменено, N без изменений» with N > 0."""
+    """A no-op `sync --full` says «участники: +0 новых, 0 изменено, N без изменений» with N > 0."""
     _, results = demo
-    sync = results["sync"]
+    sync = results["sync --full"]
     assert sync.exit_code == 0, sync.output
     (line,) = [x for x in sync.stdout.splitlines() if x.strip().startswith("участники:")]
     unchanged = int(re.search(r"([\d\u00a0]+) без изменений", line).group(1).replace("\u00a0", ""))  # type: ignore[union-attr]
     assert "+0 новых, 0 изменено" in line and unchanged > 0
+
+
+def test_a_nightly_rerun_claims_nothing_it_did_not_compare(demo: tuple[Path, dict[str, Result]]) -> None:
+    """The demo's cohorts are finished: the re-run says how each was refreshed, and no line reads «+0 …, 0 без изменений»."""
+    _, results = demo
+    sync = results["sync"]
+    assert sync.exit_code == 0, sync.output
+    assert "когорты: полностью 0" in sync.stdout and "Изменений нет" in sync.stdout
+    assert not [x for x in sync.stdout.splitlines() if "+0 новых, 0 изменено, 0 без изменений" in x]
 
 
 def test_numbers_and_launch_titles_read_as_russian(demo: tuple[Path, dict[str, Result]]) -> None:

@@ -58,6 +58,7 @@ database_url = "{db_url}"
 url = "{BASE_URL}"
 retries = 0
 backoff = 0
+finished_after_days = 0
 {extra_moodle}
 [[programs]]
 key = "ku"

@@ -55,6 +55,9 @@ RUN_KEYS = {
     "warnings",
     "errors",
     "first_error",
+    "cohorts_refreshed",
+    "refresh",
+    "skipped_parts",
 }
 
 

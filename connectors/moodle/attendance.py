@@ -114,8 +114,10 @@ def read_sessions(
                     )
                 )
                 continue
+            # The answer was validated by its schema: the record skips a second validation (issue 17: it was
+            # a fifth of the fetch threads' time at region scale).
             out.marks.append(
-                AttendanceRecord(
+                AttendanceRecord.model_construct(
                     session_key=key,
                     external_id=str(entry.studentid),
                     status=status.acronym,

@@ -20,6 +20,7 @@ from connectors.base import (
     Batch,
     BatchFailure,
     CohortRef,
+    CohortSkipped,
     DefenseRecord,
     EnrolmentRecord,
     PersonRecord,
@@ -34,9 +35,10 @@ from connectors.moodle.attendance import StatusMatcher, read_sessions, strip_htm
 from connectors.moodle.client import MoodleClient
 from connectors.moodle.defense import outcomes, pass_rule
 from connectors.moodle.lookups import CourseLookups
+from connectors.moodle.plan import Plan, last_session_key, plan_cohort
 from intensive_tracker.config import CohortSettings, MoodleSettings, Settings
 from intensive_tracker.errors import ConfigError, TrackerError
-from intensive_tracker.periods import from_unix, local_date, school_year_of, term_of
+from intensive_tracker.periods import from_unix, local_date, school_year_of, term_of, to_unix, utcnow
 
 log = logging.getLogger(__name__)
 __all__ = ["MoodleConnector", "parse", "required_functions", "strip_html"]
@@ -96,6 +98,12 @@ class MoodleConnector(CourseLookups):
         self._courses: dict[str, s.Course] = {}
         self._site: s.SiteInfo | None = None
         self._preflight_passed = False
+        self.clock = utcnow  # tests inject theirs: which cohorts count as finished depends on it
+        self.full = False  # sync --full: every cohort fetched fully tonight
+
+    def request_full(self) -> None:
+        """`sync --full`: fetch every cohort fully, finished or not."""
+        self.full = True
 
     # -- public -------------------------------------------------------------------------------
 
@@ -126,7 +134,7 @@ class MoodleConnector(CourseLookups):
         self._preflight_passed = True
         return site
 
-    def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure]:
+    def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure | CohortSkipped]:
         self.preflight()
         cohorts = self.settings.cohorts
         self._prefetch_courses(cohorts)
@@ -165,11 +173,34 @@ class MoodleConnector(CourseLookups):
 
     # -- one cohort ---------------------------------------------------------------------------
 
-    def _cohort_or_failure(self, cohort: CohortSettings, cursors: Mapping[str, str]) -> Batch | BatchFailure:
+    def _cohort_or_failure(
+        self, cohort: CohortSettings, cursors: Mapping[str, str]
+    ) -> Batch | BatchFailure | CohortSkipped:
         try:
-            return self.read_cohort(cohort, cursors)
+            plan = plan_cohort(cohort, cursors, now=self.clock(), moodle=self.moodle, full=self.full)
+            if plan.mode == "incremental":
+                changed = self._grade_changed_since(plan, cursors)
+                if changed is None:
+                    return CohortSkipped(self.name, cohort.key, f"{plan.reason}; защиты нет, запросов нет")
+                if not changed:
+                    return CohortSkipped(self.name, cohort.key, f"{plan.reason}; новых оценок нет", mode="incremental")
+                plan = Plan("full", f"{plan.reason}, но изменилась оценка защиты")
+            batch = self.read_cohort(cohort, cursors)
         except TrackerError as error:
             return BatchFailure(self.name, cohort.key, error)
+        if batch.sessions:
+            batch.cursors[last_session_key(cohort)] = str(max(to_unix(x.starts_at) for x in batch.sessions))
+        batch.refresh = (plan.mode, plan.reason)
+        return batch
+
+    def _grade_changed_since(self, plan: Plan, cursors: Mapping[str, str]) -> bool | None:
+        """One `mod_assign_get_grades since` request: did a grade change after the cursor? None: no defense."""
+        if plan.grades_key is None:
+            return None
+        since = int(cursors[plan.grades_key])
+        assignment_id = int(plan.grades_key.rsplit(":", 1)[1])
+        grades = fn.grades(self.client, assignment_id, since)
+        return any((g.timemodified or 0) > since for block in grades.assignments for g in block.grades)
 
     def read_cohort(self, cohort: CohortSettings, cursors: Mapping[str, str]) -> Batch:
         """Everything of one cohort, or an exception: never half a cohort."""

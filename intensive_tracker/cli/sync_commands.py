@@ -36,7 +36,9 @@ def command_to_type() -> str:
 SHOWN_WARNINGS = 20
 
 
-def run_sync_with_progress(obj: Context, *, trigger: str = "manual", should_stop: StopFlag | None = None) -> SyncReport:
+def run_sync_with_progress(
+    obj: Context, *, trigger: str = "manual", should_stop: StopFlag | None = None, full: bool = False
+) -> SyncReport:
     """The sync of every source, with a progress bar per cohort on a terminal."""
     settings = obj.settings
     with CohortProgress(len(settings.cohorts), enabled=wants_progress(quiet=obj.quiet)) as bar:
@@ -49,6 +51,7 @@ def run_sync_with_progress(obj: Context, *, trigger: str = "manual", should_stop
             on_batch=written,
             on_failure=lambda source, key: bar.advance(key, failed=True),
             should_stop=should_stop,
+            full=full,
         )
 
 
@@ -70,12 +73,22 @@ def _print_counts(report: SyncReport) -> None:
     )
     for entity in ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses"):
         x = c[entity]
+        if not x["inserted"] + x["updated"] + x["unchanged"]:
+            continue  # nothing of it was fetched or compared (finished cohorts, unchanged fingerprints)
         click.echo(
             f"  {ENTITY_LABELS[entity]}: +{ru_number(x['inserted'])} новых, {ru_number(x['updated'])} изменено, "
             f"{ru_number(x['unchanged'])} без изменений"
         )
     if report.marked_missing:
         click.echo(f"  отмечено как исчезнувшие из источника: {report.marked_missing}")
+    modes = {m: [r for r in report.refresh if r["mode"] == m] for m in ("full", "incremental", "skipped")}
+    if report.refresh:
+        click.echo(
+            f"  когорты: полностью {len(modes['full'])}, только новые оценки {len(modes['incremental'])}, "
+            f"пропущено {len(modes['skipped'])} (завершены, запросов к Moodle нет)"
+        )
+    if report.skipped_parts:
+        click.echo(f"  частей когорт без изменений (отпечаток совпал, строки не сравнивались): {report.skipped_parts}")
     if report.rows_written == 0 and report.status == "ok":
         click.echo("  Изменений нет: база не менялась.")
     for w in report.warnings[:SHOWN_WARNINGS]:
@@ -94,11 +107,12 @@ def sync_exit_code(report: SyncReport) -> int:
 
 
 @cli.command()
+@click.option("--full", is_flag=True, help="Refetch every cohort fully and compare every row, finished or not.")
 @click.pass_obj
-def sync(obj: Context) -> None:
+def sync(obj: Context, full: bool) -> None:
     """Sync every configured source into the database (SIGTERM: stop after the current cohort, exit 75)."""
     with stop_on_signals(StopFlag()) as stop:
-        report = run_sync_with_progress(obj, should_stop=stop)
+        report = run_sync_with_progress(obj, should_stop=stop, full=full)
     print_sync(report, quiet=obj.quiet)
     sys.exit(sync_exit_code(report))
 

@@ -42,6 +42,11 @@ class MoodleSettings(Section):
     # taken for a revoked capability and fails the cohort (issue 12). 1 switches the check off.
     roster_drop_limit: float = Field(0.5, ge=0, le=1)
     profile_fields: ProfileFields = ProfileFields()
+    # Issue 17: a finished cohort (last session over N days past, defense unchanged for M days) costs one
+    # incremental request a night; every cohort is fetched fully on the weekly day and by `sync --full`.
+    finished_after_days: int = Field(45, ge=0)  # 0: never finished, every night fetches everything
+    defense_quiet_days: int = Field(30, ge=0)
+    full_refetch_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "sun"
 
     @model_validator(mode="before")
     @classmethod

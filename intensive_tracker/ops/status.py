@@ -141,6 +141,19 @@ def _run_dict(run: m.SyncRun, tz: ZoneInfo, lock_free: bool) -> dict[str, Any]:
         "warnings": len(run.warnings or []),
         "errors": len(errors),
         "first_error": errors[0].get("message") if errors and isinstance(errors[0], dict) else None,
+        **_refresh(counts),
+    }
+
+
+def _refresh(counts: dict[str, Any]) -> dict[str, Any]:
+    """Issue 17: how each cohort was refreshed (full, incremental, skipped) and why; parts skipped by fingerprint."""
+    refresh = [r for r in counts.get("refresh") or [] if isinstance(r, dict)]
+    return {
+        "cohorts_refreshed": {
+            m: sum(1 for r in refresh if r.get("mode") == m) for m in ("full", "incremental", "skipped")
+        },
+        "refresh": refresh,
+        "skipped_parts": int(counts.get("skipped_parts", 0) or 0),
     }
 
 
@@ -266,6 +279,12 @@ def render_text(status: dict[str, Any]) -> str:
                 f"{ru_number(r['updated']):>6}  {ru_number(r['unchanged']):>8}  {ru_number(r['rejected']):>5}  "
                 f"{ru_number(r['warnings']):>8}  {ru_number(r['errors']):>6}"
             )
+        last = status["runs"][0]
+        if last.get("refresh"):
+            lines.append(f"Когорты в запуске #{last['id']}:")
+            modes = {"full": "полностью", "incremental": "только новые оценки", "skipped": "пропущена"}
+            for r in last["refresh"]:
+                lines.append(f"  {r.get('cohort')}: {modes.get(r.get('mode'), r.get('mode'))} ({r.get('reason')})")
     else:
         lines.append("Запусков синхронизации ещё не было.")
     failure = status["last_failure"]

@@ -164,6 +164,19 @@ class SyncRun(SQLModel, table=True):
     errors: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+class BatchFingerprint(SQLModel, table=True):
+    """The digest of one part (people, enrolments, …) of a cohort's batch as last written; same transaction as the data."""
+
+    __tablename__ = "batch_fingerprint"
+    __table_args__ = (UniqueConstraint("source", "cohort_key", "part"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    cohort_key: str
+    part: str
+    digest: str
+    written_at: datetime
+
+
 # Tables whose rows are the synced data; a re-sync over unchanged sources must leave them identical.
 DATA_TABLES: tuple[type[SQLModel], ...] = (
     District,

@@ -14,6 +14,9 @@ T = TypeVar("T")
 
 # Rows per statement: well under PostgreSQL's 65,535 bind parameters and SQLite's limits for any table here.
 CHUNK = 500
+# Rows per statement of the bulk path (no ids wanted, issue 17): PostgreSQL sends one array per column, so the
+# statement has a fixed number of parameters whatever its rows.
+BULK_CHUNK = 10_000
 
 
 def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -51,8 +54,12 @@ def upsert(
     rows: Sequence[Mapping[str, Any]],
     *,
     key: Sequence[str],
+    ids: bool = True,
 ) -> UpsertResult:
     """Insert new rows, update changed ones, leave equal ones untouched; return ids by natural key.
+
+    `ids=False` (the caller needs only the counts): ids of unchanged rows only, and the write takes the bulk
+    path — SQLite one plain `executemany` of the DB-API, PostgreSQL pages of BULK_CHUNK rows, no RETURNING.
 
     Existing rows are read first so that the counts are exact and an unchanged row is never
     written (a re-sync writes nothing). The write itself is an `INSERT … ON CONFLICT DO UPDATE
@@ -91,6 +98,9 @@ def upsert(
             result.ids[natural_key] = before["id"]
     if not to_write:
         return result
+    if not ids:
+        _bulk_write(session, table, columns, key, value_columns, to_write, dialect)
+        return result
     insert: Callable[..., Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
     # SQLite: one single-row statement run over the rows (executemany), which SQLAlchemy compiles
     # once and sends as multi-row VALUES pages; compiling a 500-row VALUES clause per chunk cost
@@ -121,6 +131,48 @@ def upsert(
             mapping = record._mapping
             result.ids[tuple(mapping[k] for k in key)] = mapping["id"]
     return result
+
+
+def _bulk_write(
+    session: Session,
+    table: Any,
+    columns: list[str],
+    key: Sequence[str],
+    value_columns: list[str],
+    rows: list[Mapping[str, Any]],
+    dialect: str,
+) -> None:
+    """The same INSERT … ON CONFLICT DO UPDATE … WHERE changed, without RETURNING, in as few round trips as can be."""
+    conn = session.connection()
+    if dialect == "postgresql":
+        arrays = {c: bindparam(f"col_{c}", type_=ARRAY(table.c[c].type)) for c in columns}
+        pg = postgresql.insert(table).from_select(columns, select(*(func.unnest(arrays[c]).label(c) for c in columns)))
+        stmt = (
+            pg.on_conflict_do_update(
+                index_elements=list(key),
+                set_={c: pg.excluded[c] for c in value_columns},
+                where=_any_distinct(table, pg, value_columns),
+            )
+            if value_columns
+            else pg.on_conflict_do_nothing(index_elements=list(key))
+        )
+        for page in chunked(rows, BULK_CHUNK):
+            conn.execute(stmt, {f"col_{c}": [row[c] for row in page] for c in columns})
+        return
+    # SQLite: the column types' own bind processors, so values are stored exactly as the ORM path stores them.
+    processors = [table.c[c].type._cached_bind_processor(conn.dialect) for c in columns]
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
+    sql += f" ON CONFLICT ({', '.join(chr(34) + k + chr(34) for k in key)}) "
+    if value_columns:
+        sql += "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in value_columns)
+        sql += " WHERE " + " OR ".join(f'"{table.name}"."{c}" IS NOT excluded."{c}"' for c in value_columns)
+    else:
+        sql += "DO NOTHING"
+    params = [
+        tuple(p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True)) for row in rows
+    ]
+    conn.exec_driver_sql(sql, params)
 
 
 def _key_filter(key_cols: list[Any], chunk: Sequence[tuple[Any, ...]], dialect: str) -> Any:

@@ -22,6 +22,7 @@ from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.periods import utcnow
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import chunked, upsert
+from intensive_tracker.sync import fingerprint
 from intensive_tracker.sync.state import RunState
 
 
@@ -55,12 +56,16 @@ def write_cohort_batch(
         key=["key"],
     ).ids[(ref.key,)]
 
-    account_ids, participant_ids = _write_people(session, batch, state)
-    participant_ids = apply_people_overrides(
-        session, settings.people, account_ids=account_ids, participant_ids=participant_ids
-    )
+    # Issue 17: a part whose fingerprint matches the stored one is skipped before any row is compared.
+    fp = fingerprint.load(session, batch, settings=settings, registry=registry, enabled=state.fingerprints)
+    stored_ids = fingerprint.stored_people_ids(session, batch) if fp.unchanged("people") else None
+    account_ids, participant_ids = stored_ids or _write_people(session, batch, state)
+    linked = apply_people_overrides(session, settings.people, account_ids=account_ids, participant_ids=participant_ids)
+    if stored_ids is None or linked != participant_ids:
+        fp.distrust()  # people were written or relinked: every part is compared row by row
+    participant_ids = linked
 
-    if batch.enrolments is not None:
+    if batch.enrolments is not None and not fp.unchanged("enrolments"):
         rows: list[dict[str, Any]] = [
             {
                 "cohort_id": cohort_id,
@@ -71,14 +76,16 @@ def write_cohort_batch(
             }
             for e in batch.enrolments
         ]
-        state.counts["enrolments"].add(upsert(session, m.Enrolment, rows, key=["cohort_id", "account_id"]).counts)
+        state.counts["enrolments"].add(
+            upsert(session, m.Enrolment, rows, key=["cohort_id", "account_id"], ids=False).counts
+        )
         listed = {r["account_id"] for r in rows}
         state.marked_missing += _mark_missing(
             session, m.Enrolment, col(m.Enrolment.cohort_id) == cohort_id, m.Enrolment.account_id, listed, now
         )
 
     session_ids: dict[str, int] = {}
-    if batch.sessions is not None:
+    if batch.sessions is not None and not fp.unchanged("sessions"):
         rows = [
             {
                 "cohort_id": cohort_id,
@@ -105,7 +112,8 @@ def write_cohort_batch(
             listed_keys,
             now,
         )
-    missing_sessions = {a.session_key for a in batch.attendance} - set(session_ids)
+    attendance = [] if fp.unchanged("attendance") else batch.attendance
+    missing_sessions = {a.session_key for a in attendance} - set(session_ids)
     for chunk in chunked(sorted(missing_sessions)):
         for source_key, sid in conn.execute(
             select(col(m.Session.source_key), col(m.Session.id)).where(
@@ -116,7 +124,7 @@ def write_cohort_batch(
             session_ids[source_key] = sid
 
     marks: dict[tuple[int, int], dict[str, Any]] = {}
-    for a in batch.attendance:
+    for a in attendance:
         if a.session_key not in session_ids or a.external_id not in account_ids:
             state.warnings.append(
                 {
@@ -142,10 +150,11 @@ def write_cohort_batch(
         ):
             marks[key] = row
     state.counts["attendance"].add(
-        upsert(session, m.Attendance, list(marks.values()), key=["session_id", "participant_id"]).counts
+        upsert(session, m.Attendance, list(marks.values()), key=["session_id", "participant_id"], ids=False).counts
     )
 
-    _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
+    if not fp.unchanged("defenses"):
+        _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
     _remove_non_participants(session, batch, cohort_id, state)
 
     if batch.cursors:
@@ -154,9 +163,14 @@ def write_cohort_batch(
     for w in batch.warnings:
         state.warnings.append({"cohort": ref.key, **w.model_dump()})
     batch_people = set(participant_ids.values())
-    state.note_participants(
-        changed=refresh_participants(session, registry, participant_ids=batch_people), seen=batch_people
+    changed = (
+        refresh_participants(session, registry, participant_ids=batch_people)
+        if stored_ids is None or not fp.enabled  # people written, relinked, or sync --full
+        else set()
     )
+    state.note_participants(changed=changed, seen=batch_people)
+    fp.save(session)
+    state.skipped_parts += len(fp.skipped)
 
 
 def _remove_non_participants(session: Session, batch: Batch, cohort_id: int, state: RunState) -> None:
@@ -362,5 +376,5 @@ def _write_defenses(
         if pid not in rows or DEFENSE_RANK[d.outcome] > DEFENSE_RANK[rows[pid]["outcome"]]:
             rows[pid] = row
     state.counts["defenses"].add(
-        upsert(session, m.Defense, list(rows.values()), key=["cohort_id", "participant_id"]).counts
+        upsert(session, m.Defense, list(rows.values()), key=["cohort_id", "participant_id"], ids=False).counts
     )

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
-from connectors.base import Batch, BatchFailure, Connector
+from connectors.base import Batch, BatchFailure, CohortSkipped, Connector
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
 from intensive_tracker.faults import fault_point
@@ -82,8 +82,11 @@ def run_sync(
     on_batch: Callable[[str, str], None] | None = None,
     on_failure: Callable[[str, str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    full: bool = False,
 ) -> SyncReport:
     """Sync every connector; one failing cohort does not stop the others.
+
+    `full` (sync --full) compares every row, even of parts whose fingerprint is unchanged.
 
     Holds the sync lock (AlreadyRunning if another process syncs); `should_stop` is asked after each
     batch, and a yes ends the run as «interrupted» with every committed batch kept.
@@ -100,6 +103,7 @@ def run_sync(
                 on_batch=on_batch,
                 on_failure=on_failure,
                 should_stop=should_stop,
+                full=full,
             )
         except OperationalError as e:
             busy = database_busy(engine, e)
@@ -118,6 +122,7 @@ def _run_locked(
     on_batch: Callable[[str, str], None] | None,
     on_failure: Callable[[str, str], None] | None,
     should_stop: Callable[[], bool] | None,
+    full: bool = False,
 ) -> SyncReport:
     ensure_schema(engine)
     # We hold the lock, so a run still marked running was left by a process that died.
@@ -130,7 +135,7 @@ def _run_locked(
         run_id = run.id
     assert run_id is not None
     fault_point("run_started")
-    state = RunState()
+    state = RunState(fingerprints=not full)
     stopped = False
     for connector in connectors:
         cursors = _load_cursors(engine, connector.name)
@@ -143,7 +148,20 @@ def _run_locked(
                     _save_run(engine, run_id, state)
                     if on_failure:
                         on_failure(item.source, item.cohort_key)
+                elif isinstance(item, CohortSkipped):
+                    # A finished cohort with nothing new (issue 17): nothing to write, counted as synced.
+                    state.refresh.append(
+                        {"source": item.source, "cohort": item.cohort_key, "mode": item.mode, "reason": item.reason}
+                    )
+                    state.cohorts_ok += 1
+                    if on_batch:
+                        on_batch(item.source, item.cohort_key)
                 else:
+                    if item.refresh is not None:
+                        mode, reason = item.refresh
+                        state.refresh.append(
+                            {"source": item.source, "cohort": item.cohort.key, "mode": mode, "reason": reason}
+                        )
                     with transaction(engine) as session:
                         write_batch(session, item, settings=settings, registry=registry, state=state)
                         _save_run_in(session, run_id, state)
@@ -185,6 +203,8 @@ def _run_locked(
         errors=state.errors,
         cohorts_ok=state.cohorts_ok,
         cohorts_failed=state.cohorts_failed,
+        skipped_parts=state.skipped_parts,
+        refresh=state.refresh,
     )
 
 

@@ -33,6 +33,8 @@ class SyncReport:
     errors: list[dict[str, Any]]
     cohorts_ok: int
     cohorts_failed: int
+    skipped_parts: int = 0  # cohort parts skipped: their fingerprint was unchanged (issue 17)
+    refresh: list[dict[str, Any]] = field(default_factory=list)  # per cohort: full | incremental | skipped, why
 
     @property
     def rows_written(self) -> int:
@@ -50,6 +52,9 @@ class RunState:
     errors: list[dict[str, Any]] = field(default_factory=list)
     cohorts_ok: int = 0
     cohorts_failed: int = 0
+    fingerprints: bool = True  # False (sync --full): every part is compared row by row
+    skipped_parts: int = 0  # cohort parts skipped because their fingerprint was unchanged
+    refresh: list[dict[str, Any]] = field(default_factory=list)  # how each cohort was refreshed, and why
     # Participants are counted by id over the whole run: one created here is «new» and nothing
     # else, however many batches refresh it later; one seen but not changed is «unchanged».
     created_participants: set[int] = field(default_factory=set)
@@ -76,4 +81,6 @@ class RunState:
         data["marked_missing"] = self.marked_missing
         data["rejected"] = self.rejected
         data["cohorts"] = {"ok": self.cohorts_ok, "failed": self.cohorts_failed}
+        data["refresh"] = self.refresh
+        data["skipped_parts"] = self.skipped_parts
         return data

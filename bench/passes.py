@@ -1,0 +1,172 @@
+"""Issue 17's passes: the bulk-load floor, the profile of a sync, and the nightly clock of the region.
+
+* **bulk-load floor**: the synced data rows, read back into memory, written again into empty copies of
+  their tables (same columns, keys and unique indexes) by the fastest path each database offers:
+  PostgreSQL `COPY … FROM STDIN`, SQLite one `executemany` per table in one transaction. Only the write is
+  timed; the copies are dropped afterwards.
+* **profile**: seconds of one sync spent decoding Moodle's JSON (`parse`), validating the answers into
+  models (`validate`), in the cohort writer outside its write statements (`diff`: reading stored rows,
+  comparing, fingerprints, building rows) and in its INSERT/UPDATE statements (`write`). Parse and
+  validate run in the fetch threads, so they overlap the writer and are summed over threads.
+* **nightly clock**: two days after the region's last session (not a Sunday, the weekly full refetch),
+  so the last school year's latest launches are still active and the older years finished.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import MetaData, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.dml import Delete, Insert, Update
+
+from connectors.demo.world import World
+from connectors.moodle import client as moodle_client
+from connectors.moodle import functions as moodle_functions
+from intensive_tracker.periods import local_date
+from intensive_tracker.store import models as m
+from intensive_tracker.sync import engine as sync_engine
+
+FLOOR_TABLES = ("participant", "account", "enrolment", "session", "attendance", "defense")
+
+
+def bulk_load_floor(engine: Engine) -> tuple[float, int]:
+    """Seconds to write every synced data row into empty copies of its table; and how many rows."""
+    source = m.SQLModel.metadata
+    copies = MetaData()
+    tables = []
+    for name in FLOOR_TABLES:
+        table = source.tables[name]
+        copy = table.to_metadata(copies, name=f"floor_{name}")
+        copy.foreign_keys.clear()
+        for constraint in list(copy.constraints):
+            if constraint.__class__.__name__ == "ForeignKeyConstraint":
+                copy.constraints.discard(constraint)
+        tables.append((table, copy))
+    copies.drop_all(engine)
+    copies.create_all(engine)
+    data = []
+    with engine.connect() as conn:
+        for table, copy in tables:
+            data.append((copy, [tuple(r) for r in conn.execute(select(table))]))
+    rows = sum(len(r) for _, r in data)
+    try:
+        started = time.perf_counter()
+        if engine.dialect.name == "postgresql":
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                for copy, records in data:
+                    columns = ", ".join(f'"{c.name}"' for c in copy.columns)
+                    with cursor.copy(f"COPY {copy.name} ({columns}) FROM STDIN") as pipe:  # type: ignore[attr-defined]
+                        for record in records:
+                            pipe.write_row(record)
+                raw.commit()
+            finally:
+                raw.close()
+        else:
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("BEGIN")  # the engine's connections autocommit at the driver level
+                for copy, records in data:
+                    marks = ", ".join("?" for _ in copy.columns)
+                    cursor.executemany(f"INSERT INTO {copy.name} VALUES ({marks})", records)
+                raw.commit()
+            finally:
+                raw.close()
+        seconds = time.perf_counter() - started
+    finally:
+        copies.drop_all(engine)
+    return seconds, rows
+
+
+class Profile:
+    """Seconds per stage, added up from every thread."""
+
+    def __init__(self) -> None:
+        self.seconds = {"parse": 0.0, "validate": 0.0, "diff": 0.0, "write": 0.0}
+        self._lock = threading.Lock()
+        self._in_writer = threading.local()
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] += seconds
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self.seconds.items()}
+
+
+@contextmanager
+def profiled() -> Iterator[Profile]:
+    """Wrap the stages' functions for the block; restored afterwards."""
+    profile = Profile()
+    decode = moodle_client.MoodleClient.decode
+    parse = moodle_functions.parse
+    execute = Connection.execute
+    writer = sync_engine.WRITERS["cohort"]
+
+    def timed(stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                profile.add(stage, time.perf_counter() - started)
+
+        return wrapper
+
+    def counted_execute(self: Connection, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        if not getattr(profile._in_writer, "on", False) or not isinstance(statement, (Insert, Update, Delete)):
+            return execute(self, statement, *args, **kwargs)
+        started = time.perf_counter()
+        try:
+            return execute(self, statement, *args, **kwargs)
+        finally:
+            profile.add("write", time.perf_counter() - started)
+
+    def write_cohort(*args: Any, **kwargs: Any) -> None:
+        profile._in_writer.on = True
+        before = profile.seconds["write"]
+        started = time.perf_counter()
+        try:
+            writer(*args, **kwargs)
+        finally:
+            profile._in_writer.on = False
+            profile.add("diff", time.perf_counter() - started - (profile.seconds["write"] - before))
+
+    moodle_client.MoodleClient.decode = timed("parse", decode)  # type: ignore[method-assign]
+    moodle_functions.parse = timed("validate", parse)
+    Connection.execute = counted_execute  # type: ignore[method-assign]
+    writers: dict[str, Any] = sync_engine.WRITERS  # type: ignore[assignment]
+    writers["cohort"] = write_cohort
+    try:
+        yield profile
+    finally:
+        moodle_client.MoodleClient.decode = decode  # type: ignore[method-assign]
+        moodle_functions.parse = parse
+        Connection.execute = execute  # type: ignore[method-assign]
+        writers["cohort"] = writer
+
+
+def nightly_clock(world: World) -> datetime:
+    """Two days after the region's last session, moved off Sunday (the weekly full refetch)."""
+    last = max(s.sessdate for c in world.courses for a in c.attendances for s in a.sessions)
+    when = datetime.fromtimestamp(last, UTC) + timedelta(days=2)
+    while local_date(when).weekday() == 6:
+        when += timedelta(days=1)
+    return when
+
+
+def active_year_days(world: World, clock: datetime) -> int:
+    """`finished_after_days` that keeps every cohort with a session in the region's last school year active."""
+    last = local_date(
+        datetime.fromtimestamp(max(s.sessdate for c in world.courses for a in c.attendances for s in a.sessions), UTC)
+    )
+    start = datetime(last.year if last.month >= 9 else last.year - 1, 9, 1, tzinfo=UTC)
+    return (clock - start).days + 1
