@@ -24,7 +24,7 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings, parse_settings
-from intensive_tracker.reports.roster import OUTCOME_LABELS
+from intensive_tracker.reports.roster_types import OUTCOME_LABELS
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import transaction
 

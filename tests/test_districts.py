@@ -13,9 +13,9 @@ from intensive_tracker.errors import ConfigError
 from intensive_tracker.people.districts import (
     district_recipients,
     load_registry,
-    normalize,
     registry_from_settings,
 )
+from intensive_tracker.people.spelling import normalize
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REGISTRY = load_registry()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intensive_tracker.people.districts import load_registry, normalize, word_order_key
+from intensive_tracker.people.districts import load_registry
+from intensive_tracker.people.spelling import normalize, word_order_key
 
 REGISTRY = load_registry()
 # (spelling, the district it means today): every shipped name, alias and full name.

@@ -19,7 +19,7 @@ from intensive_tracker.mail.message import build_message, wire_bytes
 from intensive_tracker.mail.plan import DistrictMail, RegionTotals, plan_mails
 from intensive_tracker.mail.workbook import neutralize
 from intensive_tracker.people.districts import DistrictEntry, load_registry
-from intensive_tracker.reports.roster import RosterRow
+from intensive_tracker.reports.roster_types import RosterRow
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import transaction
 from tests.mail_support import (

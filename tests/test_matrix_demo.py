@@ -17,7 +17,8 @@ from intensive_tracker.mail.plan import plan_mails
 from intensive_tracker.mail.workbook import participants_workbook
 from intensive_tracker.people.districts import registry_from_settings
 from intensive_tracker.reports.paths import district_page
-from intensive_tracker.reports.roster import FORM_SIGN_IN, rosters
+from intensive_tracker.reports.roster import rosters
+from intensive_tracker.reports.roster_types import FORM_SIGN_IN
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import make_engine
 from tests.html_pages import parse

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from connectors.moodle.connector import MoodleConnector
 from intensive_tracker.people.districts import registry_from_settings
 from intensive_tracker.reports.person_card import build_cards, person_rosters
-from intensive_tracker.reports.roster import DELETED_NOTE, NOT_HELD, rosters
+from intensive_tracker.reports.roster import rosters
+from intensive_tracker.reports.roster_types import DELETED_NOTE, NOT_HELD
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import transaction
 from intensive_tracker.sync.engine import run_sync

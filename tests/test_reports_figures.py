@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 
 from intensive_tracker.people.districts import UNASSIGNED, load_registry
 from intensive_tracker.reports.figure_types import OutcomeCounts, ProgramSummary, Summary
-from intensive_tracker.reports.figures import build_summary, freshness_warnings
+from intensive_tracker.reports.figures import build_summary
+from intensive_tracker.reports.freshness import freshness_warnings
 from intensive_tracker.store import models as m
 from tests import report_data
 

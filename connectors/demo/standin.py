@@ -18,7 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
-from connectors.demo.answers import MoodleAnswers, MoodleFault
+from connectors.demo.answer_base import MoodleFault
+from connectors.demo.answers import MoodleAnswers
 from connectors.demo.world import World
 
 ENDPOINT = "/webservice/rest/server.php"

@@ -34,8 +34,8 @@ from connectors.forms.readers import SUFFIXES, FileRejected, read_table
 from connectors.forms.rows import FormRow, row_model, validate_row
 from intensive_tracker.config import FormSettings, Settings
 from intensive_tracker.errors import InputError
-from intensive_tracker.people.districts import normalize
 from intensive_tracker.people.identity import name_key
+from intensive_tracker.people.spelling import normalize
 
 log = logging.getLogger(__name__)
 SOURCE = "forms"

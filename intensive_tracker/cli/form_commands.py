@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from connectors.forms import FormsConnector, find_form, form_files
-from connectors.moodle.check import Checklist, lines, run_check
+from connectors.moodle.check import run_check
+from connectors.moodle.checklist import Checklist, lines
 from connectors.moodle.factory import moodle_client
 from intensive_tracker.cli.context import Context, cli
 from intensive_tracker.cli.form_output import file_results, print_data_quality, print_file_results, print_quality

@@ -2,7 +2,8 @@
 
 from intensive_tracker.mail.errors import HeaderInjection, MailAuthError, MailUnavailable
 from intensive_tracker.mail.preview import PreviewReport, preview_all
-from intensive_tracker.mail.sender import MessageResult, SendReport, resend, send_all
+from intensive_tracker.mail.send_report import MessageResult, SendReport
+from intensive_tracker.mail.sender import resend, send_all
 
 __all__ = [
     "HeaderInjection",

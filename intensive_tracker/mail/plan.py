@@ -22,7 +22,8 @@ from intensive_tracker.config import MailSettings, Settings
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.periods import local_date, school_year_of
-from intensive_tracker.reports.roster import FORM_SIGN_IN, Roster, RosterRow, SessionColumn, rosters
+from intensive_tracker.reports.roster import rosters
+from intensive_tracker.reports.roster_types import FORM_SIGN_IN, Roster, RosterRow, SessionColumn
 from intensive_tracker.store import models as m
 
 KIND = "participants-results"

@@ -8,11 +8,8 @@ twice automatically: sent, uncertain and failed_permanent rows are skipped until
 
 from __future__ import annotations
 
-import logging
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -21,71 +18,18 @@ from sqlalchemy.engine import Engine
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.mail import outbox
+from intensive_tracker.mail.delivery import Pacer, deliver, row_id
 from intensive_tracker.mail.message import build_message, new_message_id
 from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails
-from intensive_tracker.mail.smtp import Delivery, Transport
+from intensive_tracker.mail.send_report import MessageResult, SendReport
+from intensive_tracker.mail.smtp import Transport
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.periods import utcnow
 from intensive_tracker.store.locks import sending_lock
 from intensive_tracker.store.models import Outbox
 from intensive_tracker.store.schema import ensure_schema
 
-log = logging.getLogger("intensive_tracker.mail")
-
-
-@dataclass(frozen=True)
-class MessageResult:
-    """One message of the run: where its outbox row stands now and why."""
-
-    outbox_id: int
-    district: str
-    program_key: str
-    period: str
-    state: str
-    action: str  # sent-now | attempted | skipped | not-attempted
-    reason: str | None = None
-    refused: dict[str, str] = field(default_factory=dict)
-    changed_since_sent: bool = False
-
-
-@dataclass
-class SendReport:
-    results: list[MessageResult] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    recovered: int = 0
-
-    @property
-    def delivered(self) -> int:
-        """Messages the server accepted during this run."""
-        return sum(1 for r in self.results if r.action == "sent-now")
-
-    @property
-    def states(self) -> Counter[str]:
-        return Counter(r.state for r in self.results)
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every message of the selection is sent; 75 when any waits for a retry or a person."""
-        return 0 if all(r.state == outbox.SENT for r in self.results) else 75
-
-
 TransportFactory = Callable[..., Transport]
-
-
-class _Pacer:
-    """At most rate_per_minute messages a minute: the relay and the recipients' servers stay friendly."""
-
-    def __init__(self, per_minute: float, sleep: Callable[[float], None]) -> None:
-        self.interval = 60.0 / per_minute
-        self.sleep = sleep
-        self.last: float | None = None
-
-    def wait(self) -> None:
-        if self.last is not None:
-            delay = self.last + self.interval - time.monotonic()
-            if delay > 0:
-                self.sleep(delay)
-        self.last = time.monotonic()
 
 
 def send_all(
@@ -156,7 +100,7 @@ def _send_due(
         else:
             report.results.append(
                 MessageResult(
-                    _row_id(row),
+                    row_id(row),
                     mail.district,
                     mail.program_key,
                     mail.period,
@@ -167,7 +111,7 @@ def _send_due(
                     changed_since_sent=row.content_hash != mail.content_hash,
                 )
             )
-    _deliver(settings, engine, due, report, transport(mail_conf), _Pacer(mail_conf.rate_per_minute, sleep), now)
+    deliver(settings, engine, due, report, transport(mail_conf), Pacer(mail_conf.rate_per_minute, sleep), now)
     return report
 
 
@@ -214,113 +158,13 @@ def _resend(
     message = build_message(mail, settings=mail_conf, message_id=message_id, now=now(), tz=settings.tz)
     row = outbox.reopen_for_resend(engine, outbox_id, mail, message_id=message_id, now=now())
     report = SendReport(warnings=plan.warnings)
-    _deliver(
+    deliver(
         settings,
         engine,
         [(mail, row, message)],
         report,
         transport(mail_conf),
-        _Pacer(mail_conf.rate_per_minute, time.sleep),
+        Pacer(mail_conf.rate_per_minute, time.sleep),
         now,
     )
     return report
-
-
-def _deliver(
-    settings: Settings,
-    engine: Engine,
-    due: list[tuple[DistrictMail, Outbox, EmailMessage]],
-    report: SendReport,
-    link: Transport,
-    pacer: _Pacer,
-    now: Callable[[], datetime],
-) -> None:
-    mail_conf = mail_settings(settings)
-    if not due:
-        return
-    link.open()  # MailUnavailable / MailAuthError before any claim: every row stays as it was
-    try:
-        for index, (mail, row, message) in enumerate(due):
-            if not link.is_open:
-                try:
-                    link.open()
-                except Exception as e:  # the server went away mid-run: the rest waits for the next run
-                    reason = f"not attempted: {e}"
-                    for rest_mail, rest_row, _ in due[index:]:
-                        report.results.append(
-                            MessageResult(
-                                _row_id(rest_row),
-                                rest_mail.district,
-                                rest_mail.program_key,
-                                rest_mail.period,
-                                rest_row.state,
-                                "not-attempted",
-                                reason,
-                            )
-                        )
-                    log.warning("SMTP %s went away; %d message(s) wait for the next run", link.where, len(due) - index)
-                    return
-            pacer.wait()
-            if not outbox.claim(engine, _row_id(row), now=now()):
-                report.results.append(
-                    MessageResult(
-                        _row_id(row),
-                        mail.district,
-                        mail.program_key,
-                        mail.period,
-                        outbox.get(engine, _row_id(row)).state,
-                        "skipped",
-                        "claimed by another run",
-                    )
-                )
-                continue
-            delivery: Delivery = link.send(message, sender=mail_conf.from_address, recipients=mail.recipients)
-            if delivery.reconnect:
-                delivery = _once_more(
-                    link, message, sender=mail_conf.from_address, recipients=mail.recipients, first=delivery
-                )
-            outbox.finish(
-                engine, _row_id(row), delivery.state, error=delivery.reason, refused=delivery.refused, now=now()
-            )
-            action = "sent-now" if delivery.state == outbox.SENT else "attempted"
-            report.results.append(
-                MessageResult(
-                    _row_id(row),
-                    mail.district,
-                    mail.program_key,
-                    mail.period,
-                    delivery.state,
-                    action,
-                    delivery.reason,
-                    delivery.refused,
-                )
-            )
-            log.info(
-                "outbox #%s %s / %s %s: %s%s",
-                _row_id(row),
-                mail.district,
-                mail.program_key,
-                mail.period,
-                delivery.state,
-                f" ({delivery.reason})" if delivery.reason else "",
-            )
-    finally:
-        link.close()
-
-
-def _once_more(
-    link: Transport, message: EmailMessage, *, sender: str, recipients: list[str], first: Delivery
-) -> Delivery:
-    """One retry on a fresh connection for a message the server never saw; else the first outcome."""
-    try:
-        link.open()
-    except Exception as e:  # still gone: the message stays failed_temporary for the next run
-        log.warning("SMTP %s: reconnect failed: %s", link.where, e)
-        return first
-    return link.send(message, sender=sender, recipients=recipients)
-
-
-def _row_id(row: Outbox) -> int:
-    """The id of a stored outbox row (never None once written)."""
-    assert row.id is not None
-    return row.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from intensive_tracker.people.districts import fold
+from intensive_tracker.people.spelling import fold
 
 _NON_LETTERS = re.compile(r"[^\w\s-]")
 

@@ -9,7 +9,7 @@ half-year and school year of its grading date in the lab's time zone.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import col
 
 from intensive_tracker.config import Settings
-from intensive_tracker.people.districts import UNASSIGNED, Registry
-from intensive_tracker.people.vocabulary import OUTCOMES, RUN_STATUS_LABELS
+from intensive_tracker.people.districts import Registry
+from intensive_tracker.people.vocabulary import OUTCOMES
 from intensive_tracker.periods import (
     half_year_label,
     half_year_of,
@@ -30,18 +30,14 @@ from intensive_tracker.periods import (
 )
 from intensive_tracker.reports.figure_types import (
     DefenseCounts,
-    DistrictRow,
-    LaunchSummary,
     OutcomeCounts,
     ProgramSummary,
     SessionRow,
     Summary,
-    YearSummary,
 )
+from intensive_tracker.reports.freshness import errors_of_last, freshness_warnings, last_current, reached_every_source
+from intensive_tracker.reports.year_figures import year_summary
 from intensive_tracker.store import models as m
-
-# The methodist is warned when the newest successful sync is older than this.
-STALE_AFTER = timedelta(days=2)
 
 
 def build_summary(
@@ -68,8 +64,8 @@ def build_summary(
             .limit(1)
         )
         last = conn.execute(finished).first()
-        success = _last_current(conn)
-        last_errors = _errors_of_last(conn)
+        success = last_current(conn)
+        last_errors = errors_of_last(conn)
     # finished_at is never None here (the query selects finished runs); the test only narrows the type.
     last_sync = local(last[0], tz) if last and last[0] is not None else None
     last_success = local(success, tz) if success is not None else None
@@ -84,72 +80,9 @@ def build_summary(
             now=now,
             last_success=last_success,
             last_status=last[1] if last else None,
-            reached_all=_reached_every_source(last_errors),
+            reached_all=reached_every_source(last_errors),
         ),
     )
-
-
-# Errors that leave the data current: the file was read, only some of its rows were refused.
-ROW_PROBLEMS = frozenset({"RejectedRows"})
-
-
-def _reached_every_source(errors: list[Any]) -> bool:
-    return all(isinstance(e, dict) and e.get("type") in ROW_PROBLEMS for e in errors)
-
-
-def _errors_of_last(conn: Connection) -> list[Any]:
-    errors = conn.execute(
-        select(col(m.SyncRun.errors))
-        .where(col(m.SyncRun.finished_at).is_not(None))
-        .order_by(col(m.SyncRun.finished_at).desc(), col(m.SyncRun.id).desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    return list(errors or [])
-
-
-def _last_current(conn: Connection) -> datetime | None:
-    """When the data were last current: the newest finished run that reached every source.
-
-    That is a run «ok», or «problems» whose only problems are rejected rows of files it did read.
-    """
-    ok = conn.execute(
-        select(func.max(col(m.SyncRun.finished_at))).where(col(m.SyncRun.status) == "ok")
-    ).scalar_one_or_none()
-    for finished, errors in conn.execute(
-        select(col(m.SyncRun.finished_at), col(m.SyncRun.errors))
-        .where(col(m.SyncRun.status) == "problems", col(m.SyncRun.finished_at).is_not(None))
-        .order_by(col(m.SyncRun.finished_at).desc(), col(m.SyncRun.id).desc())
-        .limit(20)
-    ):
-        if ok is not None and finished <= ok:
-            break
-        if _reached_every_source(list(errors or [])):
-            return finished  # type: ignore[no-any-return]
-    return ok
-
-
-def freshness_warnings(
-    *, now: datetime, last_success: datetime | None, last_status: str | None, reached_all: bool = False
-) -> list[str]:
-    """What the page must warn about: no current data, data older than two days, a last run that missed a source.
-
-    `last_success` is when the last run reaching every source ended; new rejected rows in a file it read
-    are a data-quality problem, said as such, not a warning that the data are old (issue 12).
-    """
-    warnings = []
-    if last_success is None:
-        warnings.append("Успешной синхронизации с Moodle ещё не было: цифры могут быть неполными.")
-    elif now - last_success > STALE_AFTER:
-        warnings.append("Последняя успешная синхронизация была больше двух дней назад: данные могут быть устаревшими.")
-    if last_status == "problems" and reached_all:
-        warnings.append(
-            "Последняя синхронизация нашла новые строки с ошибками в файлах форм: они не учтены "
-            "(список — на странице «Качество данных»)."
-        )
-    elif last_status is not None and last_status != "ok":
-        label = RUN_STATUS_LABELS.get(last_status, RUN_STATUS_LABELS["failed"])
-        warnings.append(f"Последняя синхронизация {label}: часть данных могла не обновиться.")
-    return warnings
 
 
 def programs_with_defense(settings: Settings) -> frozenset[str]:
@@ -262,7 +195,7 @@ def _program(
     cohort_ids = {key: cid for cid, (key, *_) in cohorts.items()}
     years = sorted(set(by_year) | set(defenses_by_year))
     summaries = [
-        _year(
+        year_summary(
             conn,
             y,
             [r for _, r in by_year.get(y, [])],
@@ -328,126 +261,3 @@ def participation_terms(
         else:
             rows.append((year, by_calendar[year]))
     return rows
-
-
-def _registered(conn: Connection, cohort_ids: list[int]) -> int | None:
-    """People registered through forms for these launches, or None when no form registers for them.
-
-    Form registrations are rows of `registration` (connectors/forms); a row removed from a
-    corrected file (missing_since set) no longer counts. Enrolments with status "registered"
-    count too.
-    """
-    if not cohort_ids:
-        return None
-    people: set[int] = set(
-        conn.execute(
-            select(col(m.Enrolment.participant_id)).where(
-                col(m.Enrolment.cohort_id).in_(cohort_ids), col(m.Enrolment.status) == "registered"
-            )
-        ).scalars()
-    )
-    registered = conn.execute(
-        select(col(m.Registration.participant_id), col(m.Registration.missing_since)).where(
-            col(m.Registration.cohort_id).in_(cohort_ids)
-        )
-    ).all()
-    if not people and not registered:
-        return None
-    people.update(pid for pid, missing_since in registered if missing_since is None)
-    return len(people)
-
-
-def _visits(per_person: Counter[int] | dict[int, int], sessions_held: int) -> dict[int, int]:
-    """How many people came to exactly 1, 2, … sessions (every count up to the sessions held)."""
-    spread = Counter(per_person.values())
-    top = max([sessions_held, *spread])
-    return {k: spread[k] for k in range(1, top + 1)}
-
-
-def _year(
-    conn: Connection,
-    year: str,
-    sessions: list[SessionRow],
-    session_ids: list[int],
-    passed: list[tuple[int, str | None]],
-    registry: Registry,
-    *,
-    cohorts: dict[int, tuple[str, str | None, int | None, str | None]],
-    cohort_ids: dict[str, int],
-    outcomes: dict[str, dict[str, Counter[str]]],
-) -> YearSummary:
-    on = date(school_year_start(year), 9, 1)
-    attendance_by_person: Counter[int] = Counter()
-    by_launch: dict[int, Counter[int]] = defaultdict(Counter)
-    district_raw: dict[int, str | None] = {}
-    for start in range(0, len(session_ids), 500):
-        chunk = session_ids[start : start + 500]
-        for pid, raw, cohort_id, n in conn.execute(
-            select(
-                col(m.Attendance.participant_id),
-                col(m.Participant.district_raw),
-                col(m.Session.cohort_id),
-                func.count(),
-            )
-            .join(m.Participant, col(m.Participant.id) == col(m.Attendance.participant_id))
-            .join(m.Session, col(m.Session.id) == col(m.Attendance.session_id))
-            .where(col(m.Attendance.session_id).in_(chunk), col(m.Attendance.present).is_(True))
-            .group_by(col(m.Attendance.participant_id), col(m.Participant.district_raw), col(m.Session.cohort_id))
-        ):
-            attendance_by_person[pid] += int(n)
-            by_launch[cohort_id][pid] += int(n)
-            district_raw[pid] = raw
-    for pid, raw in passed:
-        district_raw.setdefault(pid, raw)
-
-    def district(pid: int) -> str:
-        return registry.resolve(district_raw.get(pid), on=on).name or UNASSIGNED
-
-    people: dict[str, set[int]] = defaultdict(set)
-    visits: Counter[str] = Counter()
-    defended: Counter[str] = Counter()
-    for pid, n in attendance_by_person.items():
-        people[district(pid)].add(pid)
-        visits[district(pid)] += n
-    for pid, _ in passed:
-        people[district(pid)].add(pid)
-        defended[district(pid)] += 1
-    rows = [
-        DistrictRow(d, len(people[d]), visits[d], defended[d])
-        for d in sorted(people, key=lambda d: (d == UNASSIGNED, d))
-    ]
-    territorial = registry.territorial(on=on)
-    reached = sorted(d for d in people if d in set(territorial))
-    launches = []
-    for key in dict.fromkeys(s.cohort for s in sessions):  # launches in the order of their first session
-        cid = cohort_ids[key]
-        own = [s for s in sessions if s.cohort == key]
-        counts = outcomes["cohort"].get(key, Counter())
-        launches.append(
-            LaunchSummary(
-                cohort=key,
-                title=cohorts[cid][1],
-                term=cohorts[cid][2],
-                sessions=own,
-                attendances=sum(by_launch[cid].values()),
-                unique_participants=len(by_launch[cid]),
-                visits=_visits(by_launch[cid], sum(1 for s in own if s.taken)),
-                outcomes=OutcomeCounts(**{o: counts[o] for o in OUTCOMES}),
-            )
-        )
-    year_outcomes = outcomes["school"].get(year, Counter())
-    return YearSummary(
-        school_year=year,
-        sessions=sessions,
-        attendances=sum(attendance_by_person.values()),
-        unique_participants=len(attendance_by_person),
-        defenses_passed=len(passed),
-        districts=rows,
-        districts_reached=reached,
-        districts_not_reached=[d for d in territorial if d not in set(reached)],
-        districts_with_defenses=sum(1 for d, n in defended.items() if n and d != UNASSIGNED),
-        launches=launches,
-        visits=_visits(attendance_by_person, sum(1 for s in sessions if s.taken)),
-        outcomes=OutcomeCounts(**{o: year_outcomes[o] for o in OUTCOMES}),
-        registered=_registered(conn, [cohort_ids[k] for k in dict.fromkeys(s.cohort for s in sessions)]),
-    )

@@ -19,7 +19,8 @@ from sqlmodel import col
 
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.periods import local_date, school_year_of
-from intensive_tracker.reports.roster import Roster, RosterRow, rosters
+from intensive_tracker.reports.roster import rosters
+from intensive_tracker.reports.roster_types import Roster, RosterRow
 from intensive_tracker.store import models as m
 
 # (program key, school year) → district → roster, as site.site_rosters gives them

@@ -18,8 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from intensive_tracker.config import Settings
-from intensive_tracker.people.districts import Registry, normalize
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.overrides import account_ref, match_overrides
+from intensive_tracker.people.spelling import normalize
 from intensive_tracker.periods import local
 from intensive_tracker.reports.dataquality import build_data_quality
 from intensive_tracker.reports.quality_types import (

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -24,123 +23,12 @@ from sqlmodel import col
 
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
-from intensive_tracker.periods import local, local_date, ru_date, school_year_of, school_year_start
+from intensive_tracker.periods import local, local_date, school_year_of, school_year_start
+from intensive_tracker.reports.roster_types import FORM_SIGN_IN, NOT_HELD, Mark, Roster, RosterRow, SessionColumn
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import chunked
 
-OUTCOME_LABELS = {
-    "passed": "защита пройдена",
-    "failed": "защита не пройдена",
-    "pending": "ожидает оценки",
-    None: "не защищал(а)",
-}
-NOT_HELD = "—"  # the person's cohort did not have this session
-FORM_SIGN_IN = "+"
-DELETED_NOTE = "удалено в Moodle"
 _FORM_STATUS, _REMOVED_STATUS = "form", "removed"  # connectors/forms: a sign-in row; a row a corrected file dropped
-
-
-@dataclass(frozen=True)
-class SessionColumn:
-    """One session of the period as a matrix column."""
-
-    key: str  # "course:<id>:<source key>" for a Moodle session, else "session:<id>"
-    starts_at: datetime  # lab time zone
-    topic: str
-    cohorts: tuple[str, ...]  # the cohort keys that had it
-    deleted: bool  # Moodle no longer lists it; kept by history
-
-    @property
-    def day(self) -> date:
-        return self.starts_at.date()
-
-    @property
-    def header(self) -> str:
-        return ru_date(self.day)
-
-    @property
-    def header_day(self) -> str:
-        """«20.09.»: the header's first line where columns are narrow (the e-mail)."""
-        return self.header[:6]
-
-    @property
-    def header_year(self) -> str:
-        return self.header[6:]
-
-    @property
-    def note(self) -> str:
-        return DELETED_NOTE if self.deleted else ""
-
-
-@dataclass(frozen=True)
-class Mark:
-    """A person's cell in one column."""
-
-    text: str  # status acronym, «+», "" (not marked) or «—» (not their session)
-    present: bool = False
-    label: str = ""  # the status's description in Moodle
-
-    @property
-    def held(self) -> bool:
-        return self.text != NOT_HELD
-
-
-@dataclass(frozen=True)
-class RosterRow:
-    participant_id: int
-    full_name: str
-    school: str
-    category: str
-    sessions_attended: int
-    defense: str | None  # passed | failed | pending | None
-    marks: tuple[Mark, ...] = ()  # aligned with the roster's columns
-    attended_days: tuple[date, ...] = ()  # dates of the present marks, in order
-    cohorts: tuple[str, ...] = ()  # the person's cohorts of this program and period
-    defense_date: date | None = None  # grading date, lab time zone
-    defense_grade: float | None = None
-    district_raw: str | None = None
-
-    @property
-    def defense_label(self) -> str:
-        return OUTCOME_LABELS[self.defense]
-
-    @property
-    def defense_date_text(self) -> str:
-        return ru_date(self.defense_date) if self.defense_date else ""
-
-    @property
-    def defense_grade_text(self) -> str:
-        return f"{self.defense_grade:g}".replace(".", ",") if self.defense_grade is not None else ""
-
-    @property
-    def defense_text(self) -> str:
-        """«защита пройдена 20.12.23, оценка 8»."""
-        parts = [self.defense_label + (f" {self.defense_date_text}" if self.defense_date else "")]
-        if self.defense_grade is not None:
-            parts.append(f"оценка {self.defense_grade_text}")
-        return ", ".join(parts)
-
-    @property
-    def attended_text(self) -> str:
-        return ", ".join(ru_date(d) for d in self.attended_days)
-
-
-@dataclass(frozen=True)
-class Roster:
-    district: str
-    program_key: str
-    school_year: str
-    rows: list[RosterRow]
-    columns: tuple[SessionColumn, ...] = ()
-    has_defense: bool = True  # the program has a defense at all (records of any year)
-
-    @property
-    def attendances(self) -> int:
-        return sum(r.sessions_attended for r in self.rows)
-
-    @property
-    def defenses_passed(self) -> int:
-        return sum(1 for r in self.rows if r.defense == "passed")
 
 
 def rosters(

@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.reports.figure_types import ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.paths import district_page, person_page, year_page
-from intensive_tracker.reports.roster import Roster, rosters
+from intensive_tracker.reports.roster import rosters
+from intensive_tracker.reports.roster_types import Roster
 from intensive_tracker.site.charts import Bar, bar_chart, share
 from intensive_tracker.text import plural
 

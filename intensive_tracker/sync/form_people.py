@@ -14,8 +14,9 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session, col
 
 from connectors.base import FormBatch
-from intensive_tracker.people.districts import Registry, normalize
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.identity import email_key, initials_key, name_key
+from intensive_tracker.people.spelling import normalize
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import upsert
 from intensive_tracker.sync.state import RunState

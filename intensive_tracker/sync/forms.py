@@ -3,15 +3,15 @@
 Order of work: the cohort, the people (each row joined to one participant: by e-mail, else a *probable*
 match by name and district, else a new person), the rows' records (registrations, sign-ins, defense
 results), the row ledger that marks rows a corrected file dropped, the rejects and the file's fingerprint.
-Everything is an upsert, so importing the same file again writes nothing.
+Everything is an upsert, so importing the same file again writes nothing. The records are written by
+`sync.form_records`, the ledger by `sync.form_ledger`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlmodel import Session, col
 
 from connectors.base import FormBatch, Reject
@@ -20,15 +20,14 @@ from intensive_tracker.errors import TrackerError
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.overrides import apply_people_overrides
 from intensive_tracker.people.refresh import refresh_participants
-from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.periods import utcnow
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import Counts, upsert
+from intensive_tracker.sync.form_ledger import write_ledger
 from intensive_tracker.sync.form_people import SOURCE, link_people
+from intensive_tracker.sync.form_records import write_attendance, write_defenses, write_registrations, write_sessions
 from intensive_tracker.sync.state import RunState
 from intensive_tracker.text import plural, ru_number
-
-REMOVED_STATUS = "removed"
 
 
 def write_form_batch(
@@ -57,11 +56,11 @@ def write_form_batch(
     participant_ids = apply_people_overrides(
         session, settings.people, account_ids=account_ids, participant_ids=participant_ids
     )
-    session_ids = _write_sessions(session, batch, cohort_id, state)
-    _write_registrations(session, batch, cohort_id, account_ids, participant_ids, state)
-    _write_attendance(session, batch, session_ids, account_ids, participant_ids, state)
-    _write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
-    _write_ledger(session, batch, cohort_id, session_ids, account_ids, participant_ids, state, now)
+    session_ids = write_sessions(session, batch, cohort_id, state)
+    write_registrations(session, batch, cohort_id, account_ids, participant_ids, state)
+    write_attendance(session, batch, session_ids, account_ids, participant_ids, state)
+    write_defenses(session, batch, cohort_id, account_ids, participant_ids, state)
+    write_ledger(session, batch, cohort_id, session_ids, account_ids, participant_ids, state, now)
     rejected_rows = len({r.row for r in batch.rejects}) + batch.rejects_unlisted
     state.rejected += rejected_rows
     known_since = _known_rejects(session, batch, rejected_rows)
@@ -126,243 +125,6 @@ def _cohort(session: Session, batch: FormBatch) -> int:
     if batch.cohort_defined:
         row["title"] = ref.title
     return upsert(session, m.Cohort, [row], key=["key"]).ids[(ref.key,)]
-
-
-# --- the rows' records -----------------------------------------------------------------------------
-
-
-def _write_sessions(session: Session, batch: FormBatch, cohort_id: int, state: RunState) -> dict[str, int]:
-    """Sessions of a sign-in list («form:<form>:<date>»); other sessions of the cohort are left alone."""
-    if not batch.sessions:
-        return {}
-    rows = [
-        {
-            "cohort_id": cohort_id,
-            "source_key": s.source_key,
-            "starts_at": s.starts_at,
-            "duration_s": s.duration_s,
-            "topic": s.topic,
-            "speaker": s.speaker,
-            "taken": s.taken,
-            "missing_since": None,
-        }
-        for s in batch.sessions
-    ]
-    result = upsert(session, m.Session, rows, key=["cohort_id", "source_key"])
-    state.counts["sessions"].add(result.counts)
-    return {k[1]: v for k, v in result.ids.items()}
-
-
-def _write_registrations(
-    session: Session,
-    batch: FormBatch,
-    cohort_id: int,
-    account_ids: dict[str, int],
-    participant_ids: dict[str, int],
-    state: RunState,
-) -> None:
-    rows = [
-        {
-            "cohort_id": cohort_id,
-            "account_id": account_ids[r.external_id],
-            "participant_id": participant_ids[r.external_id],
-            "form": batch.form,
-            "registered_at": r.registered_at,
-            "missing_since": None,
-        }
-        for r in batch.registrations
-    ]
-    state.counts["registrations"].add(upsert(session, m.Registration, rows, key=["cohort_id", "account_id"]).counts)
-
-
-def _write_attendance(
-    session: Session,
-    batch: FormBatch,
-    session_ids: dict[str, int],
-    account_ids: dict[str, int],
-    participant_ids: dict[str, int],
-    state: RunState,
-) -> None:
-    marks: dict[tuple[int, int], dict[str, Any]] = {}
-    for a in batch.attendance:
-        row: dict[str, Any] = {
-            "session_id": session_ids[a.session_key],
-            "participant_id": participant_ids[a.external_id],
-            "account_id": account_ids[a.external_id],
-            "status": a.status,
-            "status_label": a.status_label,
-            "present": a.present,
-        }
-        key = (row["session_id"], row["participant_id"])
-        # Two rows of one person (one with an e-mail, one matched by name): the lower account id wins, stably.
-        if key not in marks or row["account_id"] < marks[key]["account_id"]:
-            marks[key] = row
-    state.counts["attendance"].add(
-        upsert(session, m.Attendance, list(marks.values()), key=["session_id", "participant_id"]).counts
-    )
-
-
-def _write_defenses(
-    session: Session,
-    batch: FormBatch,
-    cohort_id: int,
-    account_ids: dict[str, int],
-    participant_ids: dict[str, int],
-    state: RunState,
-) -> None:
-    """Protocol results; a defense graded in Moodle is never overwritten by a form row (warned instead)."""
-    if not batch.defenses:
-        return
-    conn = session.connection()
-    graded_elsewhere = {
-        int(pid)
-        for (pid,) in conn.execute(
-            select(col(m.Defense.participant_id))
-            .join(m.Account, col(m.Account.id) == col(m.Defense.account_id))
-            .where(col(m.Defense.cohort_id) == cohort_id, col(m.Account.source) != SOURCE)
-        )
-    }
-    row_of = {e.external_id: e.row for e in batch.entries}
-    rows: dict[int, dict[str, Any]] = {}
-    for d in batch.defenses:
-        pid = participant_ids[d.external_id]
-        if pid in graded_elsewhere:
-            # Named by row, not by person: run warnings are stored and shown to the administrator.
-            state.warnings.append(
-                {
-                    "source": SOURCE,
-                    "cohort": batch.cohort.key,
-                    "item": batch.file_name,
-                    "message": f"{batch.file_name}, row {row_of[d.external_id]}: this person already "
-                    f"has a defense from Moodle in {batch.cohort.key}; the protocol row "
-                    f"is not used",
-                }
-            )
-            continue
-        row = {
-            "cohort_id": cohort_id,
-            "participant_id": pid,
-            "account_id": account_ids[d.external_id],
-            "outcome": d.outcome,
-            "grade": d.grade,
-            "graded_at": d.graded_at,
-            "attempt": d.attempt,
-        }
-        if pid not in rows or DEFENSE_RANK[d.outcome] > DEFENSE_RANK[rows[pid]["outcome"]]:
-            rows[pid] = row
-    state.counts["defenses"].add(
-        upsert(session, m.Defense, list(rows.values()), key=["cohort_id", "participant_id"]).counts
-    )
-
-
-# --- the row ledger: a row a corrected file drops is marked, and stops counting ----------------------
-
-
-def _write_ledger(
-    session: Session,
-    batch: FormBatch,
-    cohort_id: int,
-    session_ids: dict[str, int],
-    account_ids: dict[str, int],
-    participant_ids: dict[str, int],
-    state: RunState,
-    now: datetime,
-) -> None:
-    rows = [
-        {
-            "form": batch.form,
-            "file_name": batch.file_name,
-            "row_key": e.row_key,
-            "row": e.row,
-            "kind": batch.form_kind,
-            "account_id": account_ids[e.external_id],
-            "participant_id": participant_ids[e.external_id],
-            "cohort_id": cohort_id,
-            "session_id": session_ids.get(e.session_key or ""),
-            "missing_since": None,
-        }
-        for e in batch.entries
-    ]
-    state.counts["form_rows"].add(upsert(session, m.FormEntry, rows, key=["form", "file_name", "row_key"]).counts)
-    conn = session.connection()
-    keys = {e.row_key for e in batch.entries}
-    vanished = [
-        r
-        for r in conn.execute(
-            select(m.FormEntry).where(
-                col(m.FormEntry.form) == batch.form,
-                col(m.FormEntry.file_name) == batch.file_name,
-                col(m.FormEntry.missing_since).is_(None),
-            )
-        )
-        if r.row_key not in keys
-    ]
-    for entry in vanished:
-        conn.execute(update(m.FormEntry).where(col(m.FormEntry.id) == entry.id).values(missing_since=now))
-        state.marked_missing += 1 + _withdraw(conn, entry, now)
-
-
-def _withdraw(conn: Any, entry: Any, now: datetime) -> int:
-    """Stop counting what a dropped row fed, unless another live row (another file of the form) still feeds it."""
-    live = select(col(m.FormEntry.id)).where(
-        col(m.FormEntry.missing_since).is_(None), col(m.FormEntry.kind) == entry.kind
-    )
-    if entry.kind == "registration":
-        if conn.execute(
-            live.where(col(m.FormEntry.cohort_id) == entry.cohort_id, col(m.FormEntry.account_id) == entry.account_id)
-        ).first():
-            return 0
-        stmt = (
-            update(m.Registration)
-            .where(
-                col(m.Registration.cohort_id) == entry.cohort_id,
-                col(m.Registration.account_id) == entry.account_id,
-                col(m.Registration.missing_since).is_(None),
-            )
-            .values(missing_since=now)
-        )
-    elif entry.kind == "attendance":
-        if conn.execute(
-            live.where(
-                col(m.FormEntry.session_id) == entry.session_id, col(m.FormEntry.participant_id) == entry.participant_id
-            )
-        ).first():
-            return 0
-        stmt = (
-            update(m.Attendance)
-            .where(
-                col(m.Attendance.session_id) == entry.session_id,
-                col(m.Attendance.participant_id) == entry.participant_id,
-                col(m.Attendance.status) == "form",
-            )
-            .values(present=False, status=REMOVED_STATUS, status_label="нет в исправленном файле")
-        )
-    else:
-        if conn.execute(
-            live.where(
-                col(m.FormEntry.cohort_id) == entry.cohort_id, col(m.FormEntry.participant_id) == entry.participant_id
-            )
-        ).first():
-            return 0
-        # «pending» without a grade: the protocol no longer says anything about this person.
-        stmt = (
-            update(m.Defense)
-            .where(
-                col(m.Defense.cohort_id) == entry.cohort_id,
-                col(m.Defense.participant_id) == entry.participant_id,
-                col(m.Defense.account_id).in_(select(col(m.Account.id)).where(col(m.Account.source) == SOURCE)),
-                or_(
-                    col(m.Defense.outcome) != "pending",
-                    col(m.Defense.grade).is_not(None),
-                    col(m.Defense.graded_at).is_not(None),
-                ),
-            )
-            .values(outcome="pending", grade=None, graded_at=None)
-        )
-    return int(conn.execute(stmt).rowcount or 0)
-
-
-# --- rejects and the fingerprint -------------------------------------------------------------------
 
 
 def _write_rejects(session: Session, batch: FormBatch, rejects: list[Reject], state: RunState) -> None:
