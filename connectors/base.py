@@ -61,6 +61,7 @@ class DefenseRecord(_Record):
     external_id: str
     outcome: Literal["passed", "failed", "pending"]
     grade: float | None = None
+    grade_max: float | None = None  # the assignment's maximum points («8 из 10»); None for a scale or unknown
     graded_at: datetime | None = None
     attempt: int = 0
 

@@ -346,3 +346,28 @@ def test_sessions_are_stored_as_aware_utc(synced: tuple[Engine, Replay, Path]) -
     with engine.connect() as conn:
         first = conn.execute(select(func.min(m.Session.starts_at))).scalar_one()
     assert local(first, MOSCOW) == datetime(2023, 9, 20, 15, 0, tzinfo=MOSCOW)
+
+
+def test_a_graded_defense_reads_as_moodle_shows_it(synced: tuple[Engine, Replay, Path]) -> None:
+    """KU-2023-H1's assignment grades out of 10 (mod_assign_get_assignments): a roster shows «8 из 10», not «8»."""
+    from intensive_tracker.people.districts import load_registry
+    from intensive_tracker.reports.roster import rosters
+
+    engine, _, _ = synced
+    maximum = next(
+        a["grade"]
+        for c in recording("027_KU-2023-H1__mod_assign_get_assignments")["body"]["courses"]
+        for a in c["assignments"]
+    )
+    with engine.connect() as conn:
+        stored = set(conn.execute(select(m.Defense.grade_max).where(m.Defense.grade.is_not(None))).scalars())
+    assert stored == {maximum}
+    rows = [
+        r
+        for roster in rosters(engine, load_registry(), program_key="ku", school_year="2023/24").values()
+        for r in roster.rows
+    ]
+    graded = [r for r in rows if r.defense in ("passed", "failed") and r.defense_grade is not None]
+    assert graded
+    assert all(r.defense_grade_text == f"{r.defense_grade:g} из {maximum:g}".replace(".", ",") for r in graded)
+    assert f"оценка {graded[0].defense_grade_text}" in graded[0].defense_text

@@ -374,7 +374,9 @@ class MoodleConnector(CourseLookups):
         warnings += self._warnings("mod_assign_get_submissions", subs.warnings)
         all_grades = [g for block in grades.assignments if block.assignmentid == assignment.id for g in block.grades]
         all_subs = [x for block in subs.assignments if block.assignmentid == assignment.id for x in block.submissions]
-        records = outcomes(all_grades, all_subs, rule, incremental=since is not None)
+        # mod_assign_get_assignments: a positive `grade` is the maximum points, a negative one a scale's id.
+        grade_max = float(assignment.grade) if assignment.grade is not None and assignment.grade > 0 else None
+        records = outcomes(all_grades, all_subs, rule, incremental=since is not None, grade_max=grade_max)
         # The cursor is the newest grade change seen; Moodle's `since` is inclusive, so a re-read is harmless.
         newest = max((g.timemodified or 0 for g in all_grades), default=0)
         cursor = max(newest, since or 0)

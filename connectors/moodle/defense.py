@@ -107,7 +107,12 @@ def _latest_submissions(submissions: Iterable[s.Submission]) -> dict[int, s.Subm
 
 
 def outcomes(
-    grades: Iterable[s.Grade], submissions: Iterable[s.Submission], rule: PassRule, *, incremental: bool = False
+    grades: Iterable[s.Grade],
+    submissions: Iterable[s.Submission],
+    rule: PassRule,
+    *,
+    incremental: bool = False,
+    grade_max: float | None = None,
 ) -> list[DefenseRecord]:
     """One record per person with a defense outcome, by Moodle user id order.
 
@@ -130,6 +135,7 @@ def outcomes(
                     external_id=str(uid),
                     outcome="passed" if rule.passes(value) else "failed",
                     grade=value,
+                    grade_max=grade_max,
                     graded_at=from_unix(g.timemodified) if g.timemodified else None,
                     attempt=g.attemptnumber,
                 )

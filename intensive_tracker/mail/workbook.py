@@ -74,7 +74,9 @@ def participants_workbook(mail: DistrictMail) -> bytes:
             if row.defense_date is not None:
                 sheet.cell(r, total + 2, row.defense_date).number_format = DATE_FORMAT
             if row.defense_grade is not None:
-                sheet.cell(r, total + 3, row.defense_grade)
+                grade = sheet.cell(r, total + 3, row.defense_grade)
+                if row.defense_grade_max is not None:  # still a number, shown as Moodle shows it: «8 из 10»
+                    grade.number_format = f'General" из {row.defense_grade_max:g}"'.replace(".", ",")
     last = get_column_letter(total + len(tail) - 1)
     sheet.auto_filter.ref = f"A1:{last}{max(1, len(mail.rows) + 1)}"
     sheet.freeze_panes = sheet.cell(2, first)

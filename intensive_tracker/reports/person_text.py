@@ -53,6 +53,7 @@ def card_json(card: PersonCard) -> dict[str, Any]:
                         "label": y.row.defense_label,
                         "date": y.row.defense_date.isoformat() if y.row.defense_date else None,
                         "grade": y.row.defense_grade,
+                        "grade_max": y.row.defense_grade_max,
                     }
                     if y.has_defense
                     else None

@@ -82,8 +82,8 @@ def rosters(
                 marks[pid][column_of[sid]].append((status, bool(present), label or ""))
                 member[pid].add(session_cohort[sid])
                 attended[pid] += 1 if present else 0
-        best: dict[int, tuple[str, float | None, datetime | None, int]] = {}
-        for pid, graded, grade, graded_at, cohort_id, cohort_year in conn.execute(
+        best: dict[int, tuple[str, float | None, datetime | None, int, float | None]] = {}
+        for pid, graded, grade, graded_at, cohort_id, cohort_year, grade_max in conn.execute(
             select(
                 col(m.Defense.participant_id),
                 col(m.Defense.outcome),
@@ -91,6 +91,7 @@ def rosters(
                 col(m.Defense.graded_at),
                 col(m.Defense.cohort_id),
                 col(m.Cohort.school_year),
+                col(m.Defense.grade_max),
             )
             .join(m.Cohort, col(m.Cohort.id) == col(m.Defense.cohort_id))
             .where(col(m.Cohort.program_id) == program_id)
@@ -99,7 +100,7 @@ def rosters(
                 continue
             year = _school_year(graded_at) if graded_at is not None else cohort_year
             if year == school_year and (pid not in best or DEFENSE_RANK[graded] > DEFENSE_RANK[best[pid][0]]):
-                best[pid] = (graded, grade, graded_at, cohort_id)
+                best[pid] = (graded, grade, graded_at, cohort_id, grade_max)
         ids = sorted({pid for pid, n in attended.items() if n} | set(best))
         for chunk in chunked(ids):
             for table in (m.Enrolment.__table__, m.Registration.__table__):  # type: ignore[attr-defined]
@@ -118,7 +119,7 @@ def rosters(
         p = people[pid]
         if pid in best:
             member[pid].add(best[pid][3])
-        outcome, grade, graded_at, _ = best.get(pid, (None, None, None, 0))
+        outcome, grade, graded_at, _, grade_max = best.get(pid, (None, None, None, 0, None))
         cells = _cells(columns, marks.get(pid, {}), {cohorts[c][0] for c in member[pid]})
         district = registry.resolve(p.district_raw, on=on).name or UNASSIGNED
         by_district[district].append(
@@ -134,6 +135,7 @@ def rosters(
                 cohorts=tuple(sorted(cohorts[c][0] for c in member[pid])),
                 defense_date=local(graded_at).date() if graded_at is not None and outcome != "pending" else None,
                 defense_grade=grade if outcome in ("passed", "failed") else None,
+                defense_grade_max=grade_max if outcome in ("passed", "failed") else None,
                 district_raw=p.district_raw,
             )
         )

@@ -76,6 +76,7 @@ class RosterRow:
     cohorts: tuple[str, ...] = ()  # the person's cohorts of this program and period
     defense_date: date | None = None  # grading date, lab time zone
     defense_grade: float | None = None
+    defense_grade_max: float | None = None  # the assignment's maximum points, when Moodle gives them
     district_raw: str | None = None
 
     @property
@@ -88,7 +89,13 @@ class RosterRow:
 
     @property
     def defense_grade_text(self) -> str:
-        return f"{self.defense_grade:g}".replace(".", ",") if self.defense_grade is not None else ""
+        """The grade as Moodle shows it: «8 из 10» with the maximum known, else «8»."""
+        if self.defense_grade is None:
+            return ""
+        grade = f"{self.defense_grade:g}".replace(".", ",")
+        if self.defense_grade_max is None:
+            return grade
+        return f"{grade} из {self.defense_grade_max:g}".replace(".", ",")
 
     @property
     def defense_text(self) -> str:

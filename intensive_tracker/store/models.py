@@ -135,6 +135,7 @@ class Defense(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id")
     outcome: str  # passed | failed | pending
     grade: float | None = None
+    grade_max: float | None = None  # the assignment's maximum points, for «8 из 10»
     graded_at: datetime | None = None
     attempt: int = 0
 

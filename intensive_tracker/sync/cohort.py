@@ -370,6 +370,7 @@ def _write_defenses(
             "account_id": account_ids[d.external_id],
             "outcome": d.outcome,
             "grade": d.grade,
+            "grade_max": d.grade_max,
             "graded_at": d.graded_at,
             "attempt": d.attempt,
         }
