@@ -20,7 +20,7 @@ from intensive_tracker.errors import TrackerError
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.overrides import apply_people_overrides
 from intensive_tracker.people.refresh import refresh_participants
-from intensive_tracker.periods import utcnow
+from intensive_tracker.periods import local_date, ru_date, utcnow
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import Counts, upsert
 from intensive_tracker.sync.form_ledger import write_ledger
@@ -90,8 +90,9 @@ def write_form_batch(
                 "item": batch.file_name,
                 "itemid": "",
                 "code": "known_rejects",
-                "message": f"{batch.file_name}: {rejected_rows} of {batch.rows_read} rows rejected, unchanged since "
-                f"{known_since:%Y-%m-%d} (already reported; see `intensive-tracker data-quality`)",
+                "message": f"{batch.file_name}: отклонено {ru_number(rejected_rows)} из {ru_number(batch.rows_read)} "
+                f"строк, как и {ru_date(local_date(known_since))}: об этом уже сообщалось, список — "
+                "в «intensive-tracker data-quality» и на странице «Качество данных»",
             }
         )
     elif rejected_rows:
