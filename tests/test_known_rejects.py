@@ -31,6 +31,9 @@ def test_unchanged_rejects_leave_later_nights_green_and_a_new_one_turns_red(
     status = json.loads(run(config, "status", "--json").stdout)
     last = status["runs"][0]
     assert last["status"] == "ok" and last["warnings"] >= 1
+    (known,) = last["known_rejects"]
+    assert known.startswith("google_registration.csv: отклонено 3 из ")
+    assert known in run(config, "status").stdout  # listed for the administrator, not only counted
     assert run(config, "report").exit_code == 0
     assert _summary(folder)["freshness_warnings"] == [] and _summary(folder)["last_sync_status"] == "ok"
     assert len(rejects(engine, "reg-ku")) == 3  # still listed for the quality page

@@ -12,8 +12,9 @@ import pytest
 from connectors.base import Batch
 from connectors.moodle import schemas as s
 from connectors.moodle.attendance import StatusMatcher, read_sessions, strip_html, topic_and_speaker
-from connectors.moodle.connector import MoodleConnector, required_functions
+from connectors.moodle.connector import MoodleConnector
 from connectors.moodle.defense import PassRule, outcomes, pass_rule
+from connectors.moodle.service import required_functions
 from intensive_tracker.config import DEFAULT_PRESENT_STATUSES, CohortSettings, parse_settings
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.periods import MOSCOW, local_date

@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from intensive_tracker.cli import cli
 from intensive_tracker.config import parse_settings
-from intensive_tracker.ops.status import collect_status, render_text
+from intensive_tracker.ops.status import collect_status
+from intensive_tracker.ops.status_text import render_text
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import transaction
 from jobs import ledger
@@ -58,6 +59,7 @@ RUN_KEYS = {
     "cohorts_refreshed",
     "refresh",
     "skipped_parts",
+    "known_rejects",
 }
 
 

@@ -17,7 +17,8 @@ from connectors.moodle import schemas as s
 from connectors.moodle.check_activities import check_attendance, check_defense
 from connectors.moodle.checklist import Checklist, probe
 from connectors.moodle.client import MoodleClient
-from connectors.moodle.connector import MoodleConnector, missing_functions, required_functions
+from connectors.moodle.connector import MoodleConnector
+from connectors.moodle.service import missing_functions, required_functions
 from intensive_tracker.config import CohortSettings, Settings
 from intensive_tracker.errors import TrackerError
 

@@ -23,7 +23,6 @@ from connectors.base import (
     CohortSkipped,
     DefenseRecord,
     EnrolmentRecord,
-    PersonRecord,
     SessionRecord,
     SourceWarning,
 )
@@ -36,41 +35,23 @@ from connectors.moodle.client import MoodleClient
 from connectors.moodle.defense import outcomes, pass_rule
 from connectors.moodle.lookups import CourseLookups
 from connectors.moodle.plan import Plan, last_session_key, plan_cohort
+from connectors.moodle.service import missing_functions, required_functions
+from connectors.moodle.students import StudentFilters
 from intensive_tracker.config import CohortSettings, MoodleSettings, Settings
 from intensive_tracker.errors import ConfigError, TrackerError
 from intensive_tracker.periods import from_unix, local_date, school_year_of, term_of, to_unix, utcnow
 
 log = logging.getLogger(__name__)
 __all__ = ["MoodleConnector", "parse", "required_functions", "strip_html"]
-parse = fn.parse  # kept importable from here: tests and older callers use it
+parse = fn.parse  # kept importable from here: tests and older callers use it (so is required_functions)
 NO_GRADES = "3"  # mod_assign_get_grades warning "No grades found": an assignment nobody was graded in yet
-
-
-def required_functions(settings: Settings) -> list[str]:
-    """The web-service functions the configured cohorts need, in the order the sync calls them."""
-    cohorts = settings.cohorts
-    needed = ["core_webservice_get_site_info", "core_course_get_courses_by_field", "core_course_get_contents"]
-    if any(c.group for c in cohorts):
-        needed.append("core_group_get_course_groups")
-    needed += ["core_enrol_get_enrolled_users", "core_user_get_users_by_field"]
-    if any(c.attendance is None or c.attendance for c in cohorts):
-        needed.append("mod_attendance_get_sessions")
-    if any(c.defense is not None for c in cohorts):
-        needed += ["mod_assign_get_assignments", "mod_assign_get_grades", "mod_assign_get_submissions"]
-    return needed
-
-
-def missing_functions(settings: Settings, site: s.SiteInfo) -> list[str]:
-    """Needed functions absent from the token's service (site info lists the service's functions)."""
-    present = {f.name for f in site.functions}
-    return [name for name in required_functions(settings) if name not in present]
 
 
 def grades_cursor_key(cohort: CohortSettings, assignment: s.Assignment) -> str:
     return f"grades:{cohort.key}:{assignment.id}"
 
 
-class MoodleConnector(CourseLookups):
+class MoodleConnector(CourseLookups, StudentFilters):
     """Yields one Batch per configured cohort, or a BatchFailure naming why that cohort could not be read."""
 
     name = "moodle"
@@ -289,72 +270,6 @@ class MoodleConnector(CourseLookups):
             term=term_of(start_day) if start_day else None,
         )
 
-    def _drop_non_students(
-        self,
-        marks: list[AttendanceRecord],
-        defenses: list[DefenseRecord],
-        others: set[int],
-        cohort: CohortSettings,
-        warnings: list[SourceWarning],
-    ) -> tuple[list[AttendanceRecord], list[DefenseRecord]]:
-        dropped = {int(a.external_id) for a in marks if int(a.external_id) in others}
-        dropped |= {int(d.external_id) for d in defenses if int(d.external_id) in others}
-        if dropped:
-            warnings.append(
-                SourceWarning(
-                    source=self.name,
-                    item="course",
-                    itemid=str(cohort.course),
-                    code="notstudent",
-                    message=f"marks or grades of {len(dropped)} enrolled user(s) without the role "
-                    f"«{self.moodle.student_role}» were left out (Moodle ids {roster.capped(sorted(dropped))})",
-                )
-            )
-        return (
-            [a for a in marks if int(a.external_id) not in others],
-            [d for d in defenses if int(d.external_id) not in others],
-        )
-
-    def _strangers(
-        self,
-        course_id: int,
-        people: dict[int, PersonRecord],
-        marks: list[AttendanceRecord],
-        defenses: list[DefenseRecord],
-        cohort: CohortSettings,
-        warnings: list[SourceWarning],
-    ) -> tuple[list[AttendanceRecord], list[DefenseRecord]]:
-        """People marked or graded whom Moodle does not list as enrolled: kept only if Moodle confirms the student role.
-
-        One core_user_get_course_user_profiles call (200 users a call) gives their roles in the course;
-        the others' marks and grades are kept aside and reported, never stored as a participant's.
-        """
-        referenced = {int(a.external_id) for a in marks} | {int(d.external_id) for d in defenses}
-        strangers = sorted(referenced - set(people))
-        if not strangers:
-            return marks, defenses
-        if roster.PROFILES in {f.name for f in self.site_info().functions}:
-            for user in fn.course_user_profiles(self.client, course_id, strangers):
-                if self._is_student(user) and user.id in referenced:
-                    people[user.id] = self._person(user)
-            why = f"Moodle не подтверждает у них роль «{self.moodle.student_role}» в курсе"
-        else:
-            why = f"роль не проверить: добавьте {roster.PROFILES} в службу ({e.SERVICE_FUNCTIONS_PATH})"
-        aside = [uid for uid in strangers if uid not in people]
-        if aside:
-            warnings.append(
-                SourceWarning(
-                    source=self.name,
-                    item="course",
-                    itemid=str(cohort.course),
-                    code="notlisted",
-                    message=f"отметки и оценки {len(aside)} пользователей, которых нет среди записанных на курс, "
-                    f"отложены: {why} (id в Moodle: {roster.capped(aside)})",
-                )
-            )
-        kept = {str(uid) for uid in aside}
-        return [a for a in marks if a.external_id not in kept], [d for d in defenses if d.external_id not in kept]
-
     # -- records --------------------------------------------------------------------------------
 
     def _defenses(
@@ -381,26 +296,3 @@ class MoodleConnector(CourseLookups):
         newest = max((g.timemodified or 0 for g in all_grades), default=0)
         cursor = max(newest, since or 0)
         return records, ({key: str(cursor)} if cursor else {}), since is None
-
-    def _is_student(self, user: s.EnrolledUser) -> bool:
-        return any(r.shortname == self.moodle.student_role for r in user.roles)
-
-    def _person(self, user: s.EnrolledUser | s.UserByField) -> PersonRecord:
-        fields = {f.shortname: (f.value or "") for f in user.customfields}
-        names = self.moodle.profile_fields
-
-        def value(shortname: str) -> str | None:
-            text = fields.get(shortname)
-            # Stored verbatim (spaces included): the district registry resolves messy spellings later.
-            return text if text and text.strip() else None
-
-        return PersonRecord(
-            external_id=str(user.id),
-            full_name=" ".join(user.fullname.split()) or f"Moodle #{user.id}",
-            email=(user.email or None),
-            district_raw=value(names.district),
-            school=value(names.school),
-            position=value(names.position),
-            category=value(names.category),
-            suspended=bool(user.suspended),
-        )

@@ -18,7 +18,8 @@ from intensive_tracker.logs import set_job
 from intensive_tracker.ops.schedule import next_fire_times, schedule_zone
 from intensive_tracker.ops.serve import make_server
 from intensive_tracker.ops.shutdown import StopFlag, stop_on_signals
-from intensive_tracker.ops.status import collect_status, render_text
+from intensive_tracker.ops.status import collect_status
+from intensive_tracker.ops.status_text import render_text
 from intensive_tracker.store.engine import database_label
 from intensive_tracker.store.locks import sync_lock
 from intensive_tracker.store.schema import ensure_schema, schema_heads, upgrade

@@ -1,7 +1,7 @@
 """`status`: what the last runs did, what failed, what runs next, for an administrator or a monitor.
 
 `collect_status` reads sync_run, job_run and (when the email feature added it) outbox into one
-plain dict, the `--json` output; `render_text` lays the same dict out for a terminal.
+plain dict, the `--json` output; `status_text.render_text` lays the same dict out for a terminal.
 """
 
 from __future__ import annotations
@@ -16,15 +16,12 @@ from sqlmodel import col
 
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import DatabaseCorrupt, DatabaseUnavailable, TrackerError
-from intensive_tracker.mail.outbox import state_label
 from intensive_tracker.ops.schedule import configured_jobs, next_fire_times, schedule_zone
-from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.periods import aware_utc
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import database_label
 from intensive_tracker.store.locks import held_elsewhere
 from intensive_tracker.store.schema import schema_heads
-from intensive_tracker.text import ru_number
 
 SCHEMA_VERSION = 1
 # Bookkeeping, not data a person counts; rejected form rows are the run-level "rejected" count.
@@ -139,6 +136,10 @@ def _run_dict(run: m.SyncRun, tz: ZoneInfo, lock_free: bool) -> dict[str, Any]:
         "cohorts_ok": int(cohorts.get("ok", 0)),
         "cohorts_failed": int(cohorts.get("failed", 0)),
         "warnings": len(run.warnings or []),
+        # Rejected rows a form file had before, unchanged: listed, but they do not turn the run red (issue 12).
+        "known_rejects": [
+            w.get("message") for w in run.warnings or [] if isinstance(w, dict) and w.get("code") == "known_rejects"
+        ],
         "errors": len(errors),
         "first_error": errors[0].get("message") if errors and isinstance(errors[0], dict) else None,
         **_refresh(counts),
@@ -235,83 +236,3 @@ def _outbox(engine: Engine) -> dict[str, int] | None:
     with engine.connect() as connection:
         rows = connection.execute(select(column, func.count()).group_by(column).order_by(column)).all()
     return {str(state): int(count) for state, count in rows}
-
-
-# --- text ----------------------------------------------------------------------------------------
-
-
-def _short(iso: str | None) -> str:
-    if not iso:
-        return "—"
-    return datetime.fromisoformat(iso).strftime("%d.%m.%y %H:%M")
-
-
-def _duration(seconds: int | None) -> str:
-    if seconds is None:
-        return "—"
-    minutes, secs = divmod(seconds, 60)
-    return f"{minutes} мин {secs:02d} с" if minutes else f"{secs} с"
-
-
-def render_text(status: dict[str, Any]) -> str:
-    """The status for a terminal: one line per run, then what failed last, then the schedule."""
-    if status.get("database_error"):
-        return f"База: {status['database']} — не читается. {status['database_error']['message']}"
-    lines = [
-        f"База: {status['database']} — схема "
-        + (
-            "актуальна"
-            if status["schema"]["up_to_date"]
-            else f"отстаёт ({', '.join(status['schema']['current']) or 'пусто'} → {', '.join(status['schema']['heads'])}); "
-            "выполните intensive-tracker db upgrade"
-        ),
-        "Синхронизация выполняется сейчас." if status["sync_running"] else "Синхронизация сейчас не выполняется.",
-    ]
-    if status["runs"]:
-        lines.append(f"Последние запуски (время {status['timezone']}):")
-        lines.append(
-            "     #  начат           длит.      итог                      новых  измен.  без изм.  откл.  предупр.  ошибок"
-        )
-        for r in status["runs"]:
-            lines.append(
-                f"  {r['id']:>4}  {_short(r['started_at']):<15} {_duration(r['duration_s']):<10} "
-                f"{RUN_STATUS_LABELS.get(r['status'], r['status']):<25} {ru_number(r['inserted']):>5}  "
-                f"{ru_number(r['updated']):>6}  {ru_number(r['unchanged']):>8}  {ru_number(r['rejected']):>5}  "
-                f"{ru_number(r['warnings']):>8}  {ru_number(r['errors']):>6}"
-            )
-        last = status["runs"][0]
-        if last.get("refresh"):
-            lines.append(f"Когорты в запуске #{last['id']}:")
-            modes = {"full": "полностью", "incremental": "только новые оценки", "skipped": "пропущена"}
-            for r in last["refresh"]:
-                lines.append(f"  {r.get('cohort')}: {modes.get(r.get('mode'), r.get('mode'))} ({r.get('reason')})")
-    else:
-        lines.append("Запусков синхронизации ещё не было.")
-    failure = status["last_failure"]
-    if failure:
-        lines.append(
-            f"Последняя неудача: #{failure['id']} от {_short(failure['started_at'])}, "
-            f"{RUN_STATUS_LABELS.get(failure['status'], failure['status'])}:"
-        )
-        for e in failure["error_list"][:10]:
-            where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
-            lines.append(f"  {where + ': ' if where else ''}{e.get('message')}")
-        if len(failure["error_list"]) > 10:
-            lines.append(f"  и ещё {len(failure['error_list']) - 10}")
-    if status["jobs"]:
-        lines.append("Расписание:")
-        for job in status["jobs"]:
-            last = job["last"]
-            done = (
-                f"; последний за {_short(last['logical_date'])}: {RUN_STATUS_LABELS.get(last['status'], last['status'])}"
-                if last
-                else "; ещё не запускалось"
-            )
-            lines.append(
-                f"  {job['id']} ({job['title']}, «{job['crontab']}», {job['timezone']}): "
-                f"следующий {_short(job['next_run'])}{done}"
-            )
-    if status["outbox"] is not None:
-        parts = ", ".join(f"{state_label(k)}: {v}" for k, v in status["outbox"].items()) or "пусто"
-        lines.append(f"Очередь писем: {parts}")
-    return "\n".join(lines)
