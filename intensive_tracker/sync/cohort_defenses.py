@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
-from connectors.base import Batch
+from connectors.base import Batch, DefenseRecord
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import chunked, upsert
@@ -41,18 +41,7 @@ def write_defenses(
             and not batch.defenses_complete
         ):
             continue  # an incremental pull saw only the submission; the stored grade stands
-        row = {
-            "cohort_id": cohort_id,
-            "participant_id": pid,
-            "account_id": account_ids[d.external_id],
-            "outcome": d.outcome,
-            "grade": d.grade,
-            "grade_max": d.grade_max,
-            "graded_at": d.graded_at,
-            "attempt": d.attempt,
-        }
-        if pid not in rows or DEFENSE_RANK[d.outcome] > DEFENSE_RANK[rows[pid]["outcome"]]:
-            rows[pid] = row
+        keep_best(rows, defense_row(d, cohort_id=cohort_id, participant_id=pid, account_id=account_ids[d.external_id]))
     state.counts["defenses"].add(
         upsert(session, m.Defense, list(rows.values()), key=["cohort_id", "participant_id"], ids=False).counts
     )
@@ -104,3 +93,24 @@ def remove_non_participants(session: Session, batch: Batch, cohort_id: int, stat
                 "не участниками (например, преподавателей); они больше не входят в цифры когорты",
             }
         )
+
+
+def defense_row(d: DefenseRecord, *, cohort_id: int, participant_id: int, account_id: int) -> dict[str, Any]:
+    """The `defense` row of one record of a batch (Moodle or a form protocol)."""
+    return {
+        "cohort_id": cohort_id,
+        "participant_id": participant_id,
+        "account_id": account_id,
+        "outcome": d.outcome,
+        "grade": d.grade,
+        "grade_max": d.grade_max,
+        "graded_at": d.graded_at,
+        "attempt": d.attempt,
+    }
+
+
+def keep_best(rows: dict[int, dict[str, Any]], row: dict[str, Any]) -> None:
+    """One row per person: of two records (two accounts, two attempts) the best outcome stands."""
+    pid = row["participant_id"]
+    if pid not in rows or DEFENSE_RANK[row["outcome"]] > DEFENSE_RANK[rows[pid]["outcome"]]:
+        rows[pid] = row

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from connectors.base import FormBatch
-from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import upsert
+from intensive_tracker.sync.cohort_defenses import defense_row, keep_best
 from intensive_tracker.sync.form_people import SOURCE
 from intensive_tracker.sync.state import RunState
 
@@ -123,17 +123,7 @@ def write_defenses(
                 }
             )
             continue
-        row = {
-            "cohort_id": cohort_id,
-            "participant_id": pid,
-            "account_id": account_ids[d.external_id],
-            "outcome": d.outcome,
-            "grade": d.grade,
-            "graded_at": d.graded_at,
-            "attempt": d.attempt,
-        }
-        if pid not in rows or DEFENSE_RANK[d.outcome] > DEFENSE_RANK[rows[pid]["outcome"]]:
-            rows[pid] = row
+        keep_best(rows, defense_row(d, cohort_id=cohort_id, participant_id=pid, account_id=account_ids[d.external_id]))
     state.counts["defenses"].add(
         upsert(session, m.Defense, list(rows.values()), key=["cohort_id", "participant_id"]).counts
     )
