@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import datetime
 from functools import cached_property
 from importlib.metadata import EntryPoint, entry_points
@@ -163,20 +163,8 @@ class App:
 
         `full` (sync --full): every cohort fetched fully and every row compared, finished or not.
         """
-        if connectors is not None:
-            return run_sync(
-                self.engine,
-                self.settings,
-                self.registry,
-                connectors,
-                trigger=trigger,
-                on_batch=on_batch,
-                on_failure=on_failure,
-                should_stop=should_stop,
-                full=full,
-            )
-        with open_connectors(self.settings) as opened:
-            for connector in opened if full else []:
+        with nullcontext(connectors) if connectors is not None else open_connectors(self.settings) as chosen:
+            for connector in chosen if full else []:
                 request_full = getattr(connector, "request_full", None)
                 if request_full is not None:
                     request_full()
@@ -184,7 +172,7 @@ class App:
                 self.engine,
                 self.settings,
                 self.registry,
-                opened,
+                chosen,
                 trigger=trigger,
                 on_batch=on_batch,
                 on_failure=on_failure,

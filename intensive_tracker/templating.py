@@ -7,12 +7,14 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+import templates
 from intensive_tracker.periods import half_year_label, launch_title, ru_date, ru_date_long
 from intensive_tracker.text import percent, plural, ru_number
 
 
 def templates_dir() -> Path:
-    return Path(str(resources.files("templates")))
+    """The folder of the templates package (shipped as package data beside the code)."""
+    return Path(str(resources.files(templates)))
 
 
 def environment() -> Environment:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import grimp
 
 PACKAGES = ("intensive_tracker", "connectors", "jobs")
@@ -72,3 +75,20 @@ def test_the_cycle_finder_sees_a_cycle() -> None:
     graph.add_import(importer="pkg.b", imported="pkg.a")
     graph.add_import(importer="pkg.c", imported="pkg.a")
     assert import_cycles(graph) == [["pkg.a", "pkg.b"]]
+
+
+def test_templates_are_reached_only_through_the_renderer() -> None:
+    """Only templating.py names the templates package or builds a Jinja environment; the rest ask it."""
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            if path == root / "intensive_tracker" / "templating.py":
+                continue
+            text = path.read_text("utf-8")
+            if re.search(
+                r"""files\(\s*["']templates["']|\bimport templates\b|\bEnvironment\(|FileSystemLoader""", text
+            ):
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []
+    assert "import templates" in (root / "intensive_tracker" / "templating.py").read_text("utf-8")

@@ -16,34 +16,13 @@ from intensive_tracker.people.districts import (
     registry_from_settings,
 )
 from intensive_tracker.people.spelling import normalize
+from tests.test_demo import ABSENT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REGISTRY = load_registry()
 
 # The 21 districts the 2023/24 report lists as not taking part (seed 002): all must be registry names.
-NOT_TAKING_PART_2023_24 = [
-    "Бронницы",
-    "Власиха",
-    "Восход",
-    "Дзержинский",
-    "Долгопрудный",
-    "Егорьевск",
-    "Истра",
-    "Клин",
-    "Красногорск",
-    "Лосино-Петровский",
-    "Лотошино",
-    "Луховицы",
-    "Лыткарино",
-    "Молодежный",
-    "Протвино",
-    "Реутов",
-    "Рузский",
-    "Ступино",
-    "Фрязино",
-    "Химки",
-    "Электросталь",
-]
+NOT_TAKING_PART_2023_24 = ABSENT
 
 
 def test_sixty_districts_in_2023_24() -> None:

@@ -20,7 +20,7 @@ from intensive_tracker.ops.serve import make_server
 from intensive_tracker.ops.shutdown import StopFlag, stop_on_signals
 from intensive_tracker.ops.status import collect_status
 from intensive_tracker.ops.status_text import render_text
-from intensive_tracker.store.engine import database_label
+from intensive_tracker.store.errors import database_label
 from intensive_tracker.store.locks import sync_lock
 from intensive_tracker.store.schema import ensure_schema, schema_heads, upgrade
 from jobs.scheduler import build_scheduler

@@ -14,7 +14,7 @@ from intensive_tracker.cli.context import Context, cli, log
 from intensive_tracker.ops.progress import CohortProgress, wants_progress
 from intensive_tracker.ops.shutdown import StopFlag, stop_on_signals
 from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
-from intensive_tracker.store.engine import database_label
+from intensive_tracker.store.errors import database_label
 from intensive_tracker.sync.state import ENTITY_LABELS, SyncReport
 from intensive_tracker.text import ru_number
 

@@ -19,7 +19,7 @@ from intensive_tracker.errors import DatabaseCorrupt, DatabaseUnavailable, Track
 from intensive_tracker.ops.schedule import configured_jobs, next_fire_times, schedule_zone
 from intensive_tracker.periods import aware_utc
 from intensive_tracker.store import models as m
-from intensive_tracker.store.engine import database_label
+from intensive_tracker.store.errors import database_label
 from intensive_tracker.store.locks import held_elsewhere
 from intensive_tracker.store.schema import schema_heads
 

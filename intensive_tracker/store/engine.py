@@ -15,7 +15,6 @@ from sqlmodel import Session, SQLModel, create_engine
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.files import create_private
 from intensive_tracker.redact import register_secret
-from intensive_tracker.store.errors import database_label as database_label  # re-exported: its old home
 from intensive_tracker.store.errors import translate
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

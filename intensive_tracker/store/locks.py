@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 from intensive_tracker.errors import AlreadyRunning, TrackerError
 from intensive_tracker.files import make_dir, protect
 from intensive_tracker.periods import local
-from intensive_tracker.store.engine import database_label
+from intensive_tracker.store.errors import database_label
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from intensive_tracker.errors import AlreadyRunning, ConfigError, TrackerError
-from intensive_tracker.store.engine import database_label
+from intensive_tracker.store.errors import database_label
 from intensive_tracker.store.locks import database_busy, sync_lock
 
 

@@ -5,13 +5,14 @@ Nothing is deleted: people, sessions and enrolments the source stops listing are
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlmodel import Session, col
 
-from connectors.base import Batch
+from connectors.base import Batch, SessionRecord
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
 from intensive_tracker.people.districts import Registry
@@ -86,22 +87,7 @@ def write_cohort_batch(
 
     session_ids: dict[str, int] = {}
     if batch.sessions is not None and not fp.unchanged("sessions"):
-        rows = [
-            {
-                "cohort_id": cohort_id,
-                "source_key": x.source_key,
-                "starts_at": x.starts_at,
-                "duration_s": x.duration_s,
-                "topic": x.topic,
-                "speaker": x.speaker,
-                "taken": x.taken,
-                "missing_since": None,
-            }
-            for x in batch.sessions
-        ]
-        result = upsert(session, m.Session, rows, key=["cohort_id", "source_key"])
-        state.counts["sessions"].add(result.counts)
-        session_ids = {k[1]: v for k, v in result.ids.items()}
+        session_ids = upsert_sessions(session, batch.sessions, cohort_id, state)
         listed_keys = set(session_ids)
         # Sessions of sign-in lists («form:…») in the cohort belong to the forms source, not to this batch.
         state.marked_missing += _mark_missing(
@@ -188,3 +174,25 @@ def _mark_missing(session: Session, model: Any, where: Any, key: Any, listed: se
     for chunk in chunked(sorted(gone)):
         conn.execute(update(model).where(model.id.in_(chunk)).values(missing_since=now))
     return len(gone)
+
+
+def upsert_sessions(
+    session: Session, sessions: Sequence[SessionRecord], cohort_id: int, state: RunState
+) -> dict[str, int]:
+    """The sessions of a batch (Moodle's or a sign-in list's) written to the cohort; their ids by source key."""
+    rows = [
+        {
+            "cohort_id": cohort_id,
+            "source_key": x.source_key,
+            "starts_at": x.starts_at,
+            "duration_s": x.duration_s,
+            "topic": x.topic,
+            "speaker": x.speaker,
+            "taken": x.taken,
+            "missing_since": None,
+        }
+        for x in sessions
+    ]
+    result = upsert(session, m.Session, rows, key=["cohort_id", "source_key"])
+    state.counts["sessions"].add(result.counts)
+    return {k[1]: v for k, v in result.ids.items()}

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlmodel import Session, col
 
-from connectors.base import Batch
+from connectors.base import Batch, PersonRecord
 from intensive_tracker.people.identity import email_key, name_key
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import chunked, upsert
@@ -51,14 +51,7 @@ def write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict[
         if key and key in by_email:
             links[p.external_id] = (by_email[key], f"тот же e-mail ({key})")
             continue
-        values = {
-            "full_name": p.full_name,
-            "name_key": name_key(p.full_name),
-            "district_raw": p.district_raw,
-            "school": p.school,
-            "position": p.position,
-            "category": p.category,
-        }
+        values = participant_values(p)
         if key and key not in keyed:
             keyed[key] = {"email_key": key, **values}
         elif not key:
@@ -111,3 +104,15 @@ def write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict[
     account_ids.update({k[1]: v for k, v in result.ids.items()})
     participant_ids = {ext: links[ext][0] for ext in people}
     return account_ids, participant_ids
+
+
+def participant_values(p: PersonRecord) -> dict[str, Any]:
+    """A new participant's attributes, taken from the account that creates it."""
+    return {
+        "full_name": p.full_name,
+        "name_key": name_key(p.full_name),
+        "district_raw": p.district_raw,
+        "school": p.school,
+        "position": p.position,
+        "category": p.category,
+    }

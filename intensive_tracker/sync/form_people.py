@@ -19,6 +19,7 @@ from intensive_tracker.people.identity import email_key, initials_key, name_key
 from intensive_tracker.people.spelling import normalize
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import upsert
+from intensive_tracker.sync.cohort_people import participant_values
 from intensive_tracker.sync.state import RunState
 
 SOURCE = "forms"
@@ -200,15 +201,7 @@ def link_people(
 
 def _new_participant(session: Session, p: Any, state: RunState) -> int:
     """A plain INSERT: the index has just shown that no participant has this e-mail."""
-    values = {
-        "email_key": email_key(p.email),
-        "full_name": p.full_name,
-        "name_key": name_key(p.full_name),
-        "district_raw": p.district_raw,
-        "school": p.school,
-        "position": p.position,
-        "category": p.category,
-    }
+    values = {"email_key": email_key(p.email), **participant_values(p)}
     result = session.connection().execute(insert(m.Participant), values)
     key = result.inserted_primary_key
     assert key is not None  # a single-row INSERT always reports its key

@@ -10,6 +10,7 @@ from sqlmodel import Session, col
 from connectors.base import FormBatch
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import upsert
+from intensive_tracker.sync.cohort import upsert_sessions
 from intensive_tracker.sync.cohort_defenses import defense_row, keep_best
 from intensive_tracker.sync.form_people import SOURCE
 from intensive_tracker.sync.state import RunState
@@ -19,22 +20,7 @@ def write_sessions(session: Session, batch: FormBatch, cohort_id: int, state: Ru
     """Sessions of a sign-in list («form:<form>:<date>»); other sessions of the cohort are left alone."""
     if not batch.sessions:
         return {}
-    rows = [
-        {
-            "cohort_id": cohort_id,
-            "source_key": s.source_key,
-            "starts_at": s.starts_at,
-            "duration_s": s.duration_s,
-            "topic": s.topic,
-            "speaker": s.speaker,
-            "taken": s.taken,
-            "missing_since": None,
-        }
-        for s in batch.sessions
-    ]
-    result = upsert(session, m.Session, rows, key=["cohort_id", "source_key"])
-    state.counts["sessions"].add(result.counts)
-    return {k[1]: v for k, v in result.ids.items()}
+    return upsert_sessions(session, batch.sessions, cohort_id, state)
 
 
 def write_registrations(
