@@ -7,6 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from intensive_tracker.cli import cli
+from intensive_tracker.config import Settings
 
 
 def _run(tmp_path: Path, text: str, *args: str):  # type: ignore[no-untyped-def]
@@ -78,3 +79,8 @@ def test_a_wrong_value_is_described_in_russian(tmp_path: Path) -> None:
     result = _run(tmp_path, '[report]\nannual_docx = "maybe"\n')
     assert result.exit_code == 78
     assert "[report] annual_docx: ожидается true или false" in result.stderr
+
+
+def test_without_database_url_the_database_is_intensive_tracker_db_as_documented() -> None:
+    # The documented default file name is part of the contract (docs/reference.md, config.example.toml).
+    assert Settings().database_url == "sqlite:///intensive_tracker.db"

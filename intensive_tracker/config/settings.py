@@ -32,7 +32,7 @@ class QualitySettings(Section):
 
 
 class Settings(Section):
-    database_url: str = "sqlite:///intensive_tracker.store.engine"
+    database_url: str = "sqlite:///intensive_tracker.db"
     timezone: str = "Europe/Moscow"
     moodle: MoodleSettings | None = None
     programs: list[ProgramSettings] = Field(default_factory=list)
