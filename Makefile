@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean bench bench-small
+.PHONY: demo test lint install clean bench bench-small messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## The message catalog: re-extract every `_()`/`ngettext()` of the code and templates into
+## intensive_tracker/locale (messages.pot; ru and en .po keep their translations), then list what is missing.
+messages: $(STAMP)
+	$(BIN)/python -m intensive_tracker.catalog update
+	$(BIN)/python -m intensive_tracker.catalog check
 
 ## Region-scale benchmark (README «Производительность»): factors 0.25, 1 and 4 on SQLite and
 ## PostgreSQL (when reachable); writes bench/results/latest.json and latest.md, exits 1 if a check fails.

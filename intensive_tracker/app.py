@@ -12,11 +12,11 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, wraps
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -25,6 +25,7 @@ from intensive_tracker import config
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.files import use_group
+from intensive_tracker.i18n import Language, using
 from intensive_tracker.mail import SendReport, resend, send_all
 from intensive_tracker.people.districts import Registry, registry_from_settings, validate_districts
 from intensive_tracker.people.refresh import refresh_districts
@@ -110,12 +111,31 @@ def open_connectors(settings: Settings) -> Iterator[list[Connector]]:
 # --- the application ---------------------------------------------------------------------------
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _for_others(method: Callable[P, R]) -> Callable[P, R]:
+    """The method writes documents for others (pages, e-mails, Word): in the app's document language."""
+
+    @wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        app = args[0]
+        assert isinstance(app, App)
+        with using(app.document_language):
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 class App:
     """One command's or one job's world: settings, engine, registry, and the work they can do."""
 
-    def __init__(self, settings: Settings, config_path: Path) -> None:
+    def __init__(self, settings: Settings, config_path: Path, *, language: Language | None = None) -> None:
         self.settings = settings
         self.config_path = config_path
+        # Documents for others are written in `--lang` if given, else in `[report] language`.
+        self.document_language: Language = language or settings.report.language
         self._engine: Engine | None = None
         use_group(settings.files.group)  # the modes of every file this command or job writes
 
@@ -197,6 +217,7 @@ class App:
             defense_programs=programs_with_defense(self.settings),
         )
 
+    @_for_others
     def write_annual_report(self, *, year: str | None, out: Path | None, template: Path | None) -> Path:
         """The annual analytic report as an editable Word document; returns its path."""
         template = self.annual_template(template)
@@ -215,6 +236,7 @@ class App:
             refresh_districts(session, self.registry)
         return build_quality(self.engine, self.registry, self.settings, datetime.now(self.settings.tz))
 
+    @_for_others
     def publish_report(self, out: Path | None = None) -> Path:
         """Render the report folder (pages, exports, summary.json, quality page); returns index.html."""
         settings = self.settings
@@ -242,6 +264,7 @@ class App:
         render_quality(quality, out_dir)  # quality.html beside index.html
         return index
 
+    @_for_others
     def send_emails(
         self, *, program: str | None = None, period: str | None = None, district: str | None = None
     ) -> SendReport:
@@ -249,6 +272,7 @@ class App:
         ensure_schema(self.engine)
         return send_all(self.settings, self.engine, self.registry, program=program, period=period, district=district)
 
+    @_for_others
     def resend_email(self, outbox_id: int) -> SendReport:
         """Send outbox message `outbox_id` again, after a person decided to."""
         ensure_schema(self.engine)

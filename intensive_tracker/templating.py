@@ -8,8 +8,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import templates
+from intensive_tracker.i18n import _, language, ngettext, number, percent
 from intensive_tracker.periods import half_year_label, launch_title, ru_date, ru_date_long
-from intensive_tracker.text import percent, plural, ru_number
+from intensive_tracker.text import plural
 
 
 def templates_dir() -> Path:
@@ -29,9 +30,14 @@ def environment() -> Environment:
     env.filters["ru_date"] = ru_date
     env.filters["ru_date_long"] = ru_date_long
     env.filters["half_year"] = half_year_label
-    env.filters["plural"] = lambda n, one, few, many: f"{ru_number(n)} {plural(n, one, few, many)}"
-    env.filters["num"] = ru_number  # «1 950»: every count a page or an e-mail shows goes through it
+    env.filters["plural"] = lambda n, one, few, many: f"{number(n)} {plural(n, one, few, many)}"
+    env.filters["num"] = number  # «1 950»: every count a page or an e-mail shows goes through it
     env.filters["launch_title"] = lambda x, school_year: launch_title(x.term, school_year, x.cohort, x.title)
     env.filters["percent"] = percent
     env.filters["time"] = lambda value: value.strftime("%H:%M")
+    # The catalog's words: {{ _("Посещено занятий") }}, {{ ngettext("{n} занятие", "{n} занятий", count) }};
+    # `lang` is the document's language (the <html lang> of a page).
+    env.globals["_"] = _
+    env.globals["ngettext"] = ngettext
+    env.globals["lang"] = language
     return env

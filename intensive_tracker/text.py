@@ -1,4 +1,4 @@
-"""Russian wording shared by pages, e-mails and documents: plural forms, percentages, Latin slugs."""
+"""Wording shared by pages, e-mails and documents: Russian plural forms and Latin slugs (numbers: `i18n`)."""
 
 from __future__ import annotations
 
@@ -65,13 +65,3 @@ def plural(n: int, one: str, few: str, many: str) -> str:
     if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
         return few
     return many
-
-
-def percent(part: float) -> str:
-    """0.625 → «62,5 %» (Russian decimal comma)."""
-    return f"{round(100 * part, 1):g} %".replace(".", ",")
-
-
-def ru_number(n: int) -> str:
-    """1950 → «1 950» (a non-breaking space between thousands, as Russian text writes them)."""
-    return f"{n:,}".replace(",", "\u00a0")

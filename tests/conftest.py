@@ -15,12 +15,26 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.cli import cli
+from intensive_tracker.i18n import set_language
 from intensive_tracker.store.engine import make_engine
 from intensive_tracker.store.schema import ensure_schema
+
+# The suite pins Russian, the default, whatever the runner's locale; tests of English ask for it (--lang en).
+for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORDINGS = FIXTURES / "moodle"
 PG_ADMIN_URL = os.environ.get("INTENSIVE_TRACKER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def _russian() -> Iterator[None]:
+    """Each test starts in Russian; a CLI call with --lang en in one test does not leak into the next."""
+    set_language("ru")
+    yield
+    set_language("ru")
 
 
 def _postgres_wanted() -> bool:

@@ -16,6 +16,7 @@ from docx import Document
 from docx.shared import Mm, Pt
 
 from intensive_tracker.cli import cli
+from intensive_tracker.i18n import number
 from intensive_tracker.reports.figure_types import (
     DefenseCounts,
     DistrictRow,
@@ -26,7 +27,6 @@ from intensive_tracker.reports.figure_types import (
     YearSummary,
 )
 from intensive_tracker.site.annual_report import build_document, defended_sentence
-from intensive_tracker.text import ru_number
 from tests.html_pages import parse
 from tests.test_demo import ABSENT, KU_2023_24, SHN_2023_24
 from tests.test_site_demo import TERMS_SEED
@@ -124,8 +124,8 @@ def test_counting_sentences_come_from_summary_json(demo: tuple[Any, dict[str, An
     ) in text
     assert "прошли 316 педагогов из 39 городских округов" in text
     assert (
-        f"За 2023/24 учебный год — {ru_number(year['attendances'])} посещений занятий; их совершили "
-        f"{ru_number(year['unique_participants'])} участник"
+        f"За 2023/24 учебный год — {number(year['attendances'])} посещений занятий; их совершили "
+        f"{number(year['unique_participants'])} участник"
     ) in text
     absent = "Не принимали участие педагоги из округов: " + ", ".join(year["districts_not_reached"]) + "."
     assert absent in text and year["districts_not_reached"] == ABSENT

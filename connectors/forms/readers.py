@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from intensive_tracker.errors import InputError
-from intensive_tracker.text import ru_number
+from intensive_tracker.i18n import number
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -153,15 +153,15 @@ def _bounded(
     Blank rows (a sheet formatted down to row 1,048,576) are skipped, not kept and not counted.
     """
     rows: list[tuple[int, list[Any]]] = []
-    for number, cells in numbered:
+    for row_number, cells in numbered:
         if _blank(cells):
             continue
         if max_rows is not None and len(rows) >= max_rows:
             raise FileRejected(
-                f"{label}: файл не принят целиком: в нём больше {ru_number(max_rows)} непустых строк "
+                f"{label}: файл не принят целиком: в нём больше {number(max_rows)} непустых строк "
                 f"(лимит max_rows формы); разделите выгрузку или увеличьте лимит"
             )
-        rows.append((number, cells))
+        rows.append((row_number, cells))
     return rows
 
 

@@ -11,12 +11,12 @@ import click
 
 from connectors.demo.playground import write_demo_config
 from intensive_tracker.cli.context import Context, cli, log
+from intensive_tracker.i18n import number
 from intensive_tracker.ops.progress import CohortProgress, wants_progress
 from intensive_tracker.ops.shutdown import StopFlag, stop_on_signals
 from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.store.errors import database_label
 from intensive_tracker.sync.state import ENTITY_LABELS, SyncReport
-from intensive_tracker.text import ru_number
 
 
 def command_to_type() -> str:
@@ -76,8 +76,8 @@ def _print_counts(report: SyncReport) -> None:
         if not x["inserted"] + x["updated"] + x["unchanged"]:
             continue  # nothing of it was fetched or compared (finished cohorts, unchanged fingerprints)
         click.echo(
-            f"  {ENTITY_LABELS[entity]}: +{ru_number(x['inserted'])} новых, {ru_number(x['updated'])} изменено, "
-            f"{ru_number(x['unchanged'])} без изменений"
+            f"  {ENTITY_LABELS[entity]}: +{number(x['inserted'])} новых, {number(x['updated'])} изменено, "
+            f"{number(x['unchanged'])} без изменений"
         )
     if report.marked_missing:
         click.echo(f"  отмечено как исчезнувшие из источника: {report.marked_missing}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -20,6 +20,8 @@ class ReportSettings(Section):
     school_year: str | None = Field(None, pattern=r"^\d{4}/\d{2}$")
     annual_docx: bool = True  # `report` also writes annual-report.docx (the analytic report's draft)
     annual_template: str | None = None  # her Word document (.docx) the draft starts from; relative to the config
+    # The language of pages, e-mails, spreadsheets and Word documents (`--lang` overrides it for one command).
+    language: Literal["ru", "en"] = "ru"
 
 
 class FilesSettings(Section):

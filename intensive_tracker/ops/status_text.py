@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from intensive_tracker.i18n import number
 from intensive_tracker.mail.outbox import state_label
 from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
-from intensive_tracker.text import ru_number
 
 
 def _short(iso: str | None) -> str:
@@ -45,9 +45,9 @@ def render_text(status: dict[str, Any]) -> str:
         for r in status["runs"]:
             lines.append(
                 f"  {r['id']:>4}  {_short(r['started_at']):<15} {_duration(r['duration_s']):<10} "
-                f"{RUN_STATUS_LABELS.get(r['status'], r['status']):<25} {ru_number(r['inserted']):>5}  "
-                f"{ru_number(r['updated']):>6}  {ru_number(r['unchanged']):>8}  {ru_number(r['rejected']):>5}  "
-                f"{ru_number(r['warnings']):>8}  {ru_number(r['errors']):>6}"
+                f"{RUN_STATUS_LABELS.get(r['status'], r['status']):<25} {number(r['inserted']):>5}  "
+                f"{number(r['updated']):>6}  {number(r['unchanged']):>8}  {number(r['rejected']):>5}  "
+                f"{number(r['warnings']):>8}  {number(r['errors']):>6}"
             )
         last = status["runs"][0]
         if last.get("refresh"):

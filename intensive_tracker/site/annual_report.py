@@ -22,6 +22,7 @@ from docx.shared import Cm, Emu
 
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.files import write_bytes_atomic
+from intensive_tracker.i18n import number
 from intensive_tracker.periods import ru_date, school_year_start
 from intensive_tracker.reports.figure_types import ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.figures import participation_terms
@@ -37,7 +38,7 @@ from intensive_tracker.site.annual_styles import (
     open_template,
 )
 from intensive_tracker.site.pages import absent_sentence
-from intensive_tracker.text import plural, ru_number
+from intensive_tracker.text import plural
 
 FILE_NAME = "annual-report.docx"
 TWIP = 635  # EMU
@@ -115,18 +116,18 @@ def build_document(summary: Summary, *, school_year: str | None, template: Path 
     appendix = [(p, y) for p in summary.programs if (y := p.year(year)) is not None and y.held]
     if appendix:
         doc.add_paragraph("Приложения", style="Heading 1")
-    for number, (program, y) in enumerate(appendix, start=1):
+    for index, (program, y) in enumerate(appendix, start=1):
         doc.add_paragraph(
-            f"Приложение {number}. {program.title}: участие городских округов в {year} учебном году", style="Heading 2"
+            f"Приложение {index}. {program.title}: участие городских округов в {year} учебном году", style="Heading 2"
         )
         with_defense = bool(program.outcomes_by_school_year)
         headers = DISTRICT_HEADERS if with_defense else DISTRICT_HEADERS[:3]
         rows = [
             [
                 d.district,
-                ru_number(d.participants),
-                ru_number(d.attendances),
-                *([ru_number(d.defenses_passed)] if with_defense else []),
+                number(d.participants),
+                number(d.attendances),
+                *([number(d.defenses_passed)] if with_defense else []),
             ]
             for d in y.districts
         ]
@@ -161,11 +162,11 @@ def _program(doc: Any, program: ProgramSummary, year: str, figures: Any) -> None
             _table(
                 doc,
                 TERMS_HEADERS,
-                [[str(i), label, ru_number(n)] for i, (label, n) in enumerate(terms, 1)],
+                [[str(i), label, number(n)] for i, (label, n) in enumerate(terms, 1)],
                 [0.08, 0.32, 0.60],
                 numeric={0, 2},
             )
-            png = bar_chart_png([(label, n, ru_number(n)) for label, n in terms], ylabel="Прошли защиту, педагогов")
+            png = bar_chart_png([(label, n, number(n)) for label, n in terms], ylabel="Прошли защиту, педагогов")
             doc.add_paragraph(style=FIGURE).add_run().add_picture(io.BytesIO(png), width=min(Cm(16), _width(doc)))
             doc.add_paragraph(
                 f"Рисунок {next(figures)}. Количество педагогов, прошедших защиту методической "
@@ -197,10 +198,10 @@ def _sessions(doc: Any, y: YearSummary) -> None:
     speakers = any(s.speaker for s in y.held)
     headers = SESSION_HEADERS[:3] + (["Спикер"] if speakers else []) + SESSION_HEADERS[3:]
     rows = [
-        [str(s.number), ru_date(s.day), s.topic, *([s.speaker or ""] if speakers else []), ru_number(s.present)]
+        [str(s.number), ru_date(s.day), s.topic, *([s.speaker or ""] if speakers else []), number(s.present)]
         for s in y.held
     ]
-    rows.append(["", "", "Итого посещений", *([""] if speakers else []), ru_number(y.attendances)])
+    rows.append(["", "", "Итого посещений", *([""] if speakers else []), number(y.attendances)])
     widths = [0.07, 0.16, 0.41, 0.18, 0.18] if speakers else [0.08, 0.17, 0.53, 0.22]
     _table(doc, headers, rows, widths, numeric={0, 1, len(headers) - 1})
     if y.planned:
@@ -215,8 +216,8 @@ def attendance_sentence(y: YearSummary) -> str:
     a, u = y.attendances, y.unique_participants
     again = ": многие подключаются к занятиям повторно." if a > u else "."
     return (
-        f"За {y.school_year} учебный год — {ru_number(a)} {plural(a, 'посещение', 'посещения', 'посещений')} "
-        f"занятий; их совершили {ru_number(u)} {plural(u, 'участник', 'участника', 'участников')}{again}"
+        f"За {y.school_year} учебный год — {number(a)} {plural(a, 'посещение', 'посещения', 'посещений')} "
+        f"занятий; их совершили {number(u)} {plural(u, 'участник', 'участника', 'участников')}{again}"
     )
 
 
@@ -224,11 +225,9 @@ def defended_sentence(y: YearSummary) -> str:
     """«В 2023/24 учебном году защиту успешно прошли 316 педагогов из 39 городских округов.»"""
     n, d = y.defenses_passed, y.districts_with_defenses
     verb = "прошёл" if plural(n, "1", "2", "5") == "1" else "прошли"
-    where = (
-        f" из {ru_number(d)} {plural(d, 'городского округа', 'городских округов', 'городских округов')}" if d else ""
-    )
+    where = f" из {number(d)} {plural(d, 'городского округа', 'городских округов', 'городских округов')}" if d else ""
     return (
-        f"В {y.school_year} учебном году защиту успешно {verb} {ru_number(n)} "
+        f"В {y.school_year} учебном году защиту успешно {verb} {number(n)} "
         f"{plural(n, 'педагог', 'педагога', 'педагогов')}{where}."
     )
 

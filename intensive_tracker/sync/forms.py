@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 from connectors.base import FormBatch, Reject
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
+from intensive_tracker.i18n import number
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.overrides import apply_people_overrides
 from intensive_tracker.people.refresh import refresh_participants
@@ -27,7 +28,7 @@ from intensive_tracker.sync.form_ledger import write_ledger
 from intensive_tracker.sync.form_people import SOURCE, link_people
 from intensive_tracker.sync.form_records import write_attendance, write_defenses, write_registrations, write_sessions
 from intensive_tracker.sync.state import RunState
-from intensive_tracker.text import plural, ru_number
+from intensive_tracker.text import plural
 
 
 def write_form_batch(
@@ -70,9 +71,9 @@ def write_form_batch(
             Reject(
                 file=batch.file_name,
                 row=0,
-                reason=f"{batch.file_name}: и ещё {ru_number(batch.rejects_unlisted)} "
+                reason=f"{batch.file_name}: и ещё {number(batch.rejects_unlisted)} "
                 f"{plural(batch.rejects_unlisted, 'отклонённая строка', 'отклонённые строки', 'отклонённых строк')} "
-                f"без подробностей (хранятся первые {ru_number(len({r.row for r in batch.rejects}))}, "
+                f"без подробностей (хранятся первые {number(len({r.row for r in batch.rejects}))}, "
                 f"лимит max_rejects формы)",
             )
         )
@@ -90,7 +91,7 @@ def write_form_batch(
                 "item": batch.file_name,
                 "itemid": "",
                 "code": "known_rejects",
-                "message": f"{batch.file_name}: отклонено {ru_number(rejected_rows)} из {ru_number(batch.rows_read)} "
+                "message": f"{batch.file_name}: отклонено {number(rejected_rows)} из {number(batch.rows_read)} "
                 f"строк, как и {ru_date(local_date(known_since))}: об этом уже сообщалось, список — "
                 "в «intensive-tracker data-quality» и на странице «Качество данных»",
             }
