@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from jinja2 import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_PACKAGES = ("intensive_tracker", "connectors", "jobs")
@@ -109,17 +108,20 @@ def shadowing(path: Path) -> Iterator[str]:
             yield f"{relative(path)}:{node.lineno}: assigns `_`, which hides the catalog's `_`"
 
 
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _MARKUP = re.compile(r"<style.*?</style>|<script.*?</script>|<!--.*?-->|<[^>]*>|&[a-z#0-9]+;", re.S)
 
 
+def _keep_lines(match: re.Match[str]) -> str:
+    """A removed span becomes a space and its line breaks, so that line numbers stay true."""
+    return " " + "\n" * match.group(0).count("\n")
+
+
 def template_findings(path: Path) -> Iterator[str]:
-    """Words in a template's own text (outside `{{ }}` and `{% %}`): they would bypass the catalog."""
-    env = Environment(trim_blocks=True, lstrip_blocks=True)
-    source = path.read_text("utf-8")
-    for lineno, kind, value in env.lex(source):
-        if kind != "data":
-            continue
-        text = _MARKUP.sub(" ", value)
-        for word in re.findall(r"[A-Za-zА-Яа-яЁё]{2,}", text):
-            yield f"{relative(path)}:{lineno}: «{word}» in «{' '.join(text.split())[:60]}»"
+    """Words in a template's own text (outside `{{ }}`, `{% %}` and the markup): they would bypass the catalog."""
+    # Expressions first, then tags: `<html lang="{{ lang() }}">` is one tag, not «html» and «lang» as text.
+    text = _MARKUP.sub(_keep_lines, _JINJA.sub(_keep_lines, path.read_text("utf-8")))
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        for word in re.findall(r"[A-Za-zА-Яа-яЁё]{2,}", line):
+            yield f"{relative(path)}:{lineno}: «{word}» in «{' '.join(line.split())[:60]}»"
             break
