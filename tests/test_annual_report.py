@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from docx import Document
 from docx.shared import Mm, Pt
 
 from intensive_tracker.cli import cli
-from intensive_tracker.i18n import number
+from intensive_tracker.i18n import number, using
 from intensive_tracker.reports.figure_types import (
     DefenseCounts,
     DistrictRow,
@@ -27,6 +28,7 @@ from intensive_tracker.reports.figure_types import (
     YearSummary,
 )
 from intensive_tracker.site.annual_report import build_document, defended_sentence
+from intensive_tracker.site.pages import absent_sentence
 from tests.html_pages import parse
 from tests.test_demo import ABSENT, KU_2023_24, SHN_2023_24
 from tests.test_site_demo import TERMS_SEED
@@ -434,3 +436,37 @@ def test_unwritable_out_is_named_without_a_traceback(demo_site: Path, tmp_path: 
     )
     assert result.exit_code == 78, result.output
     assert f"{out}: не удаётся записать отчёт" in result.stderr and "--out" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("passed", "districts", "expected"),
+    [
+        (1, 1, "In the 2023/24 school year 1 teacher from 1 district passed the defense."),
+        (1950, 12, "In the 2023/24 school year 1,950 teachers from 12 districts passed the defense."),
+    ],
+)
+def test_defended_sentence_in_english(passed: int, districts: int, expected: str) -> None:
+    year = _summary(3, passed=passed, districts=districts).programs[0].years[0]
+    with using("en"):
+        assert defended_sentence(year) == expected
+
+
+def test_the_word_report_is_english_when_asked_and_only_its_data_stay_russian() -> None:
+    """`with using("en")` (`--lang en`, `[report] language = "en"`): headings, tables, sentences and the
+    methodist's placeholders in English; topics, districts and program titles are data and stay as they are."""
+    summary = _summary(3, passed=2, districts=2)
+    year = summary.programs[0].years[0]
+    with using("en"):
+        doc = build_document(summary, school_year="2023/24")
+        absent = absent_sentence(year)  # site/pages.py's sentence, converted with the pages
+    data = [*(s.topic for s in year.sessions), "Тест", "Балашиха", "Бронницы", "2024 (1 полугодие)"]
+    texts = [p.text for p in doc.paragraphs if p.text != absent]
+    texts += [cell for rows in _rows(doc) for row in rows for cell in row]
+    for value in data:
+        texts = [t.replace(value, "") for t in texts]
+    assert [t for t in texts if re.search(r"[А-Яа-яЁё]", t)] == []
+    assert doc.paragraphs[0].text.startswith("Analytic report")
+    assert _tables(doc, ["No.", "Date held", "Topic", "Number of participants"])
+    assert "In the 2023/24 school year: 36 session attendances, made by 3 participants: many join" in _text(doc)
+    # The style names are her template's identifiers, the same in both languages.
+    assert {p.style.name for p in doc.paragraphs if p.text.startswith("[Methodist's text: ")} == {"Текст методиста"}

@@ -186,13 +186,15 @@ def test_cli_header_injection_exits_65(
     config = _config_file(tmp_path, db_url, mail)
     result = CliRunner().invoke(cli, ["--config", str(config), "email", "--send"])
     assert result.exit_code == 65, result.output
-    assert "line break" in result.stderr
+    assert "перевод строки" in result.stderr
+    english = CliRunner().invoke(cli, ["--lang", "en", "--config", str(config), "email", "--send"])
+    assert english.exit_code == 65 and "line break" in english.stderr
 
 
 @pytest.mark.parametrize(
     ("mail", "needle"),
     [
-        ("", "no [mail] section"),
+        ("", "нет раздела [mail]"),
         (MAIL.replace('"Коломна"', '"Коломенский район"'), "not a canonical district name: «Коломенский район»"),
         (MAIL.replace('"Коломна"', '"Коломна г.о."'), "(write «Коломна»)"),
         (MAIL + "\n[mail.extra]\n", "[mail] extra"),
@@ -317,7 +319,9 @@ def test_unreachable_server_exits_69(engine: Engine, db_url: str, tmp_path: Path
     populate(engine, PEOPLE)
     config = _config_file(tmp_path, db_url, MAIL.format(port=free_port()))
     result = CliRunner().invoke(cli, ["--config", str(config), "email", "--send"])
-    assert result.exit_code == 69 and "nothing was sent" in result.stderr
+    assert result.exit_code == 69 and "ничего не отправлено" in result.stderr
+    english = CliRunner().invoke(cli, ["--lang", "en", "--config", str(config), "email", "--send"])
+    assert english.exit_code == 69 and "nothing was sent" in english.stderr
 
 
 def test_preview_index_escapes_names(engine: Engine, db_url: str, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings
+from intensive_tracker.i18n import _, ngettext
 from intensive_tracker.mail import outbox
 from intensive_tracker.mail.plan import DistrictMail, mail_settings
 from intensive_tracker.mail.send_report import MessageResult, SendReport
@@ -55,8 +56,8 @@ def deliver(
                 try:
                     link.open()
                 except Exception as e:  # the server went away mid-run: the rest waits for the next run
-                    reason = f"not attempted: {e}"
-                    for rest_mail, rest_row, _ in due[index:]:
+                    reason = _("не отправлялось: {error}", error=e)
+                    for rest_mail, rest_row, _message in due[index:]:
                         report.results.append(
                             MessageResult(
                                 row_id(rest_row),
@@ -68,7 +69,14 @@ def deliver(
                                 reason,
                             )
                         )
-                    log.warning("SMTP %s went away; %d message(s) wait for the next run", link.where, len(due) - index)
+                    log.warning(
+                        ngettext(
+                            "SMTP {where}: сервер отключился; {n} письмо ждёт следующего запуска",
+                            "SMTP {where}: сервер отключился; {n} писем ждут следующего запуска",
+                            len(due) - index,
+                            where=link.where,
+                        )
+                    )
                     return
             pacer.wait()
             if not outbox.claim(engine, row_id(row), now=now()):
@@ -80,7 +88,7 @@ def deliver(
                         mail.period,
                         outbox.get(engine, row_id(row)).state,
                         "skipped",
-                        "claimed by another run",
+                        _("его уже взял другой запуск"),
                     )
                 )
                 continue
@@ -105,14 +113,17 @@ def deliver(
                     delivery.refused,
                 )
             )
+            why = f" ({delivery.reason})" if delivery.reason else ""
             log.info(
-                "outbox #%s %s / %s %s: %s%s",
-                row_id(row),
-                mail.district,
-                mail.program_key,
-                mail.period,
-                delivery.state,
-                f" ({delivery.reason})" if delivery.reason else "",
+                _(
+                    "исходящие #{id} {district} / {program} {period}: {state}{reason}",
+                    id=row_id(row),
+                    district=mail.district,
+                    program=mail.program_key,
+                    period=mail.period,
+                    state=outbox.state_label(delivery.state),
+                    reason=why,
+                )
             )
     finally:
         link.close()
@@ -125,7 +136,7 @@ def _once_more(
     try:
         link.open()
     except Exception as e:  # still gone: the message stays failed_temporary for the next run
-        log.warning("SMTP %s: reconnect failed: %s", link.where, e)
+        log.warning(_("SMTP {where}: не удалось переподключиться: {error}", where=link.where, error=e))
         return first
     return link.send(message, sender=sender, recipients=recipients)
 

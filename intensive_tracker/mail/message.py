@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 
 from intensive_tracker.config import MailSettings
+from intensive_tracker.i18n import _
 from intensive_tracker.mail.errors import HeaderInjection
 from intensive_tracker.mail.plan import DistrictMail
 from intensive_tracker.mail.workbook import participants_workbook
@@ -28,8 +29,12 @@ def check_header(name: str, value: str) -> str:
     """The value itself, or HeaderInjection when it could start a new header line."""
     if any(ch in value for ch in "\r\n\0\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
         raise HeaderInjection(
-            f"{name}: the value {value!r} holds a line break; refusing to build the email "
-            "(fix the district name or the config)"
+            _(
+                "{name}: в значении {value} есть перевод строки; письмо не собирается "
+                "(исправьте название округа или конфигурацию)",
+                name=name,
+                value=repr(value),
+            )
         )
     return value
 

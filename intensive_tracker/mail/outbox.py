@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.mail.plan import DistrictMail
 from intensive_tracker.periods import utcnow
 from intensive_tracker.store.engine import transaction
@@ -31,18 +32,18 @@ FAILED_TEMPORARY, FAILED_PERMANENT, UNCERTAIN = "failed_temporary", "failed_perm
 SENDABLE = (PENDING, FAILED_TEMPORARY)
 RESENDABLE = (SENT, FAILED_PERMANENT, UNCERTAIN)
 STATE_LABELS = {
-    PENDING: "ожидает отправки",
-    SENDING: "отправляется",
-    SENT: "отправлено",
-    FAILED_TEMPORARY: "временная ошибка, повтор при следующем запуске",
-    FAILED_PERMANENT: "отказ сервера, нужно решение",
-    UNCERTAIN: "неизвестно, дошло ли; нужно решение",
+    PENDING: N_("ожидает отправки"),
+    SENDING: N_("отправляется"),
+    SENT: N_("отправлено"),
+    FAILED_TEMPORARY: N_("временная ошибка, повтор при следующем запуске"),
+    FAILED_PERMANENT: N_("отказ сервера, нужно решение"),
+    UNCERTAIN: N_("неизвестно, дошло ли; нужно решение"),
 }
 
 
 def state_label(state: str) -> str:
     """How a person reads an outbox state (JSON and the database keep the English value)."""
-    return STATE_LABELS.get(state, state)
+    return _(STATE_LABELS[state]) if state in STATE_LABELS else state
 
 
 def recover_interrupted(engine: Engine, *, now: datetime | None = None) -> int:
@@ -54,8 +55,10 @@ def recover_interrupted(engine: Engine, *, now: datetime | None = None) -> int:
             .values(
                 state=UNCERTAIN,
                 updated_at=now or utcnow(),
-                last_error="the run stopped while sending; the server may have the message: "
-                "check with the recipient, then `email --resend ID` if needed",
+                last_error=_(
+                    "запуск прервался во время отправки; письмо могло дойти до сервера: "
+                    "уточните у получателя, затем при необходимости `email --resend ID`"
+                ),
             )
         )
         return int(result.rowcount or 0)
@@ -77,7 +80,7 @@ def get(engine: Engine, outbox_id: int) -> Outbox:
     with transaction(engine) as session:
         row = session.get(Outbox, outbox_id)
     if row is None:
-        raise ConfigError(f"outbox: there is no message #{outbox_id} (see `intensive-tracker email --status`)")
+        raise ConfigError(_("исходящие: письма #{id} нет (см. `intensive-tracker email --status`)", id=outbox_id))
     return row
 
 
@@ -164,8 +167,13 @@ def reopen_for_resend(
     row = get(engine, outbox_id)
     if row.state not in RESENDABLE:
         raise ConfigError(
-            f"outbox #{outbox_id} is {row.state}: only {', '.join(RESENDABLE)} messages are resent "
-            "by --resend (pending and failed_temporary ones go out on the next --send)"
+            _(
+                "исходящие #{id}: {state}; --resend отправляет заново только письма в состоянии {states} "
+                "(ожидающие и с временной ошибкой уйдут при следующем --send)",
+                id=outbox_id,
+                state=state_label(row.state),
+                states=", ".join(state_label(s) for s in RESENDABLE),
+            )
         )
     _update(
         engine,
@@ -177,7 +185,11 @@ def reopen_for_resend(
         row_count=len(mail.rows),
         content_hash=mail.content_hash,
         updated_at=now or utcnow(),
-        last_error=f"resend requested (was {row.state}: {row.last_error or 'no error'})",
+        last_error=_(
+            "запрошена повторная отправка (было: {state}: {error})",
+            state=state_label(row.state),
+            error=row.last_error or _("без ошибки"),
+        ),
     )
     return get(engine, outbox_id)
 

@@ -20,6 +20,7 @@ from sqlmodel import col
 
 from intensive_tracker.config import MailSettings, Settings
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import _, ngettext
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.periods import local_date, school_year_of
 from intensive_tracker.reports.roster import rosters
@@ -27,7 +28,9 @@ from intensive_tracker.reports.roster_types import FORM_SIGN_IN, Roster, RosterR
 from intensive_tracker.store import models as m
 
 KIND = "participants-results"
-UNASSIGNED_LABEL = "не распределены"
+# How people type «no district» in --district, and the file names' word for it (not translated: names stay).
+UNASSIGNED_LABEL = "не распределены"  # not a message
+ATTACHMENT_PREFIX = "Участники-итоги"  # not a message: a file name, the same in every language
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class DistrictMail:
                     seen.setdefault(mark.text, mark.label)
         found = [(k, v) for k, v in seen.items()]
         if any(mark.text == FORM_SIGN_IN for row in self.rows for mark in row.marks):
-            found.append((FORM_SIGN_IN, "отметка в листе регистрации"))
+            found.append((FORM_SIGN_IN, _("отметка в листе регистрации")))
         return found
 
     @property
@@ -79,7 +82,8 @@ class DistrictMail:
 
     @property
     def district_label(self) -> str:
-        return UNASSIGNED_LABEL if self.unassigned else self.district
+        """The district as the message names it («не распределены» in the document's language)."""
+        return _("не распределены") if self.unassigned else self.district
 
     @property
     def participants(self) -> int:
@@ -95,12 +99,18 @@ class DistrictMail:
 
     @property
     def subject(self) -> str:
-        return f"Участники-итоги: {self.program_title}, {self.period} учебный год — {self.district_label}"
+        return _(
+            "Участники-итоги: {program}, {period} учебный год — {district}",
+            program=self.program_title,
+            period=self.period,
+            district=self.district_label,
+        )
 
     @property
     def attachment_name(self) -> str:
-        district = re.sub(r"[^\w-]+", "-", self.district_label).strip("-")
-        return f"Участники-итоги_{district}_{self.period.replace('/', '-')}.xlsx"
+        label = UNASSIGNED_LABEL if self.unassigned else self.district
+        district = re.sub(r"[^\w-]+", "-", label).strip("-")
+        return f"{ATTACHMENT_PREFIX}_{district}_{self.period.replace('/', '-')}.xlsx"
 
     @property
     def content_hash(self) -> str:
@@ -129,7 +139,7 @@ def district_rows(all_rosters: Mapping[str, Roster], district: str) -> list[Rost
 
 def mail_settings(settings: Settings) -> MailSettings:
     if settings.mail is None:
-        raise ConfigError("there is no [mail] section in the config: add one (see config.example.toml, [mail])")
+        raise ConfigError(_("в конфигурации нет раздела [mail]: добавьте его (см. config.example.toml, [mail])"))
     return settings.mail
 
 
@@ -143,11 +153,11 @@ def district_recipients(settings: Settings, registry: Registry) -> dict[str, lis
 
 def resolve_district(name: str, registry: Registry) -> str:
     """--district NAME → the canonical name (any spelling the registry knows, or «не распределён»)."""
-    if name.strip().lower() in (UNASSIGNED, UNASSIGNED_LABEL):
+    if name.strip().lower() in (UNASSIGNED, UNASSIGNED_LABEL, _("не распределены").lower()):
         return UNASSIGNED
     resolved = registry.resolve(name).name
     if resolved is None:
-        raise ConfigError(f"--district: «{name}» is not a district of the registry")
+        raise ConfigError(_("--district: «{name}» — такого округа нет в справочнике", name=name))
     return resolved
 
 
@@ -162,9 +172,8 @@ def selected_programs(engine: Engine, wanted: str | None) -> list[tuple[str, str
         return programs
     chosen = [p for p in programs if p[0] == wanted]
     if not chosen:
-        raise ConfigError(
-            f"program {wanted!r} is not in the database (known: {', '.join(k for k, _ in programs) or 'none; run sync'})"
-        )
+        known = ", ".join(k for k, _title in programs) or _("никаких; выполните sync")
+        raise ConfigError(_("программы {key} нет в базе (есть: {known})", key=repr(wanted), known=known))
     return chosen
 
 
@@ -218,8 +227,15 @@ def plan_mails(
             if not to:
                 who = "mail.lab_address" if name == UNASSIGNED else f"districts.recipients.«{name}»"
                 warnings.append(
-                    f"{title}, {year}: {name} has {len(by_district[name].rows)} people but no address: "
-                    f"set {who}; nothing is sent for it until then"
+                    _(
+                        "{program}, {year}: {district} — {people}, но нет адреса: задайте {key}; "
+                        "до тех пор письмо не отправляется",
+                        program=title,
+                        year=year,
+                        district=_("не распределены") if name == UNASSIGNED else name,
+                        people=ngettext("{n} участник", "{n} участников", len(by_district[name].rows)),
+                        key=who,
+                    )
                 )
                 continue
             mails.append(

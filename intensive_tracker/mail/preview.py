@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings
 from intensive_tracker.files import make_dir, write_atomic, write_bytes_atomic
+from intensive_tracker.i18n import _
 from intensive_tracker.mail import outbox
 from intensive_tracker.mail.message import build_message, wire_bytes
 from intensive_tracker.mail.plan import DistrictMail, RowsFor, district_rows, mail_settings, plan_mails
@@ -34,6 +35,11 @@ class PreviewItem:
     change: str  # new | pending | unchanged | changed | held
     note: str
 
+    @property
+    def state_text(self) -> str:
+        """The outbox state as a person reads it (the `state` field keeps the stored value)."""
+        return outbox.state_label(self.state) if self.state else ""
+
 
 @dataclass
 class PreviewReport:
@@ -45,19 +51,28 @@ class PreviewReport:
 
 def _describe(mail: DistrictMail, row: Outbox | None, settings: Settings) -> tuple[str, str]:
     if row is None:
-        return "new", "новое: ещё не отправлялось"
+        return "new", _("новое: ещё не отправлялось")
     if row.state in outbox.SENDABLE:
-        tail = f"; попыток {row.attempts}, последняя ошибка: {row.last_error}" if row.attempts else ""
-        return "pending", f"ждёт отправки{tail}"
+        if row.attempts:
+            return "pending", _(
+                "ждёт отправки; попыток {attempts}, последняя ошибка: {error}",
+                attempts=row.attempts,
+                error=row.last_error,
+            )
+        return "pending", _("ждёт отправки")
     if row.state == outbox.SENT:
         when = ru_date(local(row.sent_at, settings.tz)) if row.sent_at else "?"
         if row.content_hash == mail.content_hash:
-            return "unchanged", f"отправлено {when}; с тех пор без изменений"
-        return "changed", (
-            f"отправлено {when}; с тех пор изменилось: было строк {row.row_count}, стало "
-            f"{len(mail.rows)}. Само не отправится: `email --resend {row.id}`"
+            return "unchanged", _("отправлено {date}; с тех пор без изменений", date=when)
+        return "changed", _(
+            "отправлено {date}; с тех пор изменилось: было строк {before}, стало {after}. "
+            "Само не отправится: `email --resend {id}`",
+            date=when,
+            before=row.row_count,
+            after=len(mail.rows),
+            id=row.id,
         )
-    return "held", f"{outbox.STATE_LABELS.get(row.state, row.state)}: {row.last_error or ''}"
+    return "held", f"{outbox.state_label(row.state)}: {row.last_error or ''}"
 
 
 def preview_all(

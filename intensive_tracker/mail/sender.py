@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import _, ngettext
 from intensive_tracker.mail import outbox
 from intensive_tracker.mail.delivery import Pacer, deliver, row_id
 from intensive_tracker.mail.message import build_message, new_message_id
@@ -80,8 +81,13 @@ def _send_due(
     report = SendReport(recovered=outbox.recover_interrupted(engine, now=now()))
     if report.recovered:
         report.warnings.append(
-            f"{report.recovered} message(s) were left 'sending' by an interrupted run: "
-            "now uncertain, held for a person (email --status, email --resend ID)"
+            ngettext(
+                "Прерванный запуск оставил {n} письмо в состоянии «отправляется»: теперь оно «неизвестно, "
+                "дошло ли» и ждёт решения человека (email --status, email --resend ID)",
+                "Прерванный запуск оставил {n} писем в состоянии «отправляется»: теперь они «неизвестно, "
+                "дошло ли» и ждут решения человека (email --status, email --resend ID)",
+                report.recovered,
+            )
         )
     plan = plan_mails(settings, engine, registry, program=program, period=period, district=district, rows_for=rows_for)
     report.warnings.extend(plan.warnings)
@@ -151,8 +157,14 @@ def _resend(
     mail = next((x for x in plan.mails if x.kind == row.kind), None)
     if mail is None:
         raise ConfigError(
-            f"outbox #{outbox_id}: {row.district} has no people or no address for "
-            f"{row.program_key} {row.period} now; nothing to resend"
+            _(
+                "исходящие #{id}: у округа {district} сейчас нет ни участников, ни адреса для {program} {period}; "
+                "отправлять заново нечего",
+                id=outbox_id,
+                district=row.district,
+                program=row.program_key,
+                period=row.period,
+            )
         )
     message_id = row.message_id if mail.content_hash == row.content_hash else new_message_id(mail_conf)
     message = build_message(mail, settings=mail_conf, message_id=message_id, now=now(), tz=settings.tz)

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from intensive_tracker.config import MailSettings
+from intensive_tracker.i18n import _
 from intensive_tracker.mail import outbox
 from intensive_tracker.mail.errors import MailAuthError, MailUnavailable
 from intensive_tracker.redact import redact, register_secret
@@ -86,8 +87,11 @@ class Transport:
                 if not conn.has_extn("starttls"):
                     conn.close()
                     raise MailUnavailable(
-                        f"SMTP {self.where}: the server does not offer STARTTLS; "
-                        'set mail.security = "ssl" or fix the server'
+                        _(
+                            'SMTP {where}: сервер не предлагает STARTTLS; задайте mail.security = "ssl" '
+                            "или исправьте сервер",
+                            where=self.where,
+                        )
                     )
                 conn.starttls(context=self.ssl_context)
                 conn.ehlo()
@@ -95,13 +99,22 @@ class Transport:
                 conn.login(s.username, password or "")
         except smtplib.SMTPAuthenticationError as e:
             raise MailAuthError(
-                f"SMTP {self.where}: login as {s.username!r} refused ({_reply(e.smtp_code, e.smtp_error)}); "
-                f"check mail.username and ${s.password_env}"
+                _(
+                    "SMTP {where}: вход как {user} отклонён ({reply}); проверьте mail.username и ${variable}",
+                    where=self.where,
+                    user=repr(s.username),
+                    reply=_reply(e.smtp_code, e.smtp_error),
+                    variable=s.password_env,
+                )
             ) from None
         except (smtplib.SMTPException, OSError) as e:
             raise MailUnavailable(
-                f"SMTP {self.where}: cannot connect: {_said(e)}; "
-                "nothing was sent, the messages stay in the outbox for the next run"
+                _(
+                    "SMTP {where}: не удаётся подключиться: {error}; ничего не отправлено, "
+                    "письма остаются в исходящих до следующего запуска",
+                    where=self.where,
+                    error=_said(e),
+                )
             ) from None
         self._conn = conn
 
@@ -118,22 +131,28 @@ class Transport:
             refused = conn.send_message(message, from_addr=sender, to_addrs=recipients)
         except smtplib.SMTPRecipientsRefused as e:
             refusals = {addr: _reply(code, text) for addr, (code, text) in e.recipients.items()}
-            permanent = all(code >= 500 for code, _ in e.recipients.values())
+            permanent = all(code >= 500 for code, _text in e.recipients.values())
             return Delivery(
                 outbox.FAILED_PERMANENT if permanent else outbox.FAILED_TEMPORARY,
-                "every recipient refused: " + "; ".join(f"{a}: {r}" for a, r in refusals.items()),
+                _(
+                    "отказ для всех получателей: {refusals}",
+                    refusals="; ".join(f"{a}: {r}" for a, r in refusals.items()),
+                ),
                 refusals,
             )
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as e:
             # A reply, not silence: the server told us it did not take the message.
             state = outbox.FAILED_TEMPORARY if e.smtp_code < 500 else outbox.FAILED_PERMANENT
-            what = "sender" if isinstance(e, smtplib.SMTPSenderRefused) else "message"
             closing = e.smtp_code == 421
             if closing:
                 self.drop()
             return Delivery(
                 state,
-                f"{what} refused: {_reply(e.smtp_code, e.smtp_error)}",
+                (
+                    _("отправитель отклонён: {reply}", reply=_reply(e.smtp_code, e.smtp_error))
+                    if isinstance(e, smtplib.SMTPSenderRefused)
+                    else _("письмо отклонено: {reply}", reply=_reply(e.smtp_code, e.smtp_error))
+                ),
                 reconnect=closing and isinstance(e, smtplib.SMTPSenderRefused),
             )
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as e:
@@ -142,15 +161,21 @@ class Transport:
             if isinstance(e, smtplib.SMTPResponseException) and not started:
                 state = outbox.FAILED_TEMPORARY if e.smtp_code < 500 else outbox.FAILED_PERMANENT
                 return Delivery(
-                    state, f"server answered {_reply(e.smtp_code, e.smtp_error)}", reconnect=e.smtp_code == 421
+                    state,
+                    _("ответ сервера: {reply}", reply=_reply(e.smtp_code, e.smtp_error)),
+                    reconnect=e.smtp_code == 421,
                 )
             if started:
                 return Delivery(
                     outbox.UNCERTAIN,
-                    f"connection lost after the message was handed over (DATA): {_said(e)}; "
-                    "the server may have delivered it",
+                    _(
+                        "соединение потеряно после передачи письма (DATA): {error}; сервер мог его доставить",
+                        error=_said(e),
+                    ),
                 )
-            return Delivery(outbox.FAILED_TEMPORARY, f"connection lost before DATA: {_said(e)}", reconnect=True)
+            return Delivery(
+                outbox.FAILED_TEMPORARY, _("соединение потеряно до DATA: {error}", error=_said(e)), reconnect=True
+            )
         return Delivery(outbox.SENT, None, {addr: _reply(code, text) for addr, (code, text) in refused.items()})
 
     def drop(self) -> None:

@@ -15,10 +15,13 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.mail.plan import DistrictMail
+from intensive_tracker.reports.roster_types import decimal
 
-HEADER = ("ФИО", "ОО", "Посещено занятий", "Защита")
-DEFENSE_DETAIL = ("Дата защиты", "Оценка")
+HEADER = (N_("ФИО"), N_("ОО"), N_("Посещено занятий"), N_("Защита"))
+DEFENSE_DETAIL = (N_("Дата защиты"), N_("Оценка"))
+SESSIONS_HEADER = (N_("№"), N_("Дата"), N_("Тема"), N_("Поток"), N_("Примечание"))
 DATE_FORMAT = "DD.MM.YY"
 _GREY = PatternFill("solid", fgColor="EEEEEE")
 _DELETED = PatternFill("solid", fgColor="F4CCCC")
@@ -43,11 +46,11 @@ def participants_workbook(mail: DistrictMail) -> bytes:
     """ФИО, ОО, one column per session, sessions attended, defense (status, date, grade), in the email's order."""
     book = Workbook()
     sheet = book.active
-    sheet.title = "Участники-итоги"
+    sheet.title = _("Участники-итоги")
     first = 3  # the first session column
     total = first + len(mail.columns)
     for index, title in enumerate(HEADER[:2], start=1):
-        _text(sheet.cell(1, index), title)
+        _text(sheet.cell(1, index), _(title))
     for index, column in enumerate(mail.columns, start=first):
         cell = sheet.cell(1, index, column.day)
         cell.number_format = DATE_FORMAT
@@ -56,7 +59,7 @@ def participants_workbook(mail: DistrictMail) -> bytes:
             cell.fill = _DELETED
     tail = [HEADER[2], *((HEADER[3], *DEFENSE_DETAIL) if mail.has_defense else ())]
     for index, title in enumerate(tail, start=total):
-        _text(sheet.cell(1, index), title)
+        _text(sheet.cell(1, index), _(title))
     for r, row in enumerate(mail.rows, start=2):
         _text(sheet.cell(r, 1), row.full_name)
         _text(sheet.cell(r, 2), row.school)
@@ -76,7 +79,8 @@ def participants_workbook(mail: DistrictMail) -> bytes:
             if row.defense_grade is not None:
                 grade = sheet.cell(r, total + 3, row.defense_grade)
                 if row.defense_grade_max is not None:  # still a number, shown as Moodle shows it: «8 из 10»
-                    grade.number_format = f'General" из {row.defense_grade_max:g}"'.replace(".", ",")
+                    suffix = _("из {max}", max=decimal(row.defense_grade_max)).replace('"', "")
+                    grade.number_format = f'General" {suffix}"'
     last = get_column_letter(total + len(tail) - 1)
     sheet.auto_filter.ref = f"A1:{last}{max(1, len(mail.rows) + 1)}"
     sheet.freeze_panes = sheet.cell(2, first)
@@ -90,9 +94,9 @@ def participants_workbook(mail: DistrictMail) -> bytes:
 
 
 def _sessions_sheet(book: Workbook, mail: DistrictMail) -> None:
-    sheet = book.create_sheet("Занятия")
-    for index, title in enumerate(("№", "Дата", "Тема", "Поток", "Примечание"), start=1):
-        _text(sheet.cell(1, index), title)
+    sheet = book.create_sheet(_("Занятия"))
+    for index, title in enumerate(SESSIONS_HEADER, start=1):
+        _text(sheet.cell(1, index), _(title))
     for r, column in enumerate(mail.columns, start=2):
         sheet.cell(r, 1, r - 1)
         sheet.cell(r, 2, column.day).number_format = DATE_FORMAT

@@ -130,7 +130,7 @@ def build_data_quality(engine: Engine, registry: Registry, *, form: str | None =
         for a, p in conn.execute(
             select(m.Account, m.Participant)
             .join(m.Participant, col(m.Participant.id) == col(m.Account.participant_id))
-            .where(col(m.Account.source) == SOURCE, col(m.Account.link_reason).contains("проверьте"))
+            .where(col(m.Account.source) == SOURCE, col(m.Account.link_reason).contains("проверьте"))  # not a message
             .order_by(m.Account.external_id)
         ):
             form_name = a.external_id.split(":", 1)[0]
@@ -185,6 +185,6 @@ def link_kind(reason: str) -> str:
     """email | probable | ambiguous | new, from an account's link_reason (see formsync.PersonIndex.match)."""
     if reason.startswith(PROBABLE):
         return "probable"
-    if reason.startswith("тот же e-mail"):
+    if reason.startswith("тот же e-mail"):  # not a message: stored link reasons
         return "email"
-    return "ambiguous" if "проверьте" in reason else "new"
+    return "ambiguous" if "проверьте" in reason else "new"  # not a message

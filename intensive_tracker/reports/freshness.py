@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
+from intensive_tracker.i18n import _
 from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
 from intensive_tracker.store import models as m
 
@@ -65,15 +66,19 @@ def freshness_warnings(
     """
     warnings = []
     if last_success is None:
-        warnings.append("Успешной синхронизации с Moodle ещё не было: цифры могут быть неполными.")
+        warnings.append(_("Успешной синхронизации с Moodle ещё не было: цифры могут быть неполными."))
     elif now - last_success > STALE_AFTER:
-        warnings.append("Последняя успешная синхронизация была больше двух дней назад: данные могут быть устаревшими.")
+        warnings.append(
+            _("Последняя успешная синхронизация была больше двух дней назад: данные могут быть устаревшими.")
+        )
     if last_status == "problems" and reached_all:
         warnings.append(
-            "Последняя синхронизация нашла новые строки с ошибками в файлах форм: они не учтены "
-            "(список — на странице «Качество данных»)."
+            _(
+                "Последняя синхронизация нашла новые строки с ошибками в файлах форм: они не учтены "
+                "(список — на странице «Качество данных»)."
+            )
         )
     elif last_status is not None and last_status != "ok":
-        label = RUN_STATUS_LABELS.get(last_status, RUN_STATUS_LABELS["failed"])
-        warnings.append(f"Последняя синхронизация {label}: часть данных могла не обновиться.")
+        label = _(RUN_STATUS_LABELS.get(last_status, RUN_STATUS_LABELS["failed"]))
+        warnings.append(_("Последняя синхронизация {status}: часть данных могла не обновиться.", status=label))
     return warnings

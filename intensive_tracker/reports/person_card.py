@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from intensive_tracker.i18n import _, ngettext
 from intensive_tracker.people.districts import UNASSIGNED, Registry
 from intensive_tracker.periods import local_date, school_year_of
 from intensive_tracker.reports.roster import rosters
@@ -184,8 +185,11 @@ def _accounts(engine: Engine, ids: list[int]) -> tuple[dict[int, list[AccountInf
                 .where(col(m.FormEntry.participant_id).in_(chunk))
                 .order_by(col(m.FormEntry.form), col(m.FormEntry.file_name), col(m.FormEntry.row))
             ):
-                gone = " — строки больше нет в файле" if e.missing_since is not None else ""
-                forms[e.account_id].append(f"{e.form}: {e.file_name}, строка {e.row} ({e.kind}){gone}")
+                where = _(
+                    "{form}: {file}, строка {row} ({kind})", form=e.form, file=e.file_name, row=e.row, kind=e.kind
+                )
+                gone = " — " + _("строки больше нет в файле") if e.missing_since is not None else ""
+                forms[e.account_id].append(where + gone)
             for a in conn.execute(
                 select(m.Account).where(col(m.Account.participant_id).in_(chunk)).order_by(col(m.Account.id))
             ):
@@ -216,20 +220,32 @@ def _participants(item: Any) -> set[int]:
 
 
 def quality_text(item: Mapping[str, Any]) -> str:
-    """A quality.json item as one Russian sentence for the card."""
+    """A quality.json item as one sentence for the card (in the active language)."""
     kind = item.get("kind")
     texts: dict[str, Callable[[Mapping[str, Any]], str]] = {
-        "unknown_district": lambda i: f"округ записан как «{i['spelling']}»: такого написания нет в справочнике",
-        "without_district": lambda i: "городской округ не указан",
-        "probable_link": lambda i: f"учётная запись {i['account']} присоединена по ФИО и округу: проверьте",
-        "email_link": lambda i: f"учётная запись {i['account']} присоединена по e-mail",
-        "manual_link": lambda i: f"учётная запись {i['account']} объединена или отделена вручную",
-        "name_twins": lambda i: f"в округе {i['district']} есть другой участник с тем же ФИО",
-        "attendance_not_listed": lambda i: f"{i['cohort']}: есть отметки, но Moodle больше не показывает участника",
-        "defense_pending": lambda i: f"{i['cohort']}: защита ожидает оценки {i['days']} дн.",
+        "unknown_district": lambda i: _(
+            "округ записан как «{spelling}»: такого написания нет в справочнике", spelling=i["spelling"]
+        ),
+        "without_district": lambda i: _("городской округ не указан"),
+        "probable_link": lambda i: _(
+            "учётная запись {account} присоединена по ФИО и округу: проверьте", account=i["account"]
+        ),
+        "email_link": lambda i: _("учётная запись {account} присоединена по e-mail", account=i["account"]),
+        "manual_link": lambda i: _("учётная запись {account} объединена или отделена вручную", account=i["account"]),
+        "name_twins": lambda i: _("в округе {district} есть другой участник с тем же ФИО", district=i["district"]),
+        "attendance_not_listed": lambda i: _(
+            "{cohort}: есть отметки, но Moodle больше не показывает участника", cohort=i["cohort"]
+        ),
+        "defense_pending": lambda i: ngettext(
+            "{cohort}: защита ожидает оценки {n} день",
+            "{cohort}: защита ожидает оценки {n} дней",
+            i["days"],
+            cohort=i["cohort"],
+        ),
     }
     return texts[kind](item) if kind in texts else f"{kind}: {item.get('message') or item.get('reason') or ''}"
 
 
 def district_label(name: str) -> str:
-    return UNASSIGNED if name == UNASSIGNED else name
+    """The district as a person reads it: «не распределён» in the active language, else the name (data)."""
+    return _("не распределён") if name == UNASSIGNED else name

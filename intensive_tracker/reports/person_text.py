@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from intensive_tracker.i18n import _
 from intensive_tracker.periods import ru_date
 from intensive_tracker.reports.person_card import PersonCard, district_label
+from intensive_tracker.reports.roster_types import DELETED_NOTE
 
 
 def card_json(card: PersonCard) -> dict[str, Any]:
@@ -15,7 +17,7 @@ def card_json(card: PersonCard) -> dict[str, Any]:
         "full_name": card.full_name,
         "district_raw": card.district_raw,
         "school": card.school,
-        "district": district_label(card.district),
+        "district": card.district,
         "other_districts": [{"district": d, "account": a} for d, a in card.other_districts],
         "accounts": [
             {
@@ -34,7 +36,7 @@ def card_json(card: PersonCard) -> dict[str, Any]:
                 "program": y.program_key,
                 "program_title": y.program_title,
                 "school_year": y.school_year,
-                "listed_under": district_label(y.district),
+                "listed_under": y.district,
                 "cohorts": list(y.cohorts),
                 "sessions_attended": y.row.sessions_attended,
                 "sessions": [
@@ -66,37 +68,54 @@ def card_json(card: PersonCard) -> dict[str, Any]:
 
 
 def card_lines(card: PersonCard) -> list[str]:
-    """The card as text for the terminal (Russian)."""
+    """The card as text for the terminal (in the active language; names and sources are data)."""
     lines = [
-        f"{card.full_name} (участник #{card.participant_id})",
-        f"  округ: {district_label(card.district)} (записан как «{card.district_raw or ''}»); ОО: {card.school or '—'}",
+        _("{name} (участник #{id})", name=card.full_name, id=card.participant_id),
+        "  "
+        + _(
+            "округ: {district} (записан как «{spelling}»); ОО: {school}",
+            district=district_label(card.district),
+            spelling=card.district_raw or "",
+            school=card.school or "—",
+        ),
     ]
     for district, ref in card.other_districts:
-        lines.append(f"  другой округ: {district} (по учётной записи {ref})")
-    lines.append("  учётные записи:")
+        lines.append("  " + _("другой округ: {district} (по учётной записи {account})", district=district, account=ref))
+    lines.append("  " + _("учётные записи:"))
     for a in card.accounts:
         lines.append(
-            f"    {a.ref}: {a.full_name}, {a.email or 'без e-mail'}, округ «{a.district_raw or ''}» — {a.link_reason}"
+            "    "
+            + _(
+                "{account}: {name}, {email}, округ «{spelling}» — {reason}",
+                account=a.ref,
+                name=a.full_name,
+                email=a.email or _("без e-mail"),
+                spelling=a.district_raw or "",
+                reason=a.link_reason,
+            )
         )
-        lines += [f"      строка формы {f}" for f in a.forms]
+        lines += ["      " + _("строка формы {row}", row=f) for f in a.forms]
     for y in card.years:
         lines.append(
-            f"  {y.program_title}, {y.school_year}: {district_label(y.district)}; поток: {', '.join(y.cohorts)}"
-        )
-        lines.append(
-            f"    посещено занятий: {y.row.sessions_attended}"
-            + (
-                "; отметки: "
-                + ", ".join(
-                    f"{ru_date(s.day)} {s.mark}" + (" (удалено в Moodle)" if s.deleted else "") for s in y.sessions
-                )
-                if y.sessions
-                else ""
+            "  "
+            + _(
+                "{program}, {year}: {district}; поток: {cohorts}",
+                program=y.program_title,
+                year=y.school_year,
+                district=district_label(y.district),
+                cohorts=", ".join(y.cohorts),
             )
+        )
+        marks = ", ".join(
+            f"{ru_date(s.day)} {s.mark}" + (f" ({_(DELETED_NOTE)})" if s.deleted else "") for s in y.sessions
+        )
+        attended = _("посещено занятий: {n}", n=y.row.sessions_attended)
+        lines.append(
+            "    " + (_("{attended}; отметки: {marks}", attended=attended, marks=marks) if y.sessions else attended)
         )
         if y.has_defense:
             lines.append(f"    {y.row.defense_text}")
     if not card.years:
-        lines.append("  ни занятий, ни защит")
-    lines += ["  качество данных:", *(f"    {q}" for q in card.quality)] if card.quality else []
+        lines.append("  " + _("ни занятий, ни защит"))
+    lines += ["  " + _("качество данных:"), *(f"    {q}" for q in card.quality)] if card.quality else []
     return lines

@@ -158,11 +158,11 @@ def _links(conn: Connection, people: dict[int, PersonRef]) -> tuple[list[LinkRow
         if a.participant_id not in people:
             continue
         row = LinkRow(account_ref(a.source, a.external_id), a.full_name, a.email, reason, people[a.participant_id])
-        if reason.lower().startswith(("probable", "вероятно")):
+        if reason.lower().startswith(("probable", "вероятно")):  # not a message: stored link reasons
             probable.append(row)
-        elif reason.startswith("тот же e-mail"):
+        elif reason.startswith("тот же e-mail"):  # not a message
             by_email.append(row)
-        elif "вручную" in reason:
+        elif "вручную" in reason:  # not a message
             manual.append(row)
     return probable, by_email, manual
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.reports.dataquality import DataQuality
 
 
@@ -37,7 +38,7 @@ class UnknownSpelling:
     @property
     def alias_line(self) -> str:
         """The `[districts.aliases]` line that fixes it (TOML basic strings)."""
-        target = self.suggestion or "каноническое название"
+        target = self.suggestion or _("каноническое название")
         return f"{toml_string(self.spelling)} = {toml_string(target)}"
 
 
@@ -153,27 +154,37 @@ class QualityReport:
 
 # Headers of the rejected-rows table (quality.html), for the columns of `form_reject`.
 REJECT_HEADERS: dict[str, str] = {
-    "form": "Форма",
-    "file_name": "Файл",
-    "row": "Строка",
-    "column": "Столбец",
-    "value": "Значение",
-    "reason": "Причина",
+    "form": N_("Форма"),
+    "file_name": N_("Файл"),
+    "row": N_("Строка"),
+    "column": N_("Столбец"),
+    "value": N_("Значение"),
+    "reason": N_("Причина"),
 }
 
 # The report's sections as a person reads them: quality.html's headings and `data-quality`'s lines.
 SECTION_TITLES: dict[str, str] = {
-    "unknown_districts": "Неизвестные написания округов",
-    "without_district": "Участники без округа",
-    "probable_links": "Вероятные совпадения людей — проверить",
-    "name_twins": "Однофамильцы с тем же ФИО в одном округе — возможно, один человек",
-    "override_misses": "Ручные исправления [people], которые не сработали",
-    "missing_attendance": "Посещения людей, которых Moodle больше не показывает",
-    "untaken_sessions": "Прошедшие занятия без отметок",
-    "stale_defenses": "Защиты без оценки",
-    "sync_warnings": "Предупреждения последней синхронизации",
-    "form_rejects": "Отклонённые строки форм",
+    "unknown_districts": N_("Неизвестные написания округов"),
+    "without_district": N_("Участники без округа"),
+    "probable_links": N_("Вероятные совпадения людей — проверить"),
+    "name_twins": N_("Однофамильцы с тем же ФИО в одном округе — возможно, один человек"),
+    "override_misses": N_("Ручные исправления [people], которые не сработали"),
+    "missing_attendance": N_("Посещения людей, которых Moodle больше не показывает"),
+    "untaken_sessions": N_("Прошедшие занятия без отметок"),
+    "stale_defenses": N_("Защиты без оценки"),
+    "sync_warnings": N_("Предупреждения последней синхронизации"),
+    "form_rejects": N_("Отклонённые строки форм"),
 }
+
+
+def section_title(key: str) -> str:
+    """A section's heading in the active language (SECTION_TITLES holds the catalog's msgids)."""
+    return _(SECTION_TITLES[key])
+
+
+def reject_headers() -> dict[str, str]:
+    """REJECT_HEADERS in the active language, for the rejected-rows table."""
+    return {key: _(title) for key, title in REJECT_HEADERS.items()}
 
 
 def toml_string(text: str) -> str:

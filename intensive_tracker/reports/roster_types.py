@@ -5,17 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from intensive_tracker.i18n import N_, _, language
 from intensive_tracker.periods import ru_date
 
 OUTCOME_LABELS = {
-    "passed": "защита пройдена",
-    "failed": "защита не пройдена",
-    "pending": "ожидает оценки",
-    None: "не защищал(а)",
+    "passed": N_("защита пройдена"),
+    "failed": N_("защита не пройдена"),
+    "pending": N_("ожидает оценки"),
+    None: N_("не защищал(а)"),
 }
 NOT_HELD = "—"  # the person's cohort did not have this session
 FORM_SIGN_IN = "+"
-DELETED_NOTE = "удалено в Moodle"
+DELETED_NOTE = N_("удалено в Moodle")
+
+
+def decimal(value: float) -> str:
+    """8.5 → «8,5» in Russian, «8.5» in English (a grade as Moodle shows it)."""
+    text = f"{value:g}"
+    return text.replace(".", ",") if language() == "ru" else text
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ class SessionColumn:
 
     @property
     def note(self) -> str:
-        return DELETED_NOTE if self.deleted else ""
+        return _(DELETED_NOTE) if self.deleted else ""
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ class RosterRow:
 
     @property
     def defense_label(self) -> str:
-        return OUTCOME_LABELS[self.defense]
+        return _(OUTCOME_LABELS[self.defense])
 
     @property
     def defense_date_text(self) -> str:
@@ -92,17 +99,17 @@ class RosterRow:
         """The grade as Moodle shows it: «8 из 10» with the maximum known, else «8»."""
         if self.defense_grade is None:
             return ""
-        grade = f"{self.defense_grade:g}".replace(".", ",")
+        grade = decimal(self.defense_grade)
         if self.defense_grade_max is None:
             return grade
-        return f"{grade} из {self.defense_grade_max:g}".replace(".", ",")
+        return _("{grade} из {max}", grade=grade, max=decimal(self.defense_grade_max))
 
     @property
     def defense_text(self) -> str:
         """«защита пройдена 20.12.23, оценка 8»."""
         parts = [self.defense_label + (f" {self.defense_date_text}" if self.defense_date else "")]
         if self.defense_grade is not None:
-            parts.append(f"оценка {self.defense_grade_text}")
+            parts.append(_("оценка {grade}", grade=self.defense_grade_text))
         return ", ".join(parts)
 
     @property

@@ -22,7 +22,7 @@ from docx.shared import Cm, Emu
 
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.files import write_bytes_atomic
-from intensive_tracker.i18n import number
+from intensive_tracker.i18n import N_, _, ngettext, number
 from intensive_tracker.periods import ru_date, school_year_start
 from intensive_tracker.reports.figure_types import ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.figures import participation_terms
@@ -38,22 +38,26 @@ from intensive_tracker.site.annual_styles import (
     open_template,
 )
 from intensive_tracker.site.pages import absent_sentence
-from intensive_tracker.text import plural
 
 FILE_NAME = "annual-report.docx"
 TWIP = 635  # EMU
-SESSION_HEADERS = ["№ п/п", "Дата проведения", "Тема", "Количество участников"]
+SESSION_HEADERS = [N_("№ п/п"), N_("Дата проведения"), N_("Тема"), N_("Количество участников")]
 TERMS_HEADERS = [
     "",
-    "Сроки участия в проекте",
-    "Количество педагогов, прошедших защиту методической разработки на заключительном этапе",
+    N_("Сроки участия в проекте"),
+    N_("Количество педагогов, прошедших защиту методической разработки на заключительном этапе"),
 ]
-DISTRICT_HEADERS = ["Городской округ", "Участников", "Посещений", "Прошли защиту"]
+DISTRICT_HEADERS = [N_("Городской округ"), N_("Участников"), N_("Посещений"), N_("Прошли защиту")]
+
+
+def headers(titles: list[str]) -> list[str]:
+    """Column headers in the document's language (the constants hold the catalog's msgids)."""
+    return [_(t) if t else "" for t in titles]
 
 
 def note(what: str) -> str:
-    """The marked place for the methodist's own prose."""
-    return f"[Текст методиста: {what}]"
+    """The marked place for the methodist's own prose (`what` already in the document's language)."""
+    return _("[Текст методиста: {what}]", what=what)
 
 
 def report_year(summary: Summary, school_year: str | None) -> str | None:
@@ -70,7 +74,9 @@ def write_annual_report(
     try:
         write_bytes_atomic(path, buffer.getvalue())
     except OSError as e:
-        raise ConfigError(f"{path}: не удаётся записать отчёт ({e.strerror}); укажите другой файл в --out") from None
+        raise ConfigError(
+            _("{path}: не удаётся записать отчёт ({reason}); укажите другой файл в --out", path=path, reason=e.strerror)
+        ) from None
     return path
 
 
@@ -94,34 +100,50 @@ def build_document(summary: Summary, *, school_year: str | None, template: Path 
     ensure_styles(doc)
     year = report_year(summary, school_year)
     span = f"{school_year_start(year)}-{school_year_start(year) + 1}" if year else None
+    project = note(_("название проекта"))
     doc.add_paragraph(
-        f"Аналитический отчёт\nо реализации регионального проекта {note('название проекта')}"
-        + (f" за {span} учебный год" if span else ""),
+        _(
+            "Аналитический отчёт\nо реализации регионального проекта {project} за {span} учебный год",
+            project=project,
+            span=span,
+        )
+        if span
+        else _("Аналитический отчёт\nо реализации регионального проекта {project}", project=project),
         style="Title",
     )
     if year is None:
-        _text(doc, "В базе нет ни одного занятия и ни одной защиты: сначала выполните синхронизацию (sync).")
+        _text(doc, _("В базе нет ни одного занятия и ни одной защиты: сначала выполните синхронизацию (sync)."))
         return doc
     doc.add_paragraph(
         note(
-            "цель и задачи проекта, показатели проекта, системообразующие мероприятия "
-            "регионального уровня, направления деятельности Лаборатории"
+            _(
+                "цель и задачи проекта, показатели проекта, системообразующие мероприятия "
+                "регионального уровня, направления деятельности Лаборатории"
+            )
         ),
         style=NOTE,
     )
     figures = itertools.count(1)  # figure numbers across programs
     for program in summary.programs:
         _program(doc, program, year, figures)
-    doc.add_paragraph(note("выводы об эффективности мер по реализации сопровождения молодых специалистов"), style=NOTE)
+    doc.add_paragraph(
+        note(_("выводы об эффективности мер по реализации сопровождения молодых специалистов")), style=NOTE
+    )
     appendix = [(p, y) for p in summary.programs if (y := p.year(year)) is not None and y.held]
     if appendix:
-        doc.add_paragraph("Приложения", style="Heading 1")
+        doc.add_paragraph(_("Приложения"), style="Heading 1")
     for index, (program, y) in enumerate(appendix, start=1):
         doc.add_paragraph(
-            f"Приложение {index}. {program.title}: участие городских округов в {year} учебном году", style="Heading 2"
+            _(
+                "Приложение {index}. {program}: участие городских округов в {year} учебном году",
+                index=index,
+                program=program.title,
+                year=year,
+            ),
+            style="Heading 2",
         )
         with_defense = bool(program.outcomes_by_school_year)
-        headers = DISTRICT_HEADERS if with_defense else DISTRICT_HEADERS[:3]
+        columns = headers(DISTRICT_HEADERS if with_defense else DISTRICT_HEADERS[:3])
         rows = [
             [
                 d.district,
@@ -131,7 +153,7 @@ def build_document(summary: Summary, *, school_year: str | None, template: Path 
             ]
             for d in y.districts
         ]
-        _table(doc, headers, rows, [0.4, 0.2, 0.2, 0.2] if with_defense else [0.5, 0.25, 0.25], numeric={1, 2, 3})
+        _table(doc, columns, rows, [0.4, 0.2, 0.2, 0.2] if with_defense else [0.5, 0.25, 0.25], numeric={1, 2, 3})
     return doc
 
 
@@ -139,45 +161,62 @@ def _program(doc: Any, program: ProgramSummary, year: str, figures: Any) -> None
     """One program in seed 002's order: sessions, defenses by year, the counting sentences, absent districts."""
     title = program.title
     doc.add_paragraph(program.full_title or title, style="Heading 1")
-    doc.add_paragraph(note(f"задачи и формат программы «{title}», запуски {year} учебного года"), style=NOTE)
+    doc.add_paragraph(
+        note(_("задачи и формат программы «{title}», запуски {year} учебного года", title=title, year=year)),
+        style=NOTE,
+    )
     y = program.year(year)
     if y is None or not y.held:
         _text(
             doc,
-            f"В {year} учебном году занятий программы «{title}» не было: в записях нет ни одного "
-            "проведённого занятия, поэтому таблица занятий и список округов не приводятся.",
+            _(
+                "В {year} учебном году занятий программы «{title}» не было: в записях нет ни одного "
+                "проведённого занятия, поэтому таблица занятий и список округов не приводятся.",
+                year=year,
+                title=title,
+            ),
         )
     else:
         _sessions(doc, y)
-        doc.add_paragraph(note("итоги запусков, методические продукты участников"), style=NOTE)
+        doc.add_paragraph(note(_("итоги запусков, методические продукты участников")), style=NOTE)
     if not program.outcomes_by_school_year:
         _text(
             doc,
-            f"Защиты методической разработки в программе «{title}» нет: в записях нет ни одной защиты, "
-            "поэтому таблица и диаграмма защит не приводятся.",
+            _(
+                "Защиты методической разработки в программе «{title}» нет: в записях нет ни одной защиты, "
+                "поэтому таблица и диаграмма защит не приводятся.",
+                title=title,
+            ),
         )
     else:
         terms = _terms(program, year)
         if terms:
             _table(
                 doc,
-                TERMS_HEADERS,
+                headers(TERMS_HEADERS),
                 [[str(i), label, number(n)] for i, (label, n) in enumerate(terms, 1)],
                 [0.08, 0.32, 0.60],
                 numeric={0, 2},
             )
-            png = bar_chart_png([(label, n, number(n)) for label, n in terms], ylabel="Прошли защиту, педагогов")
+            png = bar_chart_png([(label, n, number(n)) for label, n in terms], ylabel=_("Прошли защиту, педагогов"))
             doc.add_paragraph(style=FIGURE).add_run().add_picture(io.BytesIO(png), width=min(Cm(16), _width(doc)))
             doc.add_paragraph(
-                f"Рисунок {next(figures)}. Количество педагогов, прошедших защиту методической "
-                f"разработки, по срокам участия в проекте («{title}»)",
+                _(
+                    "Рисунок {number}. Количество педагогов, прошедших защиту методической "
+                    "разработки, по срокам участия в проекте («{title}»)",
+                    number=next(figures),
+                    title=title,
+                ),
                 style="Caption",
             )
         else:
             _text(
                 doc,
-                f"До конца {year} учебного года пройденных защит в записях нет, поэтому таблица по срокам "
-                "участия не приводится.",
+                _(
+                    "До конца {year} учебного года пройденных защит в записях нет, поэтому таблица по срокам "
+                    "участия не приводится.",
+                    year=year,
+                ),
             )
     if y is not None and y.held:
         _text(doc, attendance_sentence(y))
@@ -186,49 +225,56 @@ def _program(doc: Any, program: ProgramSummary, year: str, figures: Any) -> None
             doc,
             defended_sentence(y)
             if y is not None and y.defenses_passed
-            else f"В {year} учебном году пройденных защит в записях нет.",
+            else _("В {year} учебном году пройденных защит в записях нет.", year=year),
         )
     if y is not None and y.held:
         _text(doc, absent_sentence(y))
-    doc.add_paragraph(note("выводы и меры: как обеспечить участие всех городских округов"), style=NOTE)
+    doc.add_paragraph(note(_("выводы и меры: как обеспечить участие всех городских округов")), style=NOTE)
 
 
 def _sessions(doc: Any, y: YearSummary) -> None:
     """«№ п/п / Дата проведения / Тема / (Спикер) / Количество участников» and a total of attendances."""
     speakers = any(s.speaker for s in y.held)
-    headers = SESSION_HEADERS[:3] + (["Спикер"] if speakers else []) + SESSION_HEADERS[3:]
+    columns = headers(SESSION_HEADERS[:3]) + ([_("Спикер")] if speakers else []) + headers(SESSION_HEADERS[3:])
     rows = [
         [str(s.number), ru_date(s.day), s.topic, *([s.speaker or ""] if speakers else []), number(s.present)]
         for s in y.held
     ]
-    rows.append(["", "", "Итого посещений", *([""] if speakers else []), number(y.attendances)])
+    rows.append(["", "", _("Итого посещений"), *([""] if speakers else []), number(y.attendances)])
     widths = [0.07, 0.16, 0.41, 0.18, 0.18] if speakers else [0.08, 0.17, 0.53, 0.22]
-    _table(doc, headers, rows, widths, numeric={0, 1, len(headers) - 1})
+    _table(doc, columns, rows, widths, numeric={0, 1, len(columns) - 1})
     if y.planned:
         _text(
             doc,
-            "Запланировано, ещё не проведено: " + "; ".join(f"{ru_date(s.day)} — {s.topic}" for s in y.planned) + ".",
+            _(
+                "Запланировано, ещё не проведено: {sessions}.",
+                sessions="; ".join(f"{ru_date(s.day)} — {s.topic}" for s in y.planned),
+            ),
         )
 
 
 def attendance_sentence(y: YearSummary) -> str:
     """Attendances against unique participants, with the re-attendance remark only when it is true."""
     a, u = y.attendances, y.unique_participants
-    again = ": многие подключаются к занятиям повторно." if a > u else "."
-    return (
-        f"За {y.school_year} учебный год — {number(a)} {plural(a, 'посещение', 'посещения', 'посещений')} "
-        f"занятий; их совершили {number(u)} {plural(u, 'участник', 'участника', 'участников')}{again}"
+    said = _(
+        "За {year} учебный год — {attendances}; их совершили {people}",
+        year=y.school_year,
+        attendances=ngettext("{n} посещение занятий", "{n} посещений занятий", a),
+        people=ngettext("{n} участник", "{n} участников", u),
     )
+    return said + (": " + _("многие подключаются к занятиям повторно.") if a > u else ".")
 
 
 def defended_sentence(y: YearSummary) -> str:
     """«В 2023/24 учебном году защиту успешно прошли 316 педагогов из 39 городских округов.»"""
     n, d = y.defenses_passed, y.districts_with_defenses
-    verb = "прошёл" if plural(n, "1", "2", "5") == "1" else "прошли"
-    where = f" из {number(d)} {plural(d, 'городского округа', 'городских округов', 'городских округов')}" if d else ""
-    return (
-        f"В {y.school_year} учебном году защиту успешно {verb} {number(n)} "
-        f"{plural(n, 'педагог', 'педагога', 'педагогов')}{where}."
+    where = ngettext(" из {n} городского округа", " из {n} городских округов", d) if d else ""
+    return ngettext(
+        "В {year} учебном году защиту успешно прошёл {n} педагог{where}.",
+        "В {year} учебном году защиту успешно прошли {n} педагогов{where}.",
+        n,
+        year=y.school_year,
+        where=where,
     )
 
 

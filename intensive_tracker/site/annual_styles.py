@@ -20,9 +20,14 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import _
 
 FONT = "Times New Roman"
-TABLE_TEXT, TABLE_HEADING, NOTE, FIGURE = "Текст таблицы", "Заголовок таблицы", "Текст методиста", "Рисунок"
+# Style names are identifiers her template may define (she restyles by name): the same in every language.
+TABLE_TEXT = "Текст таблицы"  # not a message
+TABLE_HEADING = "Заголовок таблицы"  # not a message
+NOTE = "Текст методиста"  # not a message
+FIGURE = "Рисунок"  # not a message
 BUILT_IN = ("Title", "Heading 1", "Heading 2", "Caption", "Table Grid")
 
 
@@ -31,14 +36,18 @@ def open_template(path: Path) -> Any:
     try:
         return Document(io.BytesIO(_as_document(path.read_bytes())))
     except FileNotFoundError:
-        why = "файл не найден"
+        why = _("файл не найден")
     except OSError as e:
-        why = f"не удаётся прочитать ({e.strerror})"
+        why = _("не удаётся прочитать ({reason})", reason=e.strerror)
     except Exception:  # noqa: BLE001 - a damaged or foreign file fails in zipfile, lxml or python-docx alike
-        why = "это не документ Word (.docx)"
+        why = _("это не документ Word (.docx)")
     raise ConfigError(
-        f"шаблон отчёта {path}: {why}. Укажите документ Word: в Word «Сохранить как» → «Документ "
-        f"Word (*.docx)», — или уберите --template и ключ report.annual_template."
+        _(
+            "шаблон отчёта {path}: {why}. Укажите документ Word: в Word «Сохранить как» → «Документ "
+            "Word (*.docx)», — или уберите --template и ключ report.annual_template.",
+            path=path,
+            why=why,
+        )
     )
 
 
