@@ -96,8 +96,6 @@ PENDING = {
     "intensive_tracker/sync/state.py",
     "jobs/nightly.py",
     "jobs/scheduler.py",
-    "templates/mail/participants.html",
-    "templates/mail/preview.html",
     "templates/report/_base.html",
     "templates/report/_macros.html",
     "templates/report/district.html",
