@@ -113,13 +113,25 @@ _MARKUP = re.compile(r"<style.*?</style>|<script.*?</script>|<!--.*?-->|<[^>]*>|
 
 
 def template_findings(path: Path) -> Iterator[str]:
-    """Words in a template's own text (outside `{{ }}` and `{% %}`): they would bypass the catalog."""
+    """Words in a template's own text (outside `{{ }}` and `{% %}`): they would bypass the catalog.
+
+    The template's text is read whole, each `{{ }}`/`{% %}` a placeholder, so that a tag holding an
+    expression (`<a href="{{ href }}">`) is still markup, not words.
+    """
     env = Environment(trim_blocks=True, lstrip_blocks=True)
     source = path.read_text("utf-8")
+    text, lines = "", []  # the text and, per data piece, (where it starts in `text`, its line)
     for lineno, kind, value in env.lex(source):
-        if kind != "data":
-            continue
-        text = _MARKUP.sub(" ", value)
-        for word in re.findall(r"[A-Za-zА-Яа-яЁё]{2,}", text):
-            yield f"{relative(path)}:{lineno}: «{word}» in «{' '.join(text.split())[:60]}»"
-            break
+        if kind == "data":
+            lines.append((len(text), lineno))
+            text += value
+        else:
+            text += "\x00"
+    blanked = _MARKUP.sub(lambda m: " " * len(m.group()), text)
+    reported = set()
+    for word in re.finditer(r"[A-Za-zА-Яа-яЁё]{2,}", blanked):
+        lineno = max(line for start, line in lines if start <= word.start())
+        if lineno not in reported:
+            reported.add(lineno)
+            around = " ".join(blanked[max(0, word.start() - 20) : word.end() + 40].replace("\x00", " ").split())
+            yield f"{relative(path)}:{lineno}: «{word.group()}» in «{around}»"
