@@ -94,10 +94,6 @@ PENDING = {
     "intensive_tracker/reports/roster_types.py",
     "intensive_tracker/site/annual_report.py",
     "intensive_tracker/site/annual_styles.py",
-    "intensive_tracker/site/charts.py",
-    "intensive_tracker/site/exports.py",
-    "intensive_tracker/site/pages.py",
-    "intensive_tracker/site/render.py",
     "intensive_tracker/store/engine.py",
     "intensive_tracker/store/errors.py",
     "intensive_tracker/store/locks.py",
@@ -115,14 +111,6 @@ PENDING = {
     "templates/mail/participants.html",
     "templates/mail/participants.txt",
     "templates/mail/preview.html",
-    "templates/report/_base.html",
-    "templates/report/_macros.html",
-    "templates/report/district.html",
-    "templates/report/index.html",
-    "templates/report/person.html",
-    "templates/report/quality.html",
-    "templates/report/quality_pending.html",
-    "templates/report/year.html",
 }
 
 
