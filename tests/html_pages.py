@@ -75,3 +75,33 @@ def find_table(path: Path, header: list[str]) -> list[list[str]]:
         if table and table[0] == header:
             return table[1:]
     raise AssertionError(f"{path.name}: no table with header {header}")
+
+
+class _Texts(HTMLParser):
+    """The text of each element whose tag is in `tags` (or whose class is in `classes`), one string each."""
+
+    def __init__(self, tags: set[str], classes: set[str]) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags, self.classes = tags, classes
+        self.found: list[str] = []
+        self._open: list[tuple[str, list[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.tags or set((dict(attrs).get("class") or "").split()) & self.classes:
+            self._open.append((tag, []))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and self._open[-1][0] == tag:
+            _tag, parts = self._open.pop()
+            self.found.append(" ".join("".join(parts).split()))
+
+    def handle_data(self, data: str) -> None:
+        for _tag, parts in self._open:
+            parts.append(data)
+
+
+def texts(path: Path, tags: set[str], classes: frozenset[str] = frozenset()) -> list[str]:
+    """The texts of a page's headings, header cells, captions…: `texts(page, {"h1", "th"})`."""
+    parser = _Texts(tags, set(classes))
+    parser.feed(path.read_text("utf-8"))
+    return parser.found

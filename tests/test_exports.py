@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
+from intensive_tracker.i18n import using
 from intensive_tracker.people.districts import load_registry
 from intensive_tracker.reports.figures import build_summary
 from intensive_tracker.site.exports import Table, csv_text, neutralize, workbook_bytes, write_exports
@@ -84,3 +86,31 @@ def test_csv_files_have_bom_and_match_the_workbook(exported: Path) -> None:
     assert rows[0] == ["№ п/п", "Дата проведения", "Тема", "Количество участников", "Запуск"]
     assert rows[1] == ["1", "20.09.23", "Первое", "2", "KU-H1"]
     assert rows[3][2] == "'" + report_data.TRICKY_TOPIC
+
+
+def test_english_exports_keep_their_file_names(engine: Engine, tmp_path: Path) -> None:
+    """With language "en": English sheet names, headers and words; the CSV files keep their names; 62.5%."""
+    report_data.load(engine)
+    with using("en"):
+        summary = build_summary(engine, load_registry(), tz=MSK, now=datetime(2024, 2, 1, tzinfo=MSK))
+        links = write_exports(summary, tmp_path)
+    wb = load_workbook(tmp_path / "report.xlsx")
+    sessions = wb["ku 2023-24 sessions"]
+    assert [c.value for c in sessions[1]] == ["No.", "Date held", "Topic", "Number of participants", "Run"]
+    assert [c.value for c in wb["ku 2023-24 attendance"]["A"]][-1] == "4 (all)"
+    assert "ku defenses by sch. year" in wb.sheetnames
+    for ws in wb.worksheets:
+        assert not re.search(r"[А-Яа-яЁё]", ws.title), ws.title
+        assert not re.search(r"[А-Яа-яЁё]", " ".join(str(c.value) for c in ws[1])), ws.title
+    raw = (tmp_path / "csv" / "ku-2023-24-okruga.csv").read_text("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(raw), delimiter=";"))
+    assert rows[0] == ["District", "Participants", "Attendances", "Passed the defense", "Share who passed the defense"]
+    assert rows[1] == ["Балашиха", "1", "3", "1", "100%"]
+    assert ("report.xlsx", "report.xlsx — all tables, a sheet per table") in links
+
+
+def test_csv_shares_are_written_as_each_language_writes_them() -> None:
+    table = Table("t", "t", ["x"], [[0.625]], percent_columns=frozenset({0}))
+    assert csv_text(table).splitlines()[1] == "62,5%"
+    with using("en"):
+        assert csv_text(table).splitlines()[1] == "62.5%"

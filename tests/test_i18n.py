@@ -78,10 +78,6 @@ PENDING = {
     "intensive_tracker/people/overrides.py",
     "intensive_tracker/people/vocabulary.py",
     "intensive_tracker/periods.py",
-    "intensive_tracker/site/charts.py",
-    "intensive_tracker/site/exports.py",
-    "intensive_tracker/site/pages.py",
-    "intensive_tracker/site/render.py",
     "intensive_tracker/store/engine.py",
     "intensive_tracker/store/errors.py",
     "intensive_tracker/store/locks.py",
@@ -96,14 +92,6 @@ PENDING = {
     "intensive_tracker/sync/state.py",
     "jobs/nightly.py",
     "jobs/scheduler.py",
-    "templates/report/_base.html",
-    "templates/report/_macros.html",
-    "templates/report/district.html",
-    "templates/report/index.html",
-    "templates/report/person.html",
-    "templates/report/quality.html",
-    "templates/report/quality_pending.html",
-    "templates/report/year.html",
 }
 
 

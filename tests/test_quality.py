@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,10 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings
+from intensive_tracker.i18n import using
 from intensive_tracker.people.districts import registry_from_settings
 from intensive_tracker.reports.quality import build_quality
 from intensive_tracker.reports.quality_types import QualityReport
 from intensive_tracker.site.quality_page import render_quality
+from tests.html_pages import texts
 from tests.people_factories import batch, person, settings, sync
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -210,3 +213,23 @@ def test_form_rejects_are_listed(engine: Engine, tmp_path: Path) -> None:
     ]
     html = render_quality(q, tmp_path).read_text("utf-8")
     assert "Отклонённые строки форм" in html and "&lt;i&gt;x&lt;/i&gt;" in html and "<i>x</i>" not in html
+
+
+def test_english_quality_page(engine: Engine, tmp_path: Path) -> None:
+    """With language "en" the headings, header cells and the how-to-fix paragraphs are English, commands still code."""
+    q = _build(engine)
+    with using("en"):
+        page = render_quality(q, tmp_path)
+    html = page.read_text("utf-8")
+    assert '<html lang="en">' in html
+    words = texts(page, {"title", "h1", "h2", "th", "nav"}, frozenset({"fix"}))
+    assert "Unknown district spellings" in words and "Spelling" in words
+    for words_of_one in words:
+        assert not re.search(r"[А-Яа-яЁё]", words_of_one), words_of_one
+    assert "<code>[districts.aliases]</code>" in html and "<code>intensive-tracker sync</code>" in html
+    assert (
+        'the «unassigned» row holds <span class="warning">4 participants</span>.' in html
+        and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        and SCRIPT not in html
+    )
+    assert "Rejected form rows</a>: 0" in html

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from intensive_tracker.i18n import _, percent
+
 WIDTH = 640
 LABEL_W = 190
 VALUE_W = 110
@@ -49,11 +51,11 @@ def bar_chart(title: str, bars: Sequence[Bar], *, chart_id: str) -> Markup:
             f"{' ' + str(escape(bar.note)) if bar.note else ''}</text></g>"
         )
     if not bars:
-        parts.append('<text x="10" y="20" font-size="13">нет данных</text>')
+        parts.append(f'<text x="10" y="20" font-size="13">{escape(_("нет данных"))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
 def share(part: int, whole: int) -> str:
-    """ "(34 %)" of a whole; empty when the whole is zero."""
-    return f"({round(100 * part / whole)} %)" if whole else ""
+    """ "(34 %)" of a whole, "(34%)" in English, in whole percents; empty when the whole is zero."""
+    return f"({percent(round(100 * part / whole) / 100)})" if whole else ""

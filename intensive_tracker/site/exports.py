@@ -3,6 +3,9 @@
 Cells are data, never formulas: any text starting with = + - @ TAB or CR (what Excel and
 LibreOffice would evaluate) is prefixed with an apostrophe and stored as a string, both in the
 workbook and in the CSV files. CSV is UTF-8 with BOM and `;`, which Russian Excel opens as is.
+
+Headers, sheet names and cell words are in the document language (Russian unless `--lang en` or
+`[report] language = "en"`); the CSV file names stay the same in every language (made from the Russian names).
 """
 
 from __future__ import annotations
@@ -17,27 +20,50 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from intensive_tracker import i18n
 from intensive_tracker.files import write_bytes_atomic
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.periods import half_year_label, launch_title, ru_date
 from intensive_tracker.reports.figure_types import OutcomeCounts, ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.paths import table_file
 
 Cell = str | int | float | date | None
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-OUTCOME_HEADERS = ["Прошли защиту", "Не прошли защиту", "Ожидают оценки"]
-NO_DATA_SHEET = "Нет данных"
-NO_DATA_TEXT = "Данных пока нет: выполните `intensive-tracker sync`, затем `intensive-tracker report`."
+OUTCOME_HEADERS = [N_("Прошли защиту"), N_("Не прошли защиту"), N_("Ожидают оценки")]
+NO_DATA_SHEET = N_("Нет данных")
+NO_DATA_TEXT = N_("Данных пока нет: выполните `intensive-tracker sync`, затем `intensive-tracker report`.")
 
 
 @dataclass(frozen=True)
 class Table:
-    """One exported table: `name` is unique and short (it is the sheet name, ≤ 31 characters)."""
+    """One exported table: `name` is unique and short (it is the sheet name, ≤ 31 characters).
+
+    `file`: what the CSV file is named after, the same in every language (default: `name`).
+    """
 
     name: str
     title: str
     headers: list[str]
     rows: list[list[Cell]]
     percent_columns: frozenset[int] = field(default_factory=frozenset)
+    file: str = ""
+
+
+def _table(
+    prefix: str,
+    suffix: str,
+    *,
+    title: str,
+    headers: list[str],
+    rows: list[list[Cell]],
+    percent_columns: frozenset[int] = frozenset(),
+) -> Table:
+    """A table whose sheet is named in the document language and whose file after the Russian name (`suffix`: N_)."""
+    return Table(f"{prefix} {_(suffix)}", title, headers, rows, percent_columns, file=f"{prefix} {suffix}")
+
+
+def _outcome_headers() -> list[str]:
+    return [_(h) for h in OUTCOME_HEADERS]
 
 
 def neutralize(text: str) -> str:
@@ -54,19 +80,20 @@ def program_tables(p: ProgramSummary) -> list[Table]:
     key = p.key[:8]
     defense = p.has_defense
     tables = [
-        Table(
-            f"{key} годы",
-            f"{p.title}: итоги по учебным годам",
-            [
-                "Учебный год",
-                "Проведено занятий",
-                "Посещений",
-                "Уникальных участников",
-                *(["Прошли защиту"] if defense else []),
-                "Округов с участниками",
-                "Округов без участников",
+        _table(
+            key,
+            N_("годы"),
+            title=_("{program}: итоги по учебным годам", program=p.title),
+            headers=[
+                _("Учебный год"),
+                _("Проведено занятий"),
+                _("Посещений"),
+                _("Уникальных участников"),
+                *([_("Прошли защиту")] if defense else []),
+                _("Округов с участниками"),
+                _("Округов без участников"),
             ],
-            [
+            rows=[
                 [
                     y.school_year,
                     y.sessions_held,
@@ -84,28 +111,30 @@ def program_tables(p: ProgramSummary) -> list[Table]:
         return tables
     if p.participation_terms:
         tables.append(
-            Table(
-                f"{key} сроки участия",
-                f"{p.title}: прошли защиту по срокам участия",
-                [
-                    "Сроки участия в проекте",
-                    "Количество педагогов, прошедших защиту методической разработки на заключительном этапе",
+            _table(
+                key,
+                N_("сроки участия"),
+                title=_("{program}: прошли защиту по срокам участия", program=p.title),
+                headers=[
+                    _("Сроки участия в проекте"),
+                    _("Количество педагогов, прошедших защиту методической разработки на заключительном этапе"),
                 ],
-                [[label, n] for label, n in p.participation_terms],
+                rows=[[label, n] for label, n in p.participation_terms],
             )
         )
     for suffix, header, counts, label in (
-        ("защиты по годам", "Календарный год", p.outcomes_by_calendar_year, str),
-        ("защиты по полугодиям", "Полугодие", p.outcomes_by_half_year, half_year_label),
-        ("защиты по уч. годам", "Учебный год", p.outcomes_by_school_year, str),
+        (N_("защиты по годам"), _("Календарный год"), p.outcomes_by_calendar_year, str),
+        (N_("защиты по полугодиям"), _("Полугодие"), p.outcomes_by_half_year, half_year_label),
+        (N_("защиты по уч. годам"), _("Учебный год"), p.outcomes_by_school_year, str),
     ):
         if counts:
             tables.append(
-                Table(
-                    f"{key} {suffix}",
-                    f"{p.title}: защиты, {header.lower()}",
-                    [header, *OUTCOME_HEADERS],
-                    [[label(k), *_outcomes(v)] for k, v in counts.items()],
+                _table(
+                    key,
+                    suffix,
+                    title=_("{program}: защиты, {by}", program=p.title, by=header.lower()),
+                    headers=[header, *_outcome_headers()],
+                    rows=[[label(k), *_outcomes(v)] for k, v in counts.items()],
                 )
             )
     return tables
@@ -116,12 +145,12 @@ def year_tables(p: ProgramSummary, y: YearSummary) -> list[Table]:
     prefix = f"{p.key[:8]} {y.school_year.replace('/', '-')}"
     with_speaker = any(s.speaker for s in y.held)
     session_headers = [
-        "№ п/п",
-        "Дата проведения",
-        "Тема",
-        *(["Спикер"] if with_speaker else []),
-        "Количество участников",
-        "Запуск",
+        _("№ п/п"),
+        _("Дата проведения"),
+        _("Тема"),
+        *([_("Спикер")] if with_speaker else []),
+        _("Количество участников"),
+        _("Запуск"),
     ]
     sessions: list[list[Cell]] = [
         [s.number, s.day, s.topic, *([s.speaker or ""] if with_speaker else []), s.present, s.cohort] for s in y.held
@@ -129,49 +158,59 @@ def year_tables(p: ProgramSummary, y: YearSummary) -> list[Table]:
     held = y.sessions_held
     defense = p.has_defense
     return [
-        Table(f"{prefix} занятия", f"{p.title}, {y.school_year}: занятия", session_headers, sessions),
-        Table(
-            f"{prefix} посещаемость",
-            f"{p.title}, {y.school_year}: сколько занятий посетили",
-            ["Посещено занятий", "Количество педагогов"],
-            [[f"{k} (все)" if k == held else k, n] for k, n in y.visits.items()],
+        _table(
+            prefix,
+            N_("занятия"),
+            title=_("{program}, {year}: занятия", program=p.title, year=y.school_year),
+            headers=session_headers,
+            rows=sessions,
         ),
-        Table(
-            f"{prefix} округа",
-            f"{p.title}, {y.school_year}: по городским округам",
-            [
-                "Городской округ",
-                "Участников",
-                "Посещений",
-                *(["Прошли защиту", "Доля прошедших защиту"] if defense else []),
+        _table(
+            prefix,
+            N_("посещаемость"),
+            title=_("{program}, {year}: сколько занятий посетили", program=p.title, year=y.school_year),
+            headers=[_("Посещено занятий"), _("Количество педагогов")],
+            rows=[[_("{count} (все)", count=k) if k == held else k, n] for k, n in y.visits.items()],
+        ),
+        _table(
+            prefix,
+            N_("округа"),
+            title=_("{program}, {year}: по городским округам", program=p.title, year=y.school_year),
+            headers=[
+                _("Городской округ"),
+                _("Участников"),
+                _("Посещений"),
+                *([_("Прошли защиту"), _("Доля прошедших защиту")] if defense else []),
             ],
-            [
+            rows=[
                 [d.district, d.participants, d.attendances, *([d.defenses_passed, d.defended_share] if defense else [])]
                 for d in y.districts
             ],
             percent_columns=frozenset({4} if defense else ()),
         ),
-        Table(
-            f"{prefix} не участвовали",
-            f"{p.title}, {y.school_year}: не принимали участие педагоги из округов",
-            ["Городской округ"],
-            [[d] for d in y.districts_not_reached],
+        _table(
+            prefix,
+            N_("не участвовали"),
+            title=_("{program}, {year}: не принимали участие педагоги из округов", program=p.title, year=y.school_year),
+            headers=[_("Городской округ")],
+            rows=[[d] for d in y.districts_not_reached],
         ),
-        Table(
-            f"{prefix} запуски",
-            f"{p.title}, {y.school_year}: запуски",
-            [
-                "Запуск",
-                "Полугодие",
-                "Проведено занятий",
-                "Посещений",
-                "Уникальных участников",
-                *(OUTCOME_HEADERS if defense else []),
+        _table(
+            prefix,
+            N_("запуски"),
+            title=_("{program}, {year}: запуски", program=p.title, year=y.school_year),
+            headers=[
+                _("Запуск"),
+                _("Полугодие"),
+                _("Проведено занятий"),
+                _("Посещений"),
+                _("Уникальных участников"),
+                *(_outcome_headers() if defense else []),
             ],
-            [
+            rows=[
                 [
                     launch_title(x.term, y.school_year, x.cohort, x.title),
-                    f"{x.term} полугодие" if x.term else "",
+                    _("{term} полугодие", term=x.term) if x.term else "",
                     len(x.held),
                     x.attendances,
                     x.unique_participants,
@@ -194,12 +233,12 @@ def summary_tables(summary: Summary) -> list[Table]:
 
 
 def workbook_bytes(tables: list[Table]) -> bytes:
-    """report.xlsx: a sheet per table, Russian headers in bold, numbers as numbers, dates as dates."""
+    """report.xlsx: a sheet per table, headers in bold, numbers as numbers, dates as dates."""
     wb = Workbook()
     wb.remove(wb.active)
     if not tables:  # before the first sync: a workbook needs one visible sheet, so it says why it is empty
-        ws = wb.create_sheet(_sheet_name(NO_DATA_SHEET))
-        ws.append([NO_DATA_TEXT])
+        ws = wb.create_sheet(_sheet_name(_(NO_DATA_SHEET)))
+        ws.append([_(NO_DATA_TEXT)])
     for table in tables:
         ws = wb.create_sheet(_sheet_name(table.name))
         ws.append([neutralize(h) for h in table.headers])
@@ -232,7 +271,7 @@ def _sheet_name(name: str) -> str:
 
 
 def csv_text(table: Table) -> str:
-    """One table as CSV for Excel: `;`-separated, dates as 20.09.23, shares as 62,5%."""
+    """One table as CSV for Excel: `;`-separated, dates as 20.09.23, shares as 62,5% (62.5% in English)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow([neutralize(h) for h in table.headers])
@@ -247,7 +286,7 @@ def _csv_cell(value: Cell, *, percent: bool) -> str:
     if isinstance(value, date):
         return ru_date(value)
     if isinstance(value, float) and percent:
-        return f"{round(100 * value, 1):g}%".replace(".", ",")
+        return i18n.percent(value).replace(" ", "")
     return neutralize(value) if isinstance(value, str) else str(value)
 
 
@@ -255,10 +294,10 @@ def write_exports(summary: Summary, out_dir: Path) -> list[tuple[str, str]]:
     """Write report.xlsx and csv/*.csv; returns (relative href, label) for the index page."""
     tables = summary_tables(summary)
     write_bytes_atomic(out_dir / "report.xlsx", workbook_bytes(tables))
-    links = [("report.xlsx", "report.xlsx — все таблицы, по листу на таблицу")]
+    links = [("report.xlsx", _("{file} — все таблицы, по листу на таблицу", file="report.xlsx"))]
     names = set()
     for table in tables:
-        href = table_file(table.name)
+        href = table_file(table.file or table.name)
         names.add(Path(href).name)
         write_bytes_atomic(out_dir / href, ("\ufeff" + csv_text(table)).encode("utf-8"))
         links.append((href, f"{href} — {table.title}"))

@@ -11,38 +11,46 @@ from dataclasses import dataclass
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
+from intensive_tracker.i18n import _, ngettext, number
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.reports.figure_types import ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.paths import district_page, person_page, year_page
 from intensive_tracker.reports.roster import rosters
 from intensive_tracker.reports.roster_types import Roster
 from intensive_tracker.site.charts import Bar, bar_chart, share
-from intensive_tracker.text import plural
 
 # (program key, school year) → district → roster
 Rosters = Mapping[tuple[str, str], Mapping[str, Roster]]
 
 
 def defended_sentence(year: YearSummary) -> str:
-    """«В этом учебном году защиту успешно прошли 316 педагогов из 39 го.»"""
-    n, d = year.defenses_passed, year.districts_with_defenses
-    verb = "прошёл" if plural(n, "1", "2", "5") == "1" else "прошли"
-    teachers = plural(n, "педагог", "педагога", "педагогов")
-    return f"В {year.school_year} учебном году защиту успешно {verb} {n} {teachers} из {d} го."
+    """«В 2023/24 учебном году защиту успешно прошли 316 педагогов из 39 го.»"""
+    return ngettext(
+        "В {year} учебном году защиту успешно прошёл {n} педагог из {districts} го.",
+        "В {year} учебном году защиту успешно прошли {n} педагогов из {districts} го.",
+        year.defenses_passed,
+        year=year.school_year,
+        districts=number(year.districts_with_defenses),
+    )
 
 
 def absent_sentence(year: YearSummary) -> str:
     """«Не принимали участие педагоги из округов: …» (the registry's districts with nobody, alphabetical)."""
     if not year.districts_not_reached:
-        return "Педагоги всех городских округов приняли участие."
-    return "Не принимали участие педагоги из округов: " + ", ".join(year.districts_not_reached) + "."
+        return _("Педагоги всех городских округов приняли участие.")
+    return _("Не принимали участие педагоги из округов: {districts}.", districts=", ".join(year.districts_not_reached))
 
 
 def attendance_sentence(year: YearSummary) -> str:
-    a, u = year.attendances, year.unique_participants
-    return (
-        f"За {year.school_year} учебный год — {a} {plural(a, 'посещение', 'посещения', 'посещений')} занятий; "
-        f"их совершили {u} {plural(u, 'участник', 'участника', 'участников')}: многие подключаются повторно."
+    """«За 2023/24 учебный год — 1950 посещений занятий; их совершили 929 участников: …»"""
+    return _(
+        "За {year} учебный год — {attendances} занятий; их совершили {participants}: многие подключаются повторно.",
+        year=year.school_year,
+        # The counts as bare digits («1950 посещений»), as the lab's report writes them in this sentence.
+        attendances=ngettext("{count} посещение", "{count} посещений", year.attendances, count=year.attendances),
+        participants=ngettext(
+            "{count} участник", "{count} участников", year.unique_participants, count=year.unique_participants
+        ),
     )
 
 
@@ -142,7 +150,7 @@ def charts(program: ProgramSummary, year: YearSummary) -> tuple[list[Chart], Cha
     """Dynamics across years (defenses, participants) and this year's funnel."""
     dynamics = []
     if program.has_defense and program.participation_terms:
-        title = "Прошли защиту методической разработки, по годам"
+        title = _("Прошли защиту методической разработки, по годам")
         dynamics.append(
             Chart(
                 title,
@@ -151,7 +159,7 @@ def charts(program: ProgramSummary, year: YearSummary) -> tuple[list[Chart], Cha
                 ),
             )
         )
-    title = "Уникальные участники, по учебным годам"
+    title = _("Уникальные участники, по учебным годам")
     dynamics.append(
         Chart(
             title,
@@ -162,12 +170,12 @@ def charts(program: ProgramSummary, year: YearSummary) -> tuple[list[Chart], Cha
     )
     steps = []
     if year.registered is not None:
-        steps.append(("Зарегистрировались", year.registered))
-    steps.append(("Посетили занятия", year.unique_participants))
+        steps.append((_("Зарегистрировались"), year.registered))
+    steps.append((_("Посетили занятия"), year.unique_participants))
     if program.has_defense:
-        steps.append(("Прошли защиту", year.defenses_passed))
+        steps.append((_("Прошли защиту"), year.defenses_passed))
     first = steps[0][1]
-    title = f"Воронка {year.school_year}: " + " → ".join(label.lower() for label, _ in steps)
+    title = _("Воронка {year}: {steps}", year=year.school_year, steps=" → ".join(label.lower() for label, _n in steps))
     funnel = Chart(
         title, bar_chart(title, [Bar(label, n, share(n, first)) for label, n in steps], chart_id="chart-funnel")
     )

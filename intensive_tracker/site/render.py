@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from intensive_tracker.files import write_atomic
+from intensive_tracker.i18n import _
 from intensive_tracker.reports import paths as site_paths
 from intensive_tracker.reports.figure_types import Summary
 from intensive_tracker.reports.summary import summary_json
@@ -42,7 +43,7 @@ def render_site(
         out_dir / "summary.json",
         json.dumps(summary_json(summary), ensure_ascii=False, indent=2, sort_keys=False) + "\n",
     )
-    exports.append(("summary.json", "summary.json — все цифры для программ"))
+    exports.append(("summary.json", _("{file} — все цифры для программ", file="summary.json")))
     year_pages = set()
     for program in summary.programs:
         for year in program.years:
