@@ -184,12 +184,15 @@ merged_on = 2024-01-01
     "toml, fragment",
     [
         ('[districts.aliases]\n"Балашиха-2" = "Балашихинск"\n', "«Балашихинск»"),
-        ('[districts.aliases]\n"Химки" = "Балашиха"\n', "would mean both"),
-        ('[[districts.extra]]\nname = "Икс"\nmerged_into = "Игрек"\nmerged_on = 2020-01-01\n', "unknown «Игрек»"),
-        ('[[districts.extra]]\nname = "Икс"\nmerged_into = "Балашиха"\n', "needs both merged_into and merged_on"),
+        ('[districts.aliases]\n"Химки" = "Балашиха"\n', "означал бы и"),
+        (
+            '[[districts.extra]]\nname = "Икс"\nmerged_into = "Игрек"\nmerged_on = 2020-01-01\n',
+            "слит с неизвестным «Игрек»",
+        ),
+        ('[[districts.extra]]\nname = "Икс"\nmerged_into = "Балашиха"\n', "нужны и merged_into, и merged_on"),
         (
             '[districts.recipients]\n"г.о. Балашиха" = ["mms@example.org"]\n"Атлантида" = ["a@example.org"]\n',
-            "«г.о. Балашиха» (write «Балашиха»), «Атлантида»",
+            "«г.о. Балашиха» (пишите «Балашиха»), «Атлантида»",
         ),
         ('[districts.recipients]\n"Балашиха" = ["not an email"]\n', "неверные: not an email"),
     ],

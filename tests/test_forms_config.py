@@ -85,13 +85,13 @@ def test_cohorts_of_forms_only_and_of_moodle() -> None:
     s = settings(form(cohort="KU-1", program=None), **moodle)
     assert form_cohort(s, s.forms[0]) == FormCohort(key="KU-1", program="ku", title=None, defined=False)
     s = settings(form(cohort="KU-1", program="shn"), **moodle)
-    with pytest.raises(ConfigError, match="program 'shn' differs from cohort 'KU-1'"):
+    with pytest.raises(ConfigError, match="программа 'shn' отличается от программы 'ku' когорты 'KU-1'"):
         form_cohort(s, s.forms[0])
     s = settings(form(cohort="X", program=None))
-    with pytest.raises(ConfigError, match=r"forms\[0\] \(reg\): cohort 'X' is not among \[\[cohorts\]\]"):
+    with pytest.raises(ConfigError, match=r"forms\[0\] \(reg\): когорты 'X' нет среди \[\[cohorts\]\]"):
         FormsConnector(s)
     s = settings(form(cohort_title="Поток 1"), form(name="b", cohort_title="Поток 2"))
-    with pytest.raises(ConfigError, match="define cohort 'C' differently"):
+    with pytest.raises(ConfigError, match="определяют когорту 'C' по-разному"):
         form_cohort(s, s.forms[0])
     s = settings(form(cohort_title="Поток 1"), form(name="b"))
     assert form_cohort(s, s.forms[1]).title == "Поток 1"  # both write the same title
@@ -99,7 +99,7 @@ def test_cohorts_of_forms_only_and_of_moodle() -> None:
 
 def test_unknown_form_name_lists_the_known_ones() -> None:
     """import-form with a typo says which forms exist."""
-    with pytest.raises(ConfigError, match=r"no form 'rge' in the config \(forms: reg\)"):
+    with pytest.raises(ConfigError, match=r"в конфигурации нет формы 'rge' \(формы: reg\)"):
         find_form(settings(form()), "rge")
 
 

@@ -484,11 +484,11 @@ def test_unknown_form_and_bad_cohort_are_configuration_errors(engine: Engine, db
     """An unknown form name and a cohort neither configured nor defined exit 78 and say what to set."""
     config = write_config(folder, db_url, GOOGLE)
     result = run(config, "import-form", "nope")
-    assert result.exit_code == 78 and "no form 'nope' in the config (forms: reg-ku)" in result.stderr
+    assert result.exit_code == 78 and "в конфигурации нет формы 'nope' (формы: reg-ku)" in result.stderr
     form = {**GOOGLE}
     del form["program"]
     result = run(write_config(folder, db_url, form), "import-form", "reg-ku")
-    assert result.exit_code == 78 and "set program to define a cohort of forms only" in result.stderr
+    assert result.exit_code == 78 and "задайте program, чтобы определить когорту только из форм" in result.stderr
     result = run(write_config(folder, db_url, {**GOOGLE, "columns": {"email": "Почта"}}), "import-form", "reg-ku")
     assert result.exit_code == 78 and "в columns нужен full_name или last_name и first_name" in result.stderr
 
@@ -543,8 +543,8 @@ def test_moodle_batches_leave_form_sessions_and_form_rows_leave_moodle_defenses(
     assert count(engine, m.Session, m.Session.missing_since.is_not(None)) == 0
     result = run(config, "import-form", "defense-ku")  # says Волков failed with 3
     assert (
-        "excel_defense_1251.csv, row 6: this person already has a defense from Moodle in KU-2023-H1; "
-        "the protocol row is not used"
+        "excel_defense_1251.csv, строка 6: у этого человека уже есть защита из Moodle в KU-2023-H1; "
+        "строка протокола не используется"
     ) in result.stderr
     ((outcome, grade),) = rows(
         engine,

@@ -195,8 +195,8 @@ def test_cli_header_injection_exits_65(
     ("mail", "needle"),
     [
         ("", "нет раздела [mail]"),
-        (MAIL.replace('"Коломна"', '"Коломенский район"'), "not a canonical district name: «Коломенский район»"),
-        (MAIL.replace('"Коломна"', '"Коломна г.о."'), "(write «Коломна»)"),
+        (MAIL.replace('"Коломна"', '"Коломенский район"'), "не каноническое название округа: «Коломенский район»"),
+        (MAIL.replace('"Коломна"', '"Коломна г.о."'), "(пишите «Коломна»)"),
         (MAIL + "\n[mail.extra]\n", "[mail] extra"),
         (MAIL.replace('security = "none"', 'security = "none"\npassword = "x"'), "не должно быть в файле"),
         (MAIL.replace('security = "none"', 'security = "none"\nusername = "lab"'), "открытым текстом"),

@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,8 +15,18 @@ import responses
 
 from connectors.moodle import errors as e
 from connectors.moodle.client import ENDPOINT, MoodleClient, _retry_after, flatten
+from intensive_tracker.i18n import set_language
 from tests.conftest import recording
 from tests.test_moodle_replay import BASE_URL, TOKEN, client
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """The messages are pinned here in English, word for word as before the catalog; Russian, the default,
+    is pinned in tests/test_connectors_language.py."""
+    set_language("en")
+    yield
+
 
 URL = BASE_URL + ENDPOINT
 SITE = recording("001_core_webservice_get_site_info")["body"]

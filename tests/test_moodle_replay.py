@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,7 +17,17 @@ from connectors.moodle import errors as e
 from connectors.moodle import functions as fn
 from connectors.moodle import schemas as s
 from connectors.moodle.client import ENDPOINT, MoodleClient
+from intensive_tracker.i18n import set_language
 from tests.conftest import RECORDINGS, recording
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """The messages are pinned here in English, word for word as before the catalog; Russian, the default,
+    is pinned in tests/test_connectors_language.py."""
+    set_language("en")
+    yield
+
 
 BASE_URL = "http://moodle.test"
 TOKEN = "replay-token-0123456789abcdef"

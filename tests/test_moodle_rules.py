@@ -53,16 +53,16 @@ def _sub(uid: int, status: str, attempt: int = 0, graded: bool = False) -> s.Sub
 def test_pass_rule_comes_from_config_not_a_guess() -> None:
     """Points need pass_grade; a scale needs item positions; a grade type None is refused."""
     assert pass_rule(_cohort(pass_grade=6), _assignment(10)) == PassRule(min_grade=6)
-    with pytest.raises(ConfigError, match="set pass_grade"):
+    with pytest.raises(ConfigError, match="задайте pass_grade"):
         pass_rule(_cohort(), _assignment(10))
-    with pytest.raises(ConfigError, match="outside 0…10"):
+    with pytest.raises(ConfigError, match="вне 0…10"):
         pass_rule(_cohort(pass_grade=60), _assignment(10))
     assert pass_rule(_cohort(pass_scale_items=["2", "3"]), _assignment(-4)).scale_items == {2, 3}
-    with pytest.raises(ConfigError, match="item positions"):
+    with pytest.raises(ConfigError, match="номера пунктов"):
         pass_rule(_cohort(pass_scale_items=["зачтено"]), _assignment(-4))
-    with pytest.raises(ConfigError, match="set pass_scale_items"):
+    with pytest.raises(ConfigError, match="задайте pass_scale_items"):
         pass_rule(_cohort(), _assignment(-4))
-    with pytest.raises(ConfigError, match="no grade type"):
+    with pytest.raises(ConfigError, match="не имеет типа оценки"):
         pass_rule(_cohort(pass_grade=1), _assignment(0))
 
 

@@ -113,7 +113,7 @@ def test_failed_start_leaves_the_database_untouched(
             config = shn_config(tmp_path, db_url, url=closed)
         result = CliRunner().invoke(cli, ["--config", str(config), "sync"])
     expected = {
-        "wrong token": (77, "rejected the token"),
+        "wrong token": (77, "отклонил токен"),
         "missing function": (77, "core_enrol_get_enrolled_users"),
         "unreachable": (69, "connection refused"),
     }[case]

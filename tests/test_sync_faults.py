@@ -100,7 +100,7 @@ def test_timeout_on_page_3_of_5_fails_that_cohort_only_and_the_next_run_converge
         result = CliRunner().invoke(cli, ["--config", str(config), "sync"])
         assert len(stalled) == 2  # the first try and one retry
         assert result.exit_code == 69, result.output
-        assert "KU-2021-H1" in result.stderr and "core_enrol_get_enrolled_users in time" in result.stderr
+        assert "KU-2021-H1" in result.stderr and "не ответил на core_enrol_get_enrolled_users вовремя" in result.stderr
         assert "завершена с проблемами" in result.stdout
         assert _cohort_keys(db_url) == {"KU-2021-H2", "SHN-2022-23"}
         engine = make_engine(db_url)
@@ -131,7 +131,7 @@ def test_malformed_json_fails_the_cohort_with_a_clear_message(tmp_path: Path, db
         report = sync_in_process(config)
         assert report.status == "problems" and report.cohorts_ok == 2 and report.cohorts_failed == 1
         assert report.errors[0]["cohort"] == "SHN-2022-23"
-        assert "sent a truncated answer to mod_attendance_get_sessions" in report.errors[0]["message"]
+        assert "прислал обрезанный ответ на mod_attendance_get_sessions" in report.errors[0]["message"]
         assert moodle.calls["mod_attendance_get_sessions"] >= 2 + 2  # retried, and the other cohorts' calls
         assert _cohort_keys(db_url) == {"KU-2021-H1", "KU-2021-H2"}
         moodle.fault = None

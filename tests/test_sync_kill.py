@@ -78,7 +78,7 @@ def test_sync_killed_at_each_point_resumes_to_the_clean_state(tmp_path: Path, db
             assert shown["runs"][0]["status"] == "interrupted"  # nobody holds the lock: the run died
         resumed = run_cli(config, "sync")
         assert resumed.returncode == 0, resumed.stderr
-        assert "ended without finishing" in resumed.stderr
+        assert "не завершил" in resumed.stderr and "(процесс убит)" in resumed.stderr
     engine = make_engine(db_url)
     assert canonical_snapshot(engine) == clean_run()[0]
     engine.dispose()

@@ -111,12 +111,12 @@ def test_sync_on_a_terminal_draws_the_bar_and_in_a_pipe_logs_lines(tmp_path: Pat
         shown = screen.decode("utf-8", errors="replace")
         assert "Синхронизация" in shown and "3/3" in shown
         assert "записан" not in shown  # the bar replaces the per-cohort log lines
-        assert shown.count("service user") == 1  # the Moodle preflight line is said once
+        assert shown.count("пользователь службы") == 1  # the Moodle preflight line is said once
 
         piped = run_cli(config, "sync")  # a pipe, as under systemd or cron
         assert piped.returncode == 0, piped.stderr
         assert "KU-2021-H1 записан" in piped.stderr and "когорт/s" not in piped.stderr and "\r" not in piped.stderr
         assert "+0300 INFO" in piped.stderr  # the lab's zone (the config's timezone), not the server's UTC
-        assert piped.stderr.count("service user") == 1
+        assert piped.stderr.count("пользователь службы") == 1
         quiet = run_cli(config, "-q", "sync")
         assert quiet.returncode == 0 and quiet.stderr == ""

@@ -6,14 +6,15 @@ from pathlib import Path
 
 from connectors.demo.history import KU_LAUNCHES, KU_TITLE, SHN_TITLE
 from intensive_tracker.files import write_atomic
+from intensive_tracker.i18n import _
 
 
 def demo_config_text(*, seed: int = 2024) -> str:
     """config.toml of the playground: every path relative to its folder."""
     lines = [
-        "# The demo playground written by `intensive-tracker demo`.",
-        "# Try any command on it: intensive-tracker --config out/demo/config.toml <command>",
-        "# The built-in stand-in Moodle (127.0.0.1, a free port) is started by every command that needs it.",
+        "# " + _("Демонстрационная площадка, записанная командой `intensive-tracker demo`."),
+        "# " + _("Любую команду можно попробовать на ней: intensive-tracker --config out/demo/config.toml <команда>"),
+        "# " + _("Встроенную замену Moodle (127.0.0.1, свободный порт) запускает каждая команда, которой она нужна."),
         "",
         'database_url = "sqlite:///tracker.db"',
         'timezone = "Europe/Moscow"',
@@ -27,22 +28,22 @@ def demo_config_text(*, seed: int = 2024) -> str:
         "",
         "[[programs]]",
         'key = "ku"',
-        'title = "Конструирование урока"',
-        f'full_title = "Образовательный интенсив «{KU_TITLE}»"',
+        'title = "Конструирование урока"',  # not a message: config data, the program's title
+        f'full_title = "Образовательный интенсив «{KU_TITLE}»"',  # not a message: config data
         "",
         "[[programs]]",
         'key = "shn"',
         f'title = "{SHN_TITLE}"',
-        f'full_title = "Образовательный интенсив «{SHN_TITLE}»"',
+        f'full_title = "Образовательный интенсив «{SHN_TITLE}»"',  # not a message: config data
         "",
     ]
-    for shortname, *_ in KU_LAUNCHES:
+    for shortname, *_rest in KU_LAUNCHES:
         lines += [
             "[[cohorts]]",
             f'key = "{shortname}"',
             'program = "ku"',
             f'course = "{shortname}"',
-            'defense = "Защита методической разработки"',
+            'defense = "Защита методической разработки"',  # not a message: the assignment's name in Moodle
             "pass_grade = 6",
             "",
         ]
@@ -57,8 +58,8 @@ def _demo_mail_lines() -> list[str]:
     from intensive_tracker.text import slug
 
     lines = [
-        "# Try the emails: `python -m aiosmtpd -n -l 127.0.0.1:1025` in another terminal, then",
-        "# email --preview (nothing sent) and email --send. The .invalid addresses reach nobody else.",
+        "# " + _("Письма можно попробовать: `python -m aiosmtpd -n -l 127.0.0.1:1025` в другом терминале, затем"),
+        "# " + _("email --preview (ничего не отправляется) и email --send. Адреса .invalid никуда больше не дойдут."),
         "[mail]",
         'smtp_host = "127.0.0.1"',
         "smtp_port = 1025",

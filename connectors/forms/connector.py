@@ -34,6 +34,7 @@ from connectors.forms.readers import SUFFIXES, FileRejected, read_table
 from connectors.forms.rows import FormRow, row_model, validate_row
 from intensive_tracker.config import FormSettings, Settings
 from intensive_tracker.errors import InputError
+from intensive_tracker.i18n import _
 from intensive_tracker.people.identity import name_key
 from intensive_tracker.people.spelling import normalize
 
@@ -54,7 +55,7 @@ def form_files(form: FormSettings) -> list[Path]:
     if form.inbox is not None:
         folder = Path(form.inbox)
         if not folder.is_dir():
-            raise InputError(f"форма {form.name}: папки входящих {folder} нет")
+            raise InputError(_("форма {form}: папки входящих {folder} нет", form=form.name, folder=folder))
         found = [
             p
             for p in folder.iterdir()
@@ -69,7 +70,9 @@ def form_files(form: FormSettings) -> list[Path]:
         elif Path(pattern).is_file():
             paths.add(Path(pattern))
         else:
-            raise InputError(f"форма {form.name}: файла {pattern} нет; исправьте files в конфигурации")
+            raise InputError(
+                _("форма {form}: файла {file} нет; исправьте files в конфигурации", form=form.name, file=pattern)
+            )
     return sorted(paths, key=lambda p: (p.name, str(p)))
 
 
@@ -105,8 +108,12 @@ class FormsConnector:
                     refused = self._refused(
                         form,
                         path,
-                        f"{path}: у другого файла формы {form.name} то же "
-                        f"имя ({seen[path.name]}); переименуйте один из них",
+                        _(
+                            "{path}: у другого файла формы {form} то же имя ({other}); переименуйте один из них",
+                            path=path,
+                            form=form.name,
+                            other=seen[path.name],
+                        ),
                     )
                     self.seen.append((refused.form, refused.file_name, refused.sha256))
                     yield refused
@@ -121,7 +128,7 @@ class FormsConnector:
         return CohortRef(key=c.key, program=c.program, title=c.title)
 
     def _refused(self, form: FormSettings, path: Path, message: str, data: bytes = b"") -> FormBatch:
-        log.warning("form %s: %s", form.name, message)
+        log.warning(_("форма {form}: {message}", form=form.name, message=message))
         return FormBatch(
             source=SOURCE,
             cohort=self._cohort_ref(form),
@@ -155,7 +162,9 @@ class FormsConnector:
         except FileRejected as e:
             return self._refused(form, path, str(e), data)
         except OSError as e:
-            return self._refused(form, path, f"{label}: файл не читается ({e.strerror or e})", data)
+            return self._refused(
+                form, path, _("{label}: файл не читается ({reason})", label=label, reason=e.strerror or e), data
+            )
         batch = FormBatch(
             source=SOURCE,
             cohort=self._cohort_ref(form),
@@ -212,8 +221,12 @@ class FormsConnector:
                         item=batch.file_name,
                         itemid=str(number),
                         code="repeated",
-                        message=f"{batch.file_name}, строка {number} повторяет строку {by_key[key][0]} (тот же человек): "
-                        f"оставлена более поздняя",
+                        message=_(
+                            "{file}, строка {row} повторяет строку {earlier} (тот же человек): оставлена более поздняя",
+                            file=batch.file_name,
+                            row=number,
+                            earlier=by_key[key][0],
+                        ),
                     )
                 )
             by_key[key] = (number, result)
@@ -256,7 +269,7 @@ class FormsConnector:
                     session_key=session_key,
                     external_id=external_id,
                     status="form",
-                    status_label="в списке",
+                    status_label=_("в списке"),
                     present=True,
                 )
             )

@@ -14,7 +14,7 @@ from typing import Any
 from connectors.forms.readers import FileRejected, Table
 from intensive_tracker.config import FormSettings, Settings
 from intensive_tracker.errors import ConfigError
-from intensive_tracker.text import plural
+from intensive_tracker.i18n import _, ngettext
 
 HEADER_SCAN_ROWS = 20  # a webinar platform's list starts with a few title lines before the header
 _SPACES = re.compile(r"\s+")
@@ -23,7 +23,7 @@ _SPACES = re.compile(r"\s+")
 def fold_header(value: Any) -> str:
     """The comparison key of a header cell."""
     text = "" if value is None else str(value)
-    text = text.replace("\ufeff", "").replace("\u00a0", " ").lower().replace("ё", "е")
+    text = text.replace("\ufeff", "").replace("\u00a0", " ").lower().replace("ё", "е")  # not a message
     return _SPACES.sub(" ", text).strip().rstrip("*:").strip()
 
 
@@ -45,8 +45,8 @@ class ColumnMap:
 
     def locate(self, table: Table, *, label: str) -> Located:
         """The header row (the first of the top rows that holds every mapped header) and the column of each field."""
-        if not any(fold_header(c) for _, cells in table.rows for c in cells):
-            raise FileRejected(f"{label}: файл пуст; выгрузите ответы формы заново")
+        if not any(fold_header(c) for _row, cells in table.rows for c in cells):
+            raise FileRejected(_("{label}: файл пуст; выгрузите ответы формы заново", label=label))
         best: tuple[int, int, dict[str, int]] | None = None
         for number, cells in table.rows[:HEADER_SCAN_ROWS]:
             found = self._match(cells, label=label, row=number)
@@ -59,14 +59,23 @@ class ColumnMap:
                 best = (number, len(found), found)
         missing = [f"«{self.wanted[f][0]}»" for f in self.wanted if best is None or f not in best[2]]
         where = (
-            f" (прочитан как {table.described_encoding})" if table.encoding not in (None, "utf-8", "utf-8-sig") else ""
+            _(" (прочитан как {encoding})", encoding=table.described_encoding)
+            if table.encoding not in (None, "utf-8", "utf-8-sig")
+            else ""
         )
         seen = ""
         if best is not None and table.rows:
             cells = dict(table.rows)[best[0]]
-            seen = "; его заголовки: " + ", ".join(f"«{str(c).strip()}»" for c in cells if fold_header(c))
+            names = ", ".join(f"«{str(c).strip()}»" for c in cells if fold_header(c))
+            seen = _("; его заголовки: {headers}", headers=names)
         raise FileRejected(
-            f"{label}: нет столбца {', '.join(missing)}{where}{seen}; исправьте файл или columns формы в конфигурации"
+            _(
+                "{label}: нет столбца {missing}{where}{seen}; исправьте файл или columns формы в конфигурации",
+                label=label,
+                missing=", ".join(missing),
+                where=where,
+                seen=seen,
+            )
         )
 
     def _match(self, cells: list[Any], *, label: str, row: int) -> dict[str, int]:
@@ -78,8 +87,17 @@ class ColumnMap:
                 hits = [i for i, f in enumerate(folded) if f == key]
                 if len(hits) > 1:
                     raise FileRejected(
-                        f"{label}: строка {row}: столбец «{spelling}» встречается {len(hits)} {plural(len(hits), 'раз', 'раза', 'раз')} "
-                        f"(столбцы {', '.join(str(h + 1) for h in hits)}); переименуйте один из них"
+                        ngettext(
+                            "{label}: строка {row}: столбец «{spelling}» встречается {n} раз (столбцы {columns}); "
+                            "переименуйте один из них",
+                            "{label}: строка {row}: столбец «{spelling}» встречается {n} раз (столбцы {columns}); "
+                            "переименуйте один из них",
+                            len(hits),
+                            label=label,
+                            row=row,
+                            spelling=spelling,
+                            columns=", ".join(str(h + 1) for h in hits),
+                        )
                     )
                 if hits:
                     found[field] = hits[0]
@@ -107,17 +125,34 @@ def form_cohort(settings: Settings, form: FormSettings) -> FormCohort:
         cohort = configured[form.cohort]
         if form.program is not None and form.program != cohort.program:
             raise ConfigError(
-                f"{where}: program {form.program!r} differs from cohort {cohort.key!r}'s "
-                f"program {cohort.program!r}; leave program out"
+                _(
+                    "{where}: программа {program} отличается от программы {cohort_program} когорты {cohort}; "
+                    "уберите program",
+                    where=where,
+                    program=repr(form.program),
+                    cohort=repr(cohort.key),
+                    cohort_program=repr(cohort.program),
+                )
             )
         return FormCohort(key=cohort.key, program=cohort.program, title=None, defined=False)
     if form.program is None:
         raise ConfigError(
-            f"{where}: cohort {form.cohort!r} is not among [[cohorts]]; "
-            f"name one of them, or set program to define a cohort of forms only"
+            _(
+                "{where}: когорты {cohort} нет среди [[cohorts]]; назовите одну из них или задайте program, "
+                "чтобы определить когорту только из форм",
+                where=where,
+                cohort=repr(form.cohort),
+            )
         )
     if form.program not in programs:
-        raise ConfigError(f"{where}: program {form.program!r} is not among programs ({', '.join(programs)})")
+        raise ConfigError(
+            _(
+                "{where}: программы {program} нет среди programs ({programs})",
+                where=where,
+                program=repr(form.program),
+                programs=", ".join(programs),
+            )
+        )
     for other in settings.forms:
         if other.cohort == form.cohort and other is not form and other.cohort not in configured:
             if (other.program, other.cohort_title or form.cohort_title) != (
@@ -125,8 +160,14 @@ def form_cohort(settings: Settings, form: FormSettings) -> FormCohort:
                 form.cohort_title or other.cohort_title,
             ):
                 raise ConfigError(
-                    f"{where}: forms {form.name!r} and {other.name!r} define cohort {form.cohort!r} "
-                    f"differently (program or cohort_title)"
+                    _(
+                        "{where}: формы {form} и {other} определяют когорту {cohort} по-разному "
+                        "(program или cohort_title)",
+                        where=where,
+                        form=repr(form.name),
+                        other=repr(other.name),
+                        cohort=repr(form.cohort),
+                    )
                 )
     # Every form naming the cohort writes the same title, so their batches never undo each other.
     title = form.cohort_title or next(
@@ -140,5 +181,5 @@ def find_form(settings: Settings, name: str) -> FormSettings:
     for form in settings.forms:
         if form.name == name:
             return form
-    known = ", ".join(f.name for f in settings.forms) or "none are configured"
-    raise ConfigError(f"no form {name!r} in the config (forms: {known})")
+    known = ", ".join(f.name for f in settings.forms) or _("ни одной не задано")
+    raise ConfigError(_("в конфигурации нет формы {name} (формы: {known})", name=repr(name), known=known))

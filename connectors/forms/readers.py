@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from intensive_tracker.errors import InputError
-from intensive_tracker.i18n import number
+from intensive_tracker.i18n import N_, _, number
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -26,7 +26,7 @@ SEPARATORS = (",", ";", "\t")
 # C0 controls other than tab/CR/LF never occur in a form export: their presence means a wrong guess
 # (UTF-16 without a BOM, a binary file renamed to .csv).
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_ENCODING_LABELS = {"utf-8-sig": "UTF-8 with BOM", "utf-8": "UTF-8", "cp1251": "Windows-1251", "utf-16": "UTF-16"}
+_ENCODING_LABELS = {"utf-8-sig": N_("UTF-8 с BOM"), "utf-8": "UTF-8", "cp1251": "Windows-1251", "utf-16": "UTF-16"}
 
 
 class FileRejected(InputError):
@@ -43,7 +43,11 @@ class Table:
 
     @property
     def described_encoding(self) -> str:
-        return _ENCODING_LABELS.get(self.encoding or "", self.encoding or "XLSX")
+        return _encoding_label(self.encoding) if self.encoding else "XLSX"
+
+
+def _encoding_label(codec: str) -> str:
+    return _(_ENCODING_LABELS[codec]) if codec in _ENCODING_LABELS else codec
 
 
 def read_table(
@@ -64,11 +68,16 @@ def read_table(
     try:
         size = path.stat().st_size
     except OSError as e:
-        raise FileRejected(f"{label}: файл не читается ({e.strerror or e})") from None
+        raise FileRejected(_("{label}: файл не читается ({reason})", label=label, reason=e.strerror or e)) from None
     if size > max_bytes:
         raise FileRejected(
-            f"{label}: {size / 1e6:.1f} МБ — больше предела {max_bytes / 1e6:.1f} МБ "
-            f"(max_size_mb формы); разделите выгрузку или поднимите предел"
+            _(
+                "{label}: {size} МБ — больше предела {limit} МБ (max_size_mb формы); разделите выгрузку "
+                "или поднимите предел",
+                label=label,
+                size=format(size / 1e6, ".1f"),
+                limit=format(max_bytes / 1e6, ".1f"),
+            )
         )
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
@@ -76,8 +85,16 @@ def read_table(
     if suffix in CSV_SUFFIXES:
         return read_csv(path.read_bytes(), label=label, encoding=encoding, delimiter=delimiter, max_rows=max_rows)
     if suffix == ".xls":
-        raise FileRejected(f"{label}: старый формат Excel .xls не читается; сохраните файл как .xlsx или .csv")
-    raise FileRejected(f"{label}: неизвестный тип файла {suffix or '(без расширения)'}; ожидается .csv или .xlsx")
+        raise FileRejected(
+            _("{label}: старый формат Excel .xls не читается; сохраните файл как .xlsx или .csv", label=label)
+        )
+    raise FileRejected(
+        _(
+            "{label}: неизвестный тип файла {suffix}; ожидается .csv или .xlsx",
+            label=label,
+            suffix=suffix or _("(без расширения)"),
+        )
+    )
 
 
 def decode(data: bytes, *, label: str, encoding: str | None = None) -> tuple[str, str]:
@@ -98,9 +115,13 @@ def decode(data: bytes, *, label: str, encoding: str | None = None) -> tuple[str
         if _CONTROLS.search(text):
             continue
         return text, codec
-    tried = ", ".join(_ENCODING_LABELS.get(c, c) for c in candidates)
+    tried = ", ".join(_encoding_label(c) for c in candidates)
     raise FileRejected(
-        f"{label}: текст не декодируется (пробовали {tried}); сохраните его как CSV UTF-8 или задайте encoding формы"
+        _(
+            "{label}: текст не декодируется (пробовали {tried}); сохраните его как CSV UTF-8 или задайте encoding формы",
+            label=label,
+            tried=tried,
+        )
     )
 
 
@@ -137,7 +158,7 @@ def read_csv(
         records = csv.reader(io.StringIO(text, newline=""), delimiter=sep)  # record by record, not a list
         rows = _bounded(((i, r) for i, r in enumerate(records, start=1)), label=label, max_rows=max_rows)
     except csv.Error as e:
-        raise FileRejected(f"{label}: CSV не читается ({e})") from None
+        raise FileRejected(_("{label}: CSV не читается ({reason})", label=label, reason=e)) from None
     return Table(rows=rows, encoding=codec, delimiter=sep)
 
 
@@ -158,8 +179,12 @@ def _bounded(
             continue
         if max_rows is not None and len(rows) >= max_rows:
             raise FileRejected(
-                f"{label}: файл не принят целиком: в нём больше {number(max_rows)} непустых строк "
-                f"(лимит max_rows формы); разделите выгрузку или увеличьте лимит"
+                _(
+                    "{label}: файл не принят целиком: в нём больше {n} непустых строк (лимит max_rows формы); "
+                    "разделите выгрузку или увеличьте лимит",
+                    label=label,
+                    n=number(max_rows),
+                )
             )
         rows.append((row_number, cells))
     return rows
@@ -175,12 +200,23 @@ def read_xlsx(path: Path, *, label: str, sheet: str | None = None, max_rows: int
         book = load_workbook(path, read_only=True, data_only=False)
     except Exception as e:  # openpyxl raises zipfile, KeyError, InvalidFileException … for a broken file
         raise FileRejected(
-            f"{label}: книга XLSX не читается ({type(e).__name__}); откройте её в Excel и снова сохраните как .xlsx"
+            _(
+                "{label}: книга XLSX не читается ({reason}); откройте её в Excel и снова сохраните как .xlsx",
+                label=label,
+                reason=type(e).__name__,
+            )
         ) from None
     try:
         if sheet is not None:
             if sheet not in book.sheetnames:
-                raise FileRejected(f"{label}: нет листа «{sheet}» (листы: {', '.join(book.sheetnames)})")
+                raise FileRejected(
+                    _(
+                        "{label}: нет листа «{sheet}» (листы: {sheets})",
+                        label=label,
+                        sheet=sheet,
+                        sheets=", ".join(book.sheetnames),
+                    )
+                )
             ws = book[sheet]
         else:
             ws = book.worksheets[0]

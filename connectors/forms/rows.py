@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, create_model
 
 from intensive_tracker.config import FormSettings
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.periods import utcnow
 
 _SPACES = re.compile(r"\s+")
@@ -32,7 +33,8 @@ _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
 EARLIEST_YEAR = 2000  # the program began long after; a year before is a typo (issue 12: «01.01.0001»)
 MAX_TEXT = 300
-EMPTY = "пусто"  # a required cell left blank
+EMPTY = N_("пусто")  # a required cell left blank
+NO_SUCH_DATE = N_("такой даты нет: {text}")
 
 
 class Grading(NamedTuple):
@@ -54,24 +56,24 @@ def _text(value: Any) -> str | None:
     # Leading = + - @ make a spreadsheet evaluate the cell; in a form export it is a hand edit or an attack.
     if text[0] in "=+@" or (text[0] == "-" and len(text) > 1 and not text[1].isdigit()):
         raise ValueError(
-            "формула, а не значение: впишите само значение (ячейка, начинающаяся с = + - @, не принимается)"
+            _("формула, а не значение: впишите само значение (ячейка, начинающаяся с = + - @, не принимается)")
         )
     if len(text) > MAX_TEXT:
-        raise ValueError(f"длиннее {MAX_TEXT} символов")
+        raise ValueError(_("длиннее {n} символов", n=MAX_TEXT))
     return text
 
 
 def _required(value: Any) -> str:
     text = _text(value)
     if text is None:
-        raise ValueError(EMPTY)
+        raise ValueError(_(EMPTY))
     return text
 
 
 def _name(value: Any) -> str:
     text = _required(value)
     if len(_LETTER.findall(text)) < 2:
-        raise ValueError("не похоже на ФИО")
+        raise ValueError(_("не похоже на ФИО"))
     return text
 
 
@@ -85,7 +87,7 @@ def _email(value: Any) -> str | None:
         return None
     text = text.removeprefix("mailto:").strip().lower()  # a hyperlinked e-mail cell keeps the scheme
     if not _EMAIL.match(text):
-        raise ValueError("не адрес e-mail")
+        raise ValueError(_("не адрес e-mail"))
     return text
 
 
@@ -106,8 +108,11 @@ def _when(value: Any, info: ValidationInfo) -> datetime | None:
     latest = today + timedelta(days=366)
     if moment.year < EARLIEST_YEAR or moment.date() > latest:
         raise ValueError(
-            f"неправдоподобная дата (раньше {EARLIEST_YEAR} года или позже {latest.strftime('%d.%m.%Y')} — "
-            "больше года от сегодняшнего дня)"
+            _(
+                "неправдоподобная дата (раньше {year} года или позже {latest} — больше года от сегодняшнего дня)",
+                year=EARLIEST_YEAR,
+                latest=latest.strftime("%d.%m.%Y"),
+            )
         )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
@@ -116,7 +121,7 @@ def _when(value: Any, info: ValidationInfo) -> datetime | None:
 
 def _excel_day(number: float) -> datetime:
     if not 1 <= number < 2958466:
-        raise ValueError("не дата")
+        raise ValueError(_("не дата"))
     return (EXCEL_EPOCH + timedelta(days=number)).replace(microsecond=0)
 
 
@@ -129,7 +134,7 @@ def _parse_text_date(text: str) -> datetime:
         try:
             return datetime(year, month, day, hour, minute, second)
         except ValueError:
-            raise ValueError(f"такой даты нет: {text}") from None
+            raise ValueError(_(NO_SUCH_DATE, text=text)) from None
     match = _GOOGLE.match(text)
     if match:
         return _google_time(match, text)
@@ -139,7 +144,7 @@ def _parse_text_date(text: str) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
-    raise ValueError("не дата (ожидается дд.мм.гггг, дд.мм.гггг чч:мм:сс, ISO или число даты Excel)")
+    raise ValueError(_("не дата (ожидается дд.мм.гггг, дд.мм.гггг чч:мм:сс, ISO или число даты Excel)"))
 
 
 def _google_time(match: re.Match[str], text: str) -> datetime:
@@ -147,12 +152,12 @@ def _google_time(match: re.Match[str], text: str) -> datetime:
     half, offset_h, offset_m = match.group(7), match.group(8), match.group(9)
     if half:
         if not 1 <= hour <= 12:
-            raise ValueError(f"такого времени нет: {text}")
+            raise ValueError(_("такого времени нет: {text}", text=text))
         hour = hour % 12 + (12 if half.upper() == "PM" else 0)
     try:
         moment = datetime(year, month, day, hour, minute, second)
     except ValueError:
-        raise ValueError(f"такой даты нет: {text}") from None
+        raise ValueError(_(NO_SUCH_DATE, text=text)) from None
     if offset_h is not None:
         sign = -1 if offset_h.startswith("-") else 1
         delta = timedelta(hours=int(offset_h), minutes=sign * int(offset_m or 0))
@@ -162,7 +167,7 @@ def _google_time(match: re.Match[str], text: str) -> datetime:
 
 def fold_value(text: str) -> str:
     """Grade words compare folded: case, ё/е, spacing."""
-    return _SPACES.sub(" ", text.lower().replace("ё", "е")).strip()
+    return _SPACES.sub(" ", text.lower().replace("ё", "е")).strip()  # not a message
 
 
 def _grading(value: Any, info: ValidationInfo) -> Grading | None:
@@ -178,7 +183,7 @@ def _grading(value: Any, info: ValidationInfo) -> Grading | None:
         number = float(text.replace(",", ".")) if _NUMBER.match(text) else None
     if number is not None:
         if form.pass_grade is None:
-            raise ValueError(f"оценка {text} — число, но у формы не задан pass_grade")
+            raise ValueError(_("оценка {grade} — число, но у формы не задан pass_grade", grade=text))
         return Grading("passed" if number >= form.pass_grade else "failed", number)
     folded = fold_value(text)
     if folded in {fold_value(v) for v in form.passing}:
@@ -186,8 +191,11 @@ def _grading(value: Any, info: ValidationInfo) -> Grading | None:
     if folded in {fold_value(v) for v in form.failing}:
         return Grading("failed", None)
     raise ValueError(
-        f"не число и не значение из списков passing/failing формы "
-        f"(passing: {', '.join(form.passing)}); добавьте его в passing или failing в конфигурации"
+        _(
+            "не число и не значение из списков passing/failing формы (passing: {passing}); добавьте его "
+            "в passing или failing в конфигурации",
+            passing=", ".join(form.passing),
+        )
     )
 
 
@@ -228,7 +236,7 @@ class FormRow(BaseModel):
 def _required_when(value: Any, info: ValidationInfo) -> datetime:
     moment = _when(value, info)
     if moment is None:
-        raise ValueError(EMPTY)
+        raise ValueError(_(EMPTY))
     return moment
 
 
@@ -266,6 +274,6 @@ def validate_row(
             field = str(item["loc"][0]) if item["loc"] else ""
             reason = item["msg"].removeprefix("Value error, ")
             if item["type"] == "missing":
-                reason = EMPTY
+                reason = _(EMPTY)
             errors.append(FieldError(field, values.get(field), reason))
         return errors

@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from connectors.base import AttendanceRecord, SessionRecord, SourceWarning
 from connectors.moodle import schemas as s
+from intensive_tracker.i18n import _
 from intensive_tracker.periods import from_unix, local_date
 
 _TAGS = re.compile(r"<[^>]+>")
 _BREAKS = re.compile(r"<br\s*/?>|</p>|</div>|</li>|</h\d>", re.IGNORECASE)
-_SPEAKER = re.compile(r"^\s*(?:спикер|ведущ(?:ий|ая)|speaker)\s*[:—–-]\s*(.+)$", re.IGNORECASE)
+_SPEAKER = re.compile(r"^\s*(?:спикер|ведущ(?:ий|ая)|speaker)\s*[:—–-]\s*(.+)$", re.IGNORECASE)  # not a message
 
 
 def strip_html(text: str) -> str:
@@ -133,8 +134,12 @@ def read_sessions(
                     item="attendance_session",
                     itemid=str(sess.id),
                     code="unknownstatus",
-                    message=f"session {day}: status id(s) {ids} are not in the session's status set (hidden or deleted "
-                    "in Moodle); those marks are kept as not present",
+                    message=_(
+                        "занятие {day}: статусов с id {ids} нет в наборе статусов занятия (скрыты или удалены "
+                        "в Moodle); эти отметки сохранены как отсутствие",
+                        day=day,
+                        ids=ids,
+                    ),
                 )
             )
     return out

@@ -21,6 +21,7 @@ from connectors.moodle.connector import MoodleConnector
 from connectors.moodle.service import missing_functions, required_functions
 from intensive_tracker.config import CohortSettings, Settings
 from intensive_tracker.errors import TrackerError
+from intensive_tracker.i18n import _, ngettext
 
 
 def run_check(settings: Settings, client: MoodleClient) -> Checklist:
@@ -47,14 +48,14 @@ def _site(checklist: Checklist, client: MoodleClient) -> s.SiteInfo | None:
     try:
         site = fn.site_info(client)
     except e.MoodleUnavailable as error:
-        checklist.error(f"Moodle reachable at {client.base_url}", error)
+        checklist.error(_("Moodle доступен по адресу {url}", url=client.base_url), error)
         return None
     except TrackerError as error:
-        checklist.ok(f"Moodle reachable at {client.base_url}", "the site answers")
-        label = "web services enabled" if isinstance(error, e.WebServicesDisabled) else "token accepted"
+        checklist.ok(_("Moodle доступен по адресу {url}", url=client.base_url), _("сайт отвечает"))
+        label = _("веб-службы включены") if isinstance(error, e.WebServicesDisabled) else _("токен принят")
         checklist.error(label, error)
         return None
-    checklist.ok(f"Moodle reachable at {client.base_url}", "the site answers web-service calls")
+    checklist.ok(_("Moodle доступен по адресу {url}", url=client.base_url), _("сайт отвечает на вызовы веб-служб"))
     attendance = sorted({f.version or "?" for f in site.functions if f.name.startswith("mod_attendance_")})
     checklist.site = {
         "sitename": site.sitename,
@@ -65,14 +66,19 @@ def _site(checklist: Checklist, client: MoodleClient) -> s.SiteInfo | None:
         "attendance_version": attendance[0] if attendance else None,
     }
     checklist.ok(
-        "token accepted",
-        f"site «{site.sitename}», Moodle {site.release or site.version or '?'}, service user {site.username}",
+        _("токен принят"),
+        _(
+            "сайт «{site}», Moodle {release}, пользователь службы {user}",
+            site=site.sitename,
+            release=site.release or site.version or "?",
+            user=site.username,
+        ),
     )
     if site.userissiteadmin:
         checklist.warn(
-            "least privilege",
-            f"the service user {site.username} is a site administrator",
-            "give the token to a dedicated user with only the read capabilities of the README",
+            _("наименьшие права"),
+            _("пользователь службы {user} — администратор сайта", user=site.username),
+            _("выдайте токен отдельному пользователю только с правами на чтение, перечисленными в README"),
         )
     return site
 
@@ -81,10 +87,20 @@ def _functions(checklist: Checklist, settings: Settings, site: s.SiteInfo) -> No
     missing = missing_functions(settings, site)
     needed = required_functions(settings)
     if not missing:
-        checklist.ok("web-service functions", f"all {len(needed)} the config needs are in the token's service")
+        checklist.ok(
+            _("функции веб-служб"),
+            ngettext(
+                "{n} функция, нужная конфигурации, есть в службе токена",
+                "все {n} функций, нужных конфигурации, есть в службе токена",
+                len(needed),
+            ),
+        )
     for name in missing:
         checklist.fail(
-            f"function {name}", "not in the token's service", f"add it in {e.SERVICE_FUNCTIONS_PATH}", exit_code=77
+            _("функция {name}", name=name),
+            _("нет в службе токена"),
+            _("добавьте её: {path}", path=_(e.SERVICE_FUNCTIONS_PATH)),
+            exit_code=77,
         )
 
 
@@ -92,10 +108,10 @@ def _cohort(
     checklist: Checklist, connector: MoodleConnector, cohort: CohortSettings, present: set[str]
 ) -> list[s.EnrolledUser]:
     """The cohort's course, group, attendance, defense and first page of users; returns that page's students."""
-    label = f"cohort {cohort.key}"
+    label = _("когорта {key}", key=cohort.key)
     course = probe(
         checklist,
-        f"{label}: course {cohort.course!r}",
+        _("{label}: курс {course}", label=label, course=repr(cohort.course)),
         present,
         "core_course_get_courses_by_field",
         lambda: connector.find_course(cohort.course),
@@ -104,28 +120,36 @@ def _cohort(
         return []
     if course.startdate is None:
         checklist.fail(
-            f"{label}: course «{course.fullname}»",
-            "found, but without its dates",
-            f"give the role moodle/course:view ({e.ROLE_PATH})",
+            _("{label}: курс «{name}»", label=label, name=course.fullname),
+            _("найден, но без дат"),
+            e.give_role("moodle/course:view"),
             exit_code=77,
         )
     else:
-        checklist.ok(f"{label}: course", f"«{course.fullname}» (id {course.id}, shortname {course.shortname})")
+        checklist.ok(
+            _("{label}: курс", label=label),
+            _(
+                "«{name}» (id {id}, краткое название {shortname})",
+                name=course.fullname,
+                id=course.id,
+                shortname=course.shortname,
+            ),
+        )
     group_id = None
     if cohort.group:
         group_id = probe(
             checklist,
-            f"{label}: group {cohort.group!r}",
+            _("{label}: группа {group}", label=label, group=repr(cohort.group)),
             present,
             "core_group_get_course_groups",
             lambda: connector.find_group(course, cohort.group or ""),
         )
         if group_id is None:
             return []
-        checklist.ok(f"{label}: group", f"{cohort.group!r} (id {group_id})")
+        checklist.ok(_("{label}: группа", label=label), f"{cohort.group!r} (id {group_id})")
     sections = probe(
         checklist,
-        f"{label}: course contents",
+        _("{label}: содержимое курса", label=label),
         present,
         "core_course_get_contents",
         lambda: fn.course_contents(connector.client, course.id),
@@ -146,7 +170,7 @@ def _users(
     present: set[str],
     label: str,
 ) -> list[s.EnrolledUser]:
-    item = f"{label}: enrolled users"
+    item = _("{label}: записанные на курс", label=label)
     size = connector.moodle.page_size
     page = probe(
         checklist,
@@ -165,19 +189,31 @@ def _users(
         if not students:
             return []
     else:
-        more = " or more" if len(page) == size else ""
         checklist.ok(
-            item, f"{len(page)}{more} listed on the first page, {len(students)} with the role «{role}», e-mails visible"
+            item,
+            _(
+                "на первой странице {n} или больше, с ролью «{role}» — {students}, адреса e-mail видны",
+                n=len(page),
+                role=role,
+                students=len(students),
+            )
+            if len(page) == size
+            else _(
+                "на первой странице {n}, с ролью «{role}» — {students}, адреса e-mail видны",
+                n=len(page),
+                role=role,
+                students=len(students),
+            ),
         )
     suspended = probe(
         checklist,
-        f"{label}: suspended enrolments",
+        _("{label}: приостановленные записи", label=label),
         present,
         "core_enrol_get_enrolled_users",
         lambda: fn.suspended_enrolments(connector.client, course_id, group_id),
     )
     if suspended is not None:
-        checklist.ok(f"{label}: suspended enrolments", f"readable ({len(suspended)} now)")
+        checklist.ok(_("{label}: приостановленные записи", label=label), _("читаются (сейчас {n})", n=len(suspended)))
     return students
 
 
@@ -188,15 +224,27 @@ def _profile_fields(checklist: Checklist, settings: Settings, seen: set[str], pr
     missing = {key: shortname for key, shortname in wanted.items() if shortname not in seen}
     if not missing:
         checklist.ok(
-            "custom profile fields",
-            ", ".join(f"{k} = {v}" for k, v in wanted.items()) + f" present among {probed} users",
+            _("дополнительные поля профиля"),
+            ngettext(
+                "{fields}: есть среди {n} пользователя",
+                "{fields}: есть среди {n} пользователей",
+                probed,
+                fields=", ".join(f"{k} = {v}" for k, v in wanted.items()),
+            ),
         )
         return
     for key, shortname in missing.items():
         checklist.fail(
-            f"custom profile field {key}",
-            f"no user among the {probed} read has a field with shortname «{shortname}»",
-            "check the shortname in Site administration → Users → Accounts → User "
-            f"profile fields, and moodle.profile_fields.{key} in the config",
+            _("дополнительное поле профиля {key}", key=key),
+            _(
+                "ни у кого из прочитанных пользователей ({n}) нет поля с кратким именем «{shortname}»",
+                n=probed,
+                shortname=shortname,
+            ),
+            _(
+                "проверьте краткое имя в «Администрирование → Пользователи → Учётные записи → Поля профиля "
+                "пользователя» и moodle.profile_fields.{key} в конфигурации",
+                key=key,
+            ),
             exit_code=78,
         )

@@ -14,9 +14,11 @@ from connectors.moodle.connector import MoodleConnector
 from connectors.moodle.defense import pass_rule
 from intensive_tracker.config import CohortSettings
 from intensive_tracker.errors import TrackerError
+from intensive_tracker.i18n import N_, _, ngettext
 
 ASSIGN_NO_ACCESS = "1"  # mod_assign warning code: "No access rights in module context"
 SEPARATE_GROUPS = 1  # course.groupmode: 0 none, 1 separate, 2 visible
+WARNS = N_("Moodle предупреждает: {message} (код {code}, {item} {itemid})")
 
 
 def check_attendance(
@@ -31,7 +33,7 @@ def check_attendance(
         return
     chosen = probe(
         checklist,
-        f"{label}: attendance",
+        _("{label}: посещаемость", label=label),
         present,
         "core_course_get_contents",
         lambda: connector.attendance_modules(modules, cohort),
@@ -40,15 +42,19 @@ def check_attendance(
         return
     if not chosen:
         checklist.fail(
-            f"{label}: attendance",
-            "no attendance activity visible in the course",
-            f"add one to the course, or give the role mod/attendance:view ({e.ROLE_PATH})",
+            _("{label}: посещаемость", label=label),
+            _("в курсе не видно ни одного элемента «Посещаемость»"),
+            _(
+                "добавьте его в курс или дайте роли право {capability} ({path})",
+                capability="mod/attendance:view",
+                path=_(e.ROLE_PATH),
+            ),
             exit_code=78,
         )
         return
     matcher = connector.matcher
     for module in chosen:
-        item = f"{label}: attendance «{module.name}» (cmid {module.id})"
+        item = _("{label}: посещаемость «{name}» (cmid {cmid})", label=label, name=module.name, cmid=module.id)
         instance = int(module.instance or 0)
         sessions = probe(
             checklist,
@@ -66,14 +72,20 @@ def check_attendance(
             shown = ", ".join(f"«{a} {d}»" for a, d in sorted(statuses))
             checklist.fail(
                 item,
-                f"none of its statuses ({shown}) counts as present",
-                "list the present statuses in moodle.present_statuses",
+                _("ни один из его статусов ({shown}) не считается присутствием", shown=shown),
+                _("перечислите статусы присутствия в moodle.present_statuses"),
                 exit_code=78,
             )
             continue
         checklist.ok(
             item,
-            f"{len(sessions)} sessions ({taken} taken); counted as present: {', '.join(counted) or 'no statuses yet'}",
+            ngettext(
+                "{n} занятие (отмечено: {taken}); присутствием считаются: {statuses}",
+                "{n} занятий (отмечено: {taken}); присутствием считаются: {statuses}",
+                len(sessions),
+                taken=taken,
+                statuses=", ".join(counted) or _("статусов пока нет"),
+            ),
         )
 
 
@@ -88,7 +100,7 @@ def check_defense(
 ) -> None:
     if cohort.defense is None:
         return
-    item = f"{label}: defense {cohort.defense!r}"
+    item = _("{label}: защита {defense}", label=label, defense=repr(cohort.defense))
     warnings: list[Any] = []
     assignment = probe(
         checklist,
@@ -99,7 +111,7 @@ def check_defense(
     )
     if assignment is None:
         return
-    item = f"{label}: defense «{assignment.name}» (cmid {assignment.cmid})"
+    item = _("{label}: защита «{name}» (cmid {cmid})", label=label, name=assignment.name, cmid=assignment.cmid)
     try:
         rule = pass_rule(cohort, assignment)
     except TrackerError as error:
@@ -108,8 +120,8 @@ def check_defense(
     if not any(m.id == assignment.cmid for m in modules):
         checklist.fail(
             item,
-            "not among the course contents the service user sees",
-            f"give the role mod/assign:view ({e.ROLE_PATH})",
+            _("нет среди содержимого курса, которое видит пользователь службы"),
+            e.give_role("mod/assign:view"),
             exit_code=77,
         )
         return
@@ -126,19 +138,44 @@ def check_defense(
         # moodle/site:accessallgroups, although it has mod/assign:view and :viewgrades (issue 12).
         forced_groups = course.groupmode == SEPARATE_GROUPS and bool(course.groupmodeforce)
         fix = (
-            f"give the role {roster.ACCESS_ALL_GROUPS}: the course is forced into separate groups ({e.ROLE_PATH})"
+            _(
+                "дайте роли право {capability}: в курсе принудительно включены отдельные группы ({path})",
+                capability=roster.ACCESS_ALL_GROUPS,
+                path=_(e.ROLE_PATH),
+            )
             if forced_groups
-            else f"give the role {roster.ACCESS_ALL_GROUPS} (a course in separate-groups mode), "
-            f"mod/assign:view and mod/assign:viewgrades ({e.ROLE_PATH})"
+            else _(
+                "дайте роли права {capability} (курс в режиме отдельных групп), mod/assign:view и "
+                "mod/assign:viewgrades ({path})",
+                capability=roster.ACCESS_ALL_GROUPS,
+                path=_(e.ROLE_PATH),
+            )
         )
-        checklist.fail(item, "Moodle answers «No access rights in module context» (warning code 1)", fix, exit_code=77)
+        checklist.fail(
+            item,
+            _("Moodle отвечает «No access rights in module context» (предупреждение с кодом 1)"),
+            fix,
+            exit_code=77,
+        )
         return
     for w in warnings:  # already SourceWarnings, named by function
-        checklist.warn(item, f"Moodle warns: {w.message} (code {w.code}, {w.item} {w.itemid})")
+        checklist.warn(item, _(WARNS, message=w.message, code=w.code, item=w.item, itemid=w.itemid))
     for w in [*grades.warnings, *subs.warnings]:
         if str(w.warningcode) != "3":  # "No grades found" only means nobody is graded yet
-            checklist.warn(item, f"Moodle warns: {w.message} (code {w.warningcode}, {w.item} {w.itemid})")
+            checklist.warn(item, _(WARNS, message=w.message, code=w.warningcode, item=w.item, itemid=w.itemid))
     counted = sum(len(b.grades) for b in grades.assignments)
     submitted = sum(len(b.submissions) for b in subs.assignments)
-    scale = "a scale" if (assignment.grade or 0) < 0 else f"points out of {assignment.grade:g}"
-    checklist.ok(item, f"graded with {scale}; {rule.describe()}; {counted} grades, {submitted} submissions")
+    if (assignment.grade or 0) < 0:
+        graded = _("оценивается по шкале")
+    else:
+        graded = _("оценивается баллами из {max}", max=format(assignment.grade, "g"))
+    checklist.ok(
+        item,
+        _(
+            "{graded}; {rule}; оценок: {grades}, ответов: {submissions}",
+            graded=graded,
+            rule=rule.describe(),
+            grades=counted,
+            submissions=submitted,
+        ),
+    )

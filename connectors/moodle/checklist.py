@@ -8,6 +8,7 @@ from typing import Any
 
 from connectors.moodle import errors as e
 from intensive_tracker.errors import TrackerError
+from intensive_tracker.i18n import _
 
 SEVERITY = (69, 77, 78, 65)  # most severe first
 
@@ -66,8 +67,8 @@ def probe(checklist: Checklist, item: str, present: set[str], wsfunction: str, a
     if wsfunction not in present:
         checklist.fail(
             item,
-            f"not checked: {wsfunction} is not in the token's service",
-            f"add it in {e.SERVICE_FUNCTIONS_PATH}",
+            _("не проверено: {function} нет в службе токена", function=wsfunction),
+            _("добавьте её: {path}", path=_(e.SERVICE_FUNCTIONS_PATH)),
             exit_code=77,
         )
         return None

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.moodle import errors as e
+from intensive_tracker.i18n import N_, _
 
 SITE_INFO = "core_webservice_get_site_info"
 
@@ -28,6 +29,7 @@ _CAPABILITY_NAMES = {
 _REACH = {
     "mod_attendance_get_sessions": "moodle/course:view and mod/attendance:view",
 }
+NO_COURSE = N_("{said}: такого курса нет; проверьте курс когорты в конфигурации")
 _PARENS = re.compile(r"\(([^()]*)\)\.?\s*$")
 
 
@@ -41,50 +43,71 @@ def classify(
     """The typed error for a Moodle exception body `{"exception", "errorcode", "message"}`."""
     code = str(body.get("errorcode", ""))
     message = " ".join(str(body.get("message", "")).split())[:300]
-    said = f"{wsfunction}: Moodle says «{message}» ({code})"
+    said = _("{function}: Moodle говорит «{message}» ({code})", function=wsfunction, message=message, code=code)
     if code == "invalidtoken":
         return e.InvalidToken(
-            f"{base_url} rejected the token: it is unknown or was deleted (Moodle deletes an expired token on its "
-            f"first use). Create a new token for the service user (Site administration → Server → Web services → "
-            f"Manage tokens) and put it in the environment variable {token_hint}",
+            _(
+                "{url} отклонил токен: он неизвестен или удалён (Moodle удаляет просроченный токен при первом "
+                "использовании). Создайте новый токен для пользователя службы (Администрирование → Сервер → "
+                "Веб-службы → Управление ключами) и положите его в переменную окружения {variable}",
+                url=base_url,
+                variable=token_hint,
+            ),
             wsfunction=wsfunction,
             errorcode=code,
         )
     if code == "accessexception":
         if wsfunction == SITE_INFO:
             return e.AccessDenied(
-                f"{base_url} denied the token (accessexception): it has expired, the caller's IP address is not "
-                "allowed, the user is not among the service's authorised users, or the role lacks "
-                "webservice/rest:use at system level. Moodle does not say which: check the token's «Valid until» and "
-                "«IP restriction», and the service's «Authorised users»",
+                _(
+                    "{url} не принял токен (accessexception): срок его действия истёк, IP-адрес вызывающего не "
+                    "разрешён, пользователя нет среди разрешённых пользователей службы или у роли нет "
+                    "webservice/rest:use на уровне системы. Moodle не говорит, что именно: проверьте у токена "
+                    "«Действителен до» и «Ограничение по IP», а у службы — «Разрешённые пользователи»",
+                    url=base_url,
+                ),
                 wsfunction=wsfunction,
                 errorcode=code,
             )
         return e.FunctionNotInService(
-            f"{wsfunction} is not in the token's service: add it in {e.SERVICE_FUNCTIONS_PATH}",
+            _(
+                "{function} нет в службе токена; добавьте её: {path}",
+                function=wsfunction,
+                path=_(e.SERVICE_FUNCTIONS_PATH),
+            ),
             wsfunction=wsfunction,
             errorcode=code,
         )
     if code == "sitemaintenance":
         return e.Maintenance(
-            f"{base_url} is in maintenance mode; run the sync again when the site is back",
+            e.maintenance_message(base_url),
             wsfunction=wsfunction,
             errorcode=code,
         )
     if code == "invalidrecord" and "external_functions" in message:
         plugin = (
-            "mod_attendance (Attendance)" if wsfunction.startswith("mod_attendance_") else "the plugin providing it"
+            "mod_attendance (Attendance)" if wsfunction.startswith("mod_attendance_") else _("модуль, который её даёт")
         )
         return e.FunctionUnknown(
-            f"{wsfunction} does not exist on {base_url}: install {plugin}, then add the function "
-            f"to the service ({e.SERVICE_FUNCTIONS_PATH})",
+            _(
+                "{function} нет на {url}: установите {plugin}, затем добавьте функцию в службу ({path})",
+                function=wsfunction,
+                url=base_url,
+                plugin=plugin,
+                path=_(e.SERVICE_FUNCTIONS_PATH),
+            ),
             wsfunction=wsfunction,
             errorcode=code,
         )
     if code == "nopermissions":
         capability = _capability_from_message(message)
         return e.MissingCapability(
-            f"{said}. Give the service user's role the capability {capability} ({e.ROLE_PATH})",
+            _(
+                "{said}. Дайте роли пользователя службы право {capability} ({path})",
+                said=said,
+                capability=capability,
+                path=_(e.ROLE_PATH),
+            ),
             capability=capability,
             wsfunction=wsfunction,
             errorcode=code,
@@ -92,14 +115,19 @@ def classify(
     if code in ("requireloginerror", "errorcoursecontextnotvalid"):
         if "Invalid parameter" in message:
             return e.UnknownCourse(
-                f"{said}: the course does not exist; check the cohort's course in the config",
+                _(NO_COURSE, said=said),
                 wsfunction=wsfunction,
                 errorcode=code,
             )
         capability = _REACH.get(wsfunction, "moodle/course:view")
         return e.MissingCapability(
-            f"{said}. The service user cannot reach the course: give its role {capability}, assigned at system level "
-            f"({e.ROLE_PATH})",
+            _(
+                "{said}. Пользователю службы недоступен курс: дайте его роли {capability}, назначенной на уровне "
+                "системы ({path})",
+                said=said,
+                capability=capability,
+                path=_(e.ROLE_PATH),
+            ),
             capability=capability,
             wsfunction=wsfunction,
             errorcode=code,
@@ -107,31 +135,41 @@ def classify(
     if code == "invalidparameter" and wsfunction == "mod_attendance_get_sessions":
         # mod_attendance answers a missing takeattendances with invalidparameter (recordings README).
         return e.MissingCapability(
-            f"{said}. The role lacks mod/attendance:takeattendances, which mod_attendance_get_sessions requires "
-            f"({e.ROLE_PATH}); or the attendance id is wrong",
+            _(
+                "{said}. У роли нет права mod/attendance:takeattendances, которого требует "
+                "mod_attendance_get_sessions ({path}); или неверен id посещаемости",
+                said=said,
+                path=_(e.ROLE_PATH),
+            ),
             capability="mod/attendance:takeattendances",
             wsfunction=wsfunction,
             errorcode=code,
         )
     if code == "invalidrecord" and " course" in message:
         return e.UnknownCourse(
-            f"{said}: the course does not exist; check the cohort's course in the config",
+            _(NO_COURSE, said=said),
             wsfunction=wsfunction,
             errorcode=code,
         )
     if code in ("invalidrecord", "invalidrecordunknown"):
         return e.UnknownActivity(
-            f"{said}: a configured activity does not exist (any more); check the cohort in the "
-            "config and run `intensive-tracker check`",
+            _(
+                "{said}: элемента курса из конфигурации нет (или уже нет); проверьте когорту в конфигурации "
+                "и запустите `intensive-tracker check`",
+                said=said,
+            ),
             wsfunction=wsfunction,
             errorcode=code,
         )
     if code == "invaliduser":
-        return e.MoodleNotFound(f"{said}: the user does not exist", wsfunction=wsfunction, errorcode=code)
+        return e.MoodleNotFound(_("{said}: такого пользователя нет", said=said), wsfunction=wsfunction, errorcode=code)
     if code in ("invalidparameter", "invaliduserfield"):
         return e.InvalidParameter(
-            f"{said}: Moodle refused the request's parameters; this Moodle version may differ "
-            "from 4.5 — report it with the message above",
+            _(
+                "{said}: Moodle отверг параметры запроса; возможно, эта версия Moodle отличается от 4.5 — "
+                "сообщите об этом вместе с сообщением выше",
+                said=said,
+            ),
             wsfunction=wsfunction,
             errorcode=code,
         )
@@ -141,6 +179,6 @@ def classify(
 def _capability_from_message(message: str) -> str:
     match = _PARENS.search(message)
     if not match:
-        return "(not named by Moodle; see MOODLE-SETUP in the README)"
+        return _("(Moodle его не называет; см. MOODLE-SETUP в README)")
     shown = match.group(1).strip()
     return _CAPABILITY_NAMES.get(shown.lower(), shown)

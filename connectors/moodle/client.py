@@ -25,6 +25,7 @@ from requests.adapters import HTTPAdapter
 from connectors.moodle import errors as e
 from connectors.moodle.classify import classify
 from connectors.moodle.slots import FairSlots
+from intensive_tracker.i18n import _
 from intensive_tracker.redact import redact, redact_bytes, register_secret
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,16 @@ class MoodleClient:
                     raise
                 attempt += 1
                 delay = self._delay(attempt, getattr(error, "retry_after", None))
-                log.warning("%s: %s; retry %d of %d in %.1f s", wsfunction, error, attempt, self._retries, delay)
+                log.warning(
+                    _(
+                        "{function}: {error}; повтор {attempt} из {retries} через {delay} с",
+                        function=wsfunction,
+                        error=error,
+                        attempt=attempt,
+                        retries=self._retries,
+                        delay=format(delay, ".1f"),
+                    )
+                )
                 time.sleep(delay)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -139,20 +149,37 @@ class MoodleClient:
                 )
             except requests.Timeout:
                 raise e.Timeout(
-                    f"{self.base_url} did not answer {wsfunction} in time (connect/read timeouts "
-                    f"{self._timeout[0]:g}/{self._timeout[1]:g} s; raise moodle.read_timeout if the site is "
-                    "slow)",
+                    _(
+                        "{url} не ответил на {function} вовремя (тайм-ауты соединения/чтения {connect}/{read} с; "
+                        "если сайт медленный, увеличьте moodle.read_timeout)",
+                        url=self.base_url,
+                        function=wsfunction,
+                        connect=format(self._timeout[0], "g"),
+                        read=format(self._timeout[1], "g"),
+                    ),
                     wsfunction=wsfunction,
                 ) from None
             except requests.ConnectionError as error:
                 raise e.Unreachable(
-                    f"cannot connect to {self.base_url}: {_reason(error)}; check moodle.url in the "
-                    "config and that Moodle is up",
+                    _(
+                        "не удаётся подключиться к {url}: {reason}; проверьте moodle.url в конфигурации "
+                        "и что Moodle работает",
+                        url=self.base_url,
+                        reason=_reason(error),
+                    ),
                     wsfunction=wsfunction,
                 ) from None
             except requests.RequestException as error:
                 raise e.Unreachable(
-                    redact(f"{self.base_url}: {type(error).__name__} during {wsfunction}"), wsfunction=wsfunction
+                    redact(
+                        _(
+                            "{url}: {error} во время {function}",
+                            url=self.base_url,
+                            error=type(error).__name__,
+                            function=wsfunction,
+                        )
+                    ),
+                    wsfunction=wsfunction,
                 ) from None
             finally:
                 with self._count_lock:
@@ -166,8 +193,13 @@ class MoodleClient:
             for chunk in response.iter_content(chunk_size=BODY_CHUNK):
                 if self._clock() - started > self._deadline:
                     raise e.Timeout(
-                        f"{self.base_url} was still sending its answer to {wsfunction} after the deadline of "
-                        f"{self._deadline:g} s (moodle.call_deadline); the site or the network is very slow",
+                        _(
+                            "{url} всё ещё присылал ответ на {function} после срока в {deadline} с "
+                            "(moodle.call_deadline); сайт или сеть очень медленные",
+                            url=self.base_url,
+                            function=wsfunction,
+                            deadline=format(self._deadline, "g"),
+                        ),
                         wsfunction=wsfunction,
                     )
                 chunks.append(chunk)
@@ -186,9 +218,12 @@ class MoodleClient:
         head = content[:512].lstrip()
         if status == 403 and not head:
             raise e.WebServicesDisabled(
-                f"{self.base_url} refused web services (HTTP 403, empty body): web services or the REST protocol are "
-                "switched off. In Moodle: Site administration → Advanced features → Enable web services, and "
-                "Site administration → Server → Web services → Manage protocols → REST",
+                _(
+                    "{url} отказал в веб-службах (HTTP 403, пустой ответ): веб-службы или протокол REST выключены. "
+                    "В Moodle: Администрирование → Расширенные возможности → Включить веб-службы и "
+                    "Администрирование → Сервер → Веб-службы → Управление протоколами → REST",
+                    url=self.base_url,
+                ),
                 wsfunction=wsfunction,
                 errorcode="http403",
             )
@@ -196,15 +231,25 @@ class MoodleClient:
             if _looks_like_maintenance(content):
                 raise _maintenance(self.base_url, wsfunction)
             raise e.ServerError(
-                f"{self.base_url} answered HTTP {status} to {wsfunction}; see the web server's and Moodle's error logs",
+                _(
+                    "{url} ответил HTTP {status} на {function}; смотрите журналы ошибок веб-сервера и Moodle",
+                    url=self.base_url,
+                    status=status,
+                    function=wsfunction,
+                ),
                 wsfunction=wsfunction,
                 errorcode=f"http{status}",
                 retry_after=_retry_after(headers.get("Retry-After")),
             )
         if status != 200:
             raise e.NotServing(
-                f"{self.base_url} answered HTTP {status} to {wsfunction}: is moodle.url the site's "
-                "base address (without /webservice/…)?",
+                _(
+                    "{url} ответил HTTP {status} на {function}: moodle.url — это базовый адрес сайта "
+                    "(без /webservice/…)?",
+                    url=self.base_url,
+                    status=status,
+                    function=wsfunction,
+                ),
                 wsfunction=wsfunction,
                 errorcode=f"http{status}",
             )
@@ -217,22 +262,33 @@ class MoodleClient:
                 }
                 raise classify(body, wsfunction=wsfunction, base_url=self.base_url, token_hint=self.token_hint)
             raise e.BadAnswer(
-                f"{self.base_url} answered {wsfunction} in XML, not JSON: something between us and "
-                "Moodle drops the moodlewsrestformat=json field of the POST body",
+                _(
+                    "{url} ответил на {function} в XML, а не в JSON: что-то между нами и Moodle теряет "
+                    "поле moodlewsrestformat=json в теле POST",
+                    url=self.base_url,
+                    function=wsfunction,
+                ),
                 wsfunction=wsfunction,
             )
         if head.startswith(b"<"):
             if _looks_like_maintenance(content):
                 raise _maintenance(self.base_url, wsfunction)
             raise e.NotServing(
-                f"{self.base_url} sent an HTML page instead of JSON for {wsfunction}: Moodle may be in "
-                "maintenance mode, or moodle.url points at a login, proxy or other page",
+                _(
+                    "{url} прислал HTML-страницу вместо JSON на {function}: Moodle, возможно, в режиме "
+                    "обслуживания, или moodle.url указывает на страницу входа, прокси или другую",
+                    url=self.base_url,
+                    function=wsfunction,
+                ),
                 wsfunction=wsfunction,
             )
         if not head:
             raise e.NotServing(
-                f"{self.base_url} sent an empty answer to {wsfunction}: a PHP error on the server? "
-                "See Moodle's error log",
+                _(
+                    "{url} прислал пустой ответ на {function}: ошибка PHP на сервере? Смотрите журнал ошибок Moodle",
+                    url=self.base_url,
+                    function=wsfunction,
+                ),
                 wsfunction=wsfunction,
             )
         try:
@@ -240,12 +296,23 @@ class MoodleClient:
         except ValueError:
             if head[:1] in (b"{", b"["):
                 raise e.Truncated(
-                    f"{self.base_url} sent a truncated answer to {wsfunction} ({len(content)} bytes): "
-                    "the connection broke or the server stopped mid-answer",
+                    _(
+                        "{url} прислал обрезанный ответ на {function} (байт: {size}): соединение оборвалось "
+                        "или сервер остановился посреди ответа",
+                        url=self.base_url,
+                        function=wsfunction,
+                        size=len(content),
+                    ),
                     wsfunction=wsfunction,
                 ) from None
             raise e.BadAnswer(
-                f"{self.base_url} sent a non-JSON answer to {wsfunction} ({len(content)} bytes)", wsfunction=wsfunction
+                _(
+                    "{url} прислал на {function} ответ не в JSON (байт: {size})",
+                    url=self.base_url,
+                    function=wsfunction,
+                    size=len(content),
+                ),
+                wsfunction=wsfunction,
             ) from None
         if isinstance(body, dict) and "exception" in body and "errorcode" in body:
             raise classify(body, wsfunction=wsfunction, base_url=self.base_url, token_hint=self.token_hint)
@@ -254,12 +321,12 @@ class MoodleClient:
 
 def _looks_like_maintenance(content: bytes) -> bool:
     text = content[:4096].lower()
-    return b"maintenance" in text or "техническ".encode() in text
+    return b"maintenance" in text or "техническ".encode() in text  # not a message: what a Russian Moodle page says
 
 
 def _maintenance(base_url: str, wsfunction: str) -> e.Maintenance:
     return e.Maintenance(
-        f"{base_url} is in maintenance mode; run the sync again when the site is back",
+        e.maintenance_message(base_url),
         wsfunction=wsfunction,
         errorcode="sitemaintenance",
     )

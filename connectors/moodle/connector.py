@@ -39,6 +39,7 @@ from connectors.moodle.service import missing_functions, required_functions
 from connectors.moodle.students import StudentFilters
 from intensive_tracker.config import CohortSettings, MoodleSettings, Settings
 from intensive_tracker.errors import ConfigError, TrackerError
+from intensive_tracker.i18n import _, ngettext
 from intensive_tracker.periods import from_unix, local_date, school_year_of, term_of, to_unix, utcnow
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class MoodleConnector(CourseLookups, StudentFilters):
 
     def __init__(self, settings: Settings, client: MoodleClient) -> None:
         if settings.moodle is None:
-            raise ConfigError("the moodle connector needs a [moodle] section")
+            raise ConfigError(_("коннектору Moodle нужен раздел [moodle]"))
         self.settings = settings
         self.moodle: MoodleSettings = settings.moodle
         self.client = client
@@ -103,12 +104,24 @@ class MoodleConnector(CourseLookups, StudentFilters):
         site = self.site_info()
         if self._preflight_passed:  # from_settings proved it already; batches() asks again: said once
             return site
-        log.info("Moodle %s at %s, service user %s", site.release or site.version, self.client.base_url, site.username)
+        log.info(
+            _(
+                "Moodle {release} по адресу {url}, пользователь службы {user}",
+                release=site.release or site.version,
+                url=self.client.base_url,
+                user=site.username,
+            )
+        )
         missing = missing_functions(self.settings, site)
         if missing:
             raise e.FunctionNotInService(
-                f"the token's service lacks {len(missing)} function(s) the configured cohorts need: "
-                f"{', '.join(missing)}. Add them in {e.SERVICE_FUNCTIONS_PATH}",
+                ngettext(
+                    "в службе токена нет {n} функции, нужной настроенным когортам: {names}. Добавьте её: {path}",
+                    "в службе токена нет {n} функций, нужных настроенным когортам: {names}. Добавьте их: {path}",
+                    len(missing),
+                    names=", ".join(missing),
+                    path=_(e.SERVICE_FUNCTIONS_PATH),
+                ),
                 wsfunction=missing[0],
                 errorcode="accessexception",
             )
@@ -147,7 +160,7 @@ class MoodleConnector(CourseLookups, StudentFilters):
         try:
             answer = fn.courses_by_field(self.client, "ids", ",".join(map(str, ids)))
         except TrackerError as error:
-            log.warning("batched course lookup failed, each cohort looks up its course: %s", error)
+            log.warning(_("общий поиск курсов не удался, каждая когорта ищет свой курс сама: {error}", error=error))
             return
         for course in answer.courses:
             self._courses[str(course.id)] = course
@@ -162,10 +175,14 @@ class MoodleConnector(CourseLookups, StudentFilters):
             if plan.mode == "incremental":
                 changed = self._grade_changed_since(plan, cursors)
                 if changed is None:
-                    return CohortSkipped(self.name, cohort.key, f"{plan.reason}; защиты нет, запросов нет")
+                    return CohortSkipped(
+                        self.name, cohort.key, _("{reason}; защиты нет, запросов нет", reason=plan.reason)
+                    )
                 if not changed:
-                    return CohortSkipped(self.name, cohort.key, f"{plan.reason}; новых оценок нет", mode="incremental")
-                plan = Plan("full", f"{plan.reason}, но изменилась оценка защиты")
+                    return CohortSkipped(
+                        self.name, cohort.key, _("{reason}; новых оценок нет", reason=plan.reason), mode="incremental"
+                    )
+                plan = Plan("full", _("{reason}, но изменилась оценка защиты", reason=plan.reason))
             batch = self.read_cohort(cohort, cursors)
         except TrackerError as error:
             return BatchFailure(self.name, cohort.key, error)

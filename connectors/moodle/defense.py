@@ -17,6 +17,7 @@ from connectors.base import DefenseRecord
 from connectors.moodle import schemas as s
 from intensive_tracker.config import CohortSettings
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import _
 from intensive_tracker.periods import from_unix
 
 
@@ -35,41 +36,62 @@ class PassRule:
 
     def describe(self) -> str:
         if self.scale_items:
-            return "scale items " + ", ".join(str(i) for i in sorted(self.scale_items)) + " pass"
-        return f"a grade of at least {self.min_grade:g} passes"
+            return _("проходят пункты шкалы {items}", items=", ".join(str(i) for i in sorted(self.scale_items)))
+        return _("проходит оценка не ниже {grade}", grade=format(self.min_grade, "g"))
 
 
 def pass_rule(cohort: CohortSettings, assignment: s.Assignment) -> PassRule:
     """The cohort's pass rule for this assignment; a rule that does not fit its grade type is a config error."""
     maximum = float(assignment.grade or 0)
-    where = f"cohort {cohort.key}: defense «{assignment.name}»"
+    where = _("когорта {key}: защита «{name}»", key=cohort.key, name=assignment.name)
     if maximum < 0:  # Moodle gives a scale as -scaleid
         if cohort.pass_scale_items:
             positions = set()
             for item in cohort.pass_scale_items:
                 if not str(item).strip().isdigit() or int(item) < 1:
                     raise ConfigError(
-                        f"{where} is graded on a scale: pass_scale_items must be item positions "
-                        f"(1 = the scale's first item), not {item!r}"
+                        _(
+                            "{where} оценивается по шкале: pass_scale_items — это номера пунктов "
+                            "(1 — первый пункт шкалы), а не {item}",
+                            where=where,
+                            item=repr(item),
+                        )
                     )
                 positions.add(int(item))
             return PassRule(scale_items=frozenset(positions))
         if cohort.pass_grade is not None:
             return PassRule(min_grade=cohort.pass_grade)
         raise ConfigError(
-            f"{where} is graded on a scale: set pass_scale_items (the passing items by position) "
-            "in its [[cohorts]] entry"
+            _(
+                "{where} оценивается по шкале: задайте pass_scale_items (номера проходных пунктов) "
+                "в записи когорты [[cohorts]]",
+                where=where,
+            )
         )
     if maximum == 0:
-        raise ConfigError(f"{where} has no grade type in Moodle (Grade → Type: None): grade it with points or a scale")
+        raise ConfigError(
+            _(
+                "{where} не имеет типа оценки в Moodle (Оценка → Тип: Отсутствует): оценивайте баллами или по шкале",
+                where=where,
+            )
+        )
     if cohort.pass_grade is None:
         raise ConfigError(
-            f"{where} is graded out of {maximum:g}: set pass_grade in its [[cohorts]] entry (Moodle's "
-            "web services do not expose the assignment's «Grade to pass»)"
+            _(
+                "{where} оценивается из {max} баллов: задайте pass_grade в записи когорты [[cohorts]] "
+                "(веб-службы Moodle не отдают «Проходной балл» задания)",
+                where=where,
+                max=format(maximum, "g"),
+            )
         )
     if not 0 < cohort.pass_grade <= maximum:
         raise ConfigError(
-            f"{where}: pass_grade {cohort.pass_grade:g} is outside 0…{maximum:g}, the assignment's maximum grade"
+            _(
+                "{where}: pass_grade {grade} вне 0…{max}, максимальной оценки задания",
+                where=where,
+                grade=format(cohort.pass_grade, "g"),
+                max=format(maximum, "g"),
+            )
         )
     return PassRule(min_grade=cohort.pass_grade)
 

@@ -42,12 +42,22 @@ from intensive_tracker.errors import (
     MoodleNotFound,
     MoodleUnavailable,
 )
+from intensive_tracker.i18n import N_, _
 
-SERVICE_FUNCTIONS_PATH = (
-    "Site administration → Server → Web services → External services → "
-    "(the tracker's service) → Functions → Add functions"
+# Where in Moodle's administration a fix is made, as its menus read (translated where shown: `_(ROLE_PATH)`).
+SERVICE_FUNCTIONS_PATH = N_(
+    "Администрирование → Сервер → Веб-службы → Внешние службы → (служба трекера) → Функции → Добавить функции"
 )
-ROLE_PATH = "Site administration → Users → Permissions → Define roles → (the service user's role)"
+ROLE_PATH = N_("Администрирование → Пользователи → Права → Определение ролей → (роль пользователя службы)")
+
+
+def give_role(capability: str) -> str:
+    """«Give the service user's role this capability», with where roles are defined."""
+    return _("дайте роли право {capability} ({path})", capability=capability, path=_(ROLE_PATH))
+
+
+def maintenance_message(base_url: str) -> str:
+    return _("{url} в режиме обслуживания; запустите синхронизацию снова, когда сайт вернётся", url=base_url)
 
 
 class _Retryable(MoodleUnavailable):
@@ -173,5 +183,7 @@ __all__ = [
     "UnknownGroup",
     "Unreachable",
     "WebServicesDisabled",
+    "give_role",
     "is_retryable",
+    "maintenance_message",
 ]

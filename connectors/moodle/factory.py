@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from connectors.moodle.client import MoodleClient
 from intensive_tracker.config import MoodleSettings, Settings
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import _
 
 
 def make_client(moodle: MoodleSettings, *, base_url: str | None = None, token: str | None = None) -> MoodleClient:
     """A client for `[moodle]`, the token read from the environment variable the config names."""
     url = base_url or moodle.url
     if not url:
-        raise ConfigError("moodle.url is not set")
+        raise ConfigError(_("moodle.url не задан"))
     return MoodleClient(
         url,
         token if token is not None else moodle.token(),
@@ -33,7 +34,7 @@ def moodle_client(settings: Settings) -> Iterator[MoodleClient]:
     """A client for the configured Moodle; for `standin = "demo"` the stand-in runs meanwhile."""
     moodle = settings.moodle
     if moodle is None:
-        raise ConfigError("the config has no [moodle] section")
+        raise ConfigError(_("в конфигурации нет раздела [moodle]"))
     if moodle.standin:
         from connectors.demo import StandinMoodle, generate_demo_world
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from connectors.moodle import schemas as s
 from connectors.moodle.client import MoodleClient
 from connectors.moodle.errors import BadAnswer
+from intensive_tracker.i18n import _
 
 # Only what the sync stores and `check` asserts; the recorded set (README of the recordings).
 USERFIELDS = "id,username,fullname,firstname,lastname,email,suspended,customfields,roles,groups"
@@ -30,9 +31,14 @@ def parse(model: type[T], data: Any, wsfunction: str) -> T:
         return TypeAdapter(model).validate_python(data)
     except ValidationError as error:
         first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        where = ".".join(str(p) for p in first["loc"]) or _("(верхний уровень)")
         raise BadAnswer(
-            f"{wsfunction}: unexpected answer at {where}: {first['msg']}; is this Moodle 4.x with mod_attendance?",
+            _(
+                "{function}: неожиданный ответ в {where}: {problem}; это точно Moodle 4.x с mod_attendance?",
+                function=wsfunction,
+                where=where,
+                problem=first["msg"],
+            ),
             wsfunction=wsfunction,
         ) from None
 

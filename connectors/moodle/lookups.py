@@ -12,6 +12,9 @@ from connectors.moodle import functions as fn
 from connectors.moodle import schemas as s
 from connectors.moodle.client import MoodleClient
 from intensive_tracker.config import CohortSettings, MoodleSettings
+from intensive_tracker.i18n import N_, _
+
+NONE_VISIBLE = N_("пользователю службы не видно ни одного")
 
 
 class CourseLookups:
@@ -40,8 +43,12 @@ class CourseLookups:
                 self._courses[cache_key] = answer.courses[0]
                 return answer.courses[0]
         raise e.UnknownCourse(
-            f"course {ref!r} not found by {', '.join(f for f, _ in lookups)}: check the cohort's course in the config "
-            "(or the service user lacks moodle/course:view)",
+            _(
+                "курс {ref} не найден по {fields}: проверьте курс когорты в конфигурации (или у пользователя "
+                "службы нет права moodle/course:view)",
+                ref=repr(ref),
+                fields=", ".join(f for f, _value in lookups),
+            ),
             wsfunction="core_course_get_courses_by_field",
         )
 
@@ -50,9 +57,14 @@ class CourseLookups:
         for g in groups:
             if group in (g.name, g.idnumber, str(g.id)):
                 return g.id
-        names = ", ".join(f"«{g.name}»" for g in groups) or "none"
+        names = ", ".join(f"«{g.name}»" for g in groups) or _("групп нет")
         raise e.UnknownGroup(
-            f"course {course.shortname}: group {group!r} not found (the course has: {names})",
+            _(
+                "курс {course}: группа {group} не найдена (в курсе есть: {names})",
+                course=course.shortname,
+                group=repr(group),
+                names=names,
+            ),
             wsfunction="core_group_get_course_groups",
         )
 
@@ -83,7 +95,7 @@ class CourseLookups:
                     item="course",
                     itemid=str(course_id),
                     code=error.errorcode or "",
-                    message=f"suspended enrolments unknown: {error}",
+                    message=_("приостановленные записи неизвестны: {error}", error=error),
                 )
             )
             return set()
@@ -97,10 +109,15 @@ class CourseLookups:
         for wanted in cohort.attendance:
             match = [m for m in found if str(wanted) in (m.name, str(m.id))]
             if not match:
-                names = ", ".join(f"«{m.name}» (cmid {m.id})" for m in found) or "none visible to the service user"
+                names = ", ".join(f"«{m.name}» (cmid {m.id})" for m in found) or _(NONE_VISIBLE)
                 raise e.UnknownActivity(
-                    f"cohort {cohort.key}: attendance activity {wanted!r} not found (the course "
-                    f"has: {names}; a hidden one needs mod/attendance:view)",
+                    _(
+                        "когорта {key}: элемент посещаемости {wanted} не найден (в курсе есть: {names}; для "
+                        "скрытого нужно право mod/attendance:view)",
+                        key=cohort.key,
+                        wanted=repr(wanted),
+                        names=names,
+                    ),
                     wsfunction="core_course_get_contents",
                 )
             chosen += [m for m in match if m not in chosen]
@@ -120,9 +137,14 @@ class CourseLookups:
         for a in found:
             if wanted in (str(a.id), str(a.cmid), a.name.strip()):
                 return a
-        names = ", ".join(f"«{a.name}» (cmid {a.cmid})" for a in found) or "none visible to the service user"
+        names = ", ".join(f"«{a.name}» (cmid {a.cmid})" for a in found) or _(NONE_VISIBLE)
         raise e.UnknownActivity(
-            f"cohort {cohort.key}: defense assignment {cohort.defense!r} not found (the course has: {names})",
+            _(
+                "когорта {key}: задание защиты {defense} не найдено (в курсе есть: {names})",
+                key=cohort.key,
+                defense=repr(cohort.defense),
+                names=names,
+            ),
             wsfunction="mod_assign_get_assignments",
         )
 

@@ -17,17 +17,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from intensive_tracker.config import CohortSettings, MoodleSettings
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.periods import from_unix, local_date, ru_date
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = dict(
-    zip(WEEKDAYS, ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье"), strict=True)
+    zip(
+        WEEKDAYS,
+        (N_("понедельник"), N_("вторник"), N_("среда"), N_("четверг"), N_("пятница"), N_("суббота"), N_("воскресенье")),
+        strict=True,
+    )
 )
 
 
 @dataclass(frozen=True)
 class Plan:
-    """How one cohort is refreshed tonight: "full" or "incremental", and why (Russian: status shows it)."""
+    """How one cohort is refreshed tonight: "full" or "incremental", and why (in the sync's language: status shows it)."""
 
     mode: str
     reason: str
@@ -43,26 +48,27 @@ def plan_cohort(
 ) -> Plan:
     """Tonight's plan for `cohort` from its cursors and the clock."""
     if full:
-        return Plan("full", "запрошена полная загрузка («sync --full»)")
+        return Plan("full", _("запрошена полная загрузка («sync --full»)"))
     if moodle.finished_after_days == 0:
-        return Plan("full", "завершённые когорты не выделяются («moodle.finished_after_days = 0»)")
+        return Plan("full", _("завершённые когорты не выделяются («moodle.finished_after_days = 0»)"))
     if WEEKDAYS[local_date(now).weekday()] == moodle.full_refetch_weekday:
-        return Plan("full", f"еженедельная полная загрузка ({WEEKDAY_NAMES[moodle.full_refetch_weekday]})")
+        day = _(WEEKDAY_NAMES[moodle.full_refetch_weekday])
+        return Plan("full", _("еженедельная полная загрузка ({day})", day=day))
     last = cursors.get(last_session_key(cohort))
     if last is None:
-        return Plan("full", "ещё не загружалась полностью")
+        return Plan("full", _("ещё не загружалась полностью"))
     last_at = from_unix(int(last))
     if now - last_at <= timedelta(days=moodle.finished_after_days):
-        return Plan("full", f"идёт: последнее занятие {ru_date(local_date(last_at))}")
+        return Plan("full", _("идёт: последнее занятие {date}", date=ru_date(local_date(last_at))))
     grades = sorted(k for k in cursors if k.startswith(f"grades:{cohort.key}:"))
     if cohort.defense is not None and not grades:
-        return Plan("full", "защита ещё не оценена")
+        return Plan("full", _("защита ещё не оценена"))
     for key in grades:
         changed = from_unix(int(cursors[key]))
         if now - changed <= timedelta(days=moodle.defense_quiet_days):
-            return Plan("full", f"защита менялась {ru_date(local_date(changed))}")
+            return Plan("full", _("защита менялась {date}", date=ru_date(local_date(changed))))
     return Plan(
         "incremental",
-        f"завершена: последнее занятие {ru_date(local_date(last_at))}",
+        _("завершена: последнее занятие {date}", date=ru_date(local_date(last_at))),
         grades_key=grades[-1] if grades else None,
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from connectors.moodle import errors as e
 from connectors.moodle import schemas as s
+from intensive_tracker.i18n import _, ngettext, percent
 
 ACCESS_ALL_GROUPS = "moodle/site:accessallgroups"
 VIEW_DETAILS = "moodle/user:viewdetails"
@@ -25,7 +26,7 @@ SHOWN = 20  # ids shown in one warning; the rest are counted
 def capped(ids: list[int], shown: int = SHOWN) -> str:
     """The first `shown` ids, then «и ещё N» for the rest."""
     text = ", ".join(map(str, ids[:shown]))
-    return text + (f" и ещё {len(ids) - shown}" if len(ids) > shown else "")
+    return _("{ids} и ещё {n}", ids=text, n=len(ids) - shown) if len(ids) > shown else text
 
 
 @dataclass(frozen=True)
@@ -42,23 +43,31 @@ def diagnose(users: list[s.EnrolledUser], role: str) -> Diagnosis | None:
     students = [u for u in users if any(r.shortname == role for r in u.roles)]
     if not users:
         return Diagnosis(
-            "Moodle lists nobody",
+            _("Moodle не показывает никого"),
             ACCESS_ALL_GROUPS,
-            f"if the course has participants, give the role {ACCESS_ALL_GROUPS} (the course is in separate-groups "
-            f"mode) ({e.ROLE_PATH})",
+            _(
+                "если в курсе есть участники, дайте роли право {capability} (курс в режиме отдельных групп) ({path})",
+                capability=ACCESS_ALL_GROUPS,
+                path=_(e.ROLE_PATH),
+            ),
         )
     if not students:
         roles = sorted({r.shortname for u in users for r in u.roles})
         return Diagnosis(
-            f"{len(users)} listed, none with the role «{role}» (roles seen: {', '.join(roles)})",
+            _(
+                "показано {n}, ни у кого нет роли «{role}» (встреченные роли: {roles})",
+                n=len(users),
+                role=role,
+                roles=", ".join(roles),
+            ),
             VIEW_DETAILS,
-            f"give the role {VIEW_DETAILS} ({e.ROLE_PATH}), or set moodle.student_role",
+            _("{give}, или задайте moodle.student_role", give=e.give_role(VIEW_DETAILS)),
         )
     if not any(u.email for u in users):
         return Diagnosis(
-            "listed without e-mail addresses (duplicate accounts cannot be merged)",
+            _("показаны без адресов e-mail (двойные учётные записи не объединить)"),
             VIEW_IDENTITY,
-            f"give the role {VIEW_IDENTITY} ({e.ROLE_PATH})",
+            e.give_role(VIEW_IDENTITY),
         )
     return None
 
@@ -93,22 +102,43 @@ def judge(
     emails_before = int(cursors.get(email_key, "0") or 0)
     students = [u for u in users if any(r.shortname == role for r in u.roles)]
     found = diagnose(users, role)
-    prefix = f"cohort {cohort_key}: the roster Moodle listed is implausible, nothing was written"
+    prefix = _("когорта {key}: список, который дал Moodle, неправдоподобен, ничего не записано", key=cohort_key)
     if found is not None and not students and (referenced or before):
-        why = f"{len(referenced)} people have marks or grades" if referenced else f"the last good sync saw {before}"
-        return _error(f"{prefix}: {found.detail}, yet {why}", found)
+        why = (
+            ngettext("у {n} человека есть отметки или оценки", "у {n} человек есть отметки или оценки", len(referenced))
+            if referenced
+            else _("последняя удачная синхронизация видела {n}", n=before)
+        )
+        return _error(_("{prefix}: {detail}, хотя {why}", prefix=prefix, detail=found.detail, why=why), found)
     if before and len(students) < before * (1 - drop_limit):
         return e.MissingCapability(
-            f"{prefix}: {len(students)} students listed where the last good sync saw {before} (a drop of more than "
-            f"{drop_limit:.0%}). A revoked capability hides people: run intensive-tracker check; "
-            f"{ACCESS_ALL_GROUPS} or {VIEW_DETAILS} ({e.ROLE_PATH}). If the course really lost them, raise "
-            "moodle.roster_drop_limit for one sync",
+            _(
+                "{prefix}: студентов в списке: {n}, а последняя удачная синхронизация видела {before} (спад больше "
+                "чем на {limit}). Отозванное право скрывает людей: запустите intensive-tracker check; {access} или "
+                "{details} ({path}). Если курс правда их потерял, поднимите moodle.roster_drop_limit на одну "
+                "синхронизацию",
+                prefix=prefix,
+                n=len(students),
+                before=before,
+                limit=percent(round(drop_limit, 2)),
+                access=ACCESS_ALL_GROUPS,
+                details=VIEW_DETAILS,
+                path=_(e.ROLE_PATH),
+            ),
             capability=ACCESS_ALL_GROUPS,
             wsfunction="core_enrol_get_enrolled_users",
             errorcode="implausibleroster",
         )
     if found is not None and found.capability == VIEW_IDENTITY and emails_before:
-        return _error(f"{prefix}: {found.detail}, yet the last good sync saw {emails_before} e-mails", found)
+        return _error(
+            _(
+                "{prefix}: {detail}, хотя последняя удачная синхронизация видела адресов e-mail: {n}",
+                prefix=prefix,
+                detail=found.detail,
+                n=emails_before,
+            ),
+            found,
+        )
     return None
 
 

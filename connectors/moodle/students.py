@@ -16,6 +16,7 @@ from connectors.moodle import roster
 from connectors.moodle import schemas as s
 from connectors.moodle.client import MoodleClient
 from intensive_tracker.config import CohortSettings, MoodleSettings
+from intensive_tracker.i18n import _, ngettext
 
 
 class StudentFilters:
@@ -43,8 +44,15 @@ class StudentFilters:
                     item="course",
                     itemid=str(cohort.course),
                     code="notstudent",
-                    message=f"marks or grades of {len(dropped)} enrolled user(s) without the role "
-                    f"«{self.moodle.student_role}» were left out (Moodle ids {roster.capped(sorted(dropped))})",
+                    message=ngettext(
+                        "отметки и оценки {n} записанного на курс пользователя без роли «{role}» не учтены "
+                        "(id в Moodle: {ids})",
+                        "отметки и оценки {n} записанных на курс пользователей без роли «{role}» не учтены "
+                        "(id в Moodle: {ids})",
+                        len(dropped),
+                        role=self.moodle.student_role,
+                        ids=roster.capped(sorted(dropped)),
+                    ),
                 )
             )
         return (
@@ -74,9 +82,13 @@ class StudentFilters:
             for user in fn.course_user_profiles(self.client, course_id, strangers):
                 if self._is_student(user) and user.id in referenced:
                     people[user.id] = self._person(user)
-            why = f"Moodle не подтверждает у них роль «{self.moodle.student_role}» в курсе"
+            why = _("Moodle не подтверждает у них роль «{role}» в курсе", role=self.moodle.student_role)
         else:
-            why = f"роль не проверить: добавьте {roster.PROFILES} в службу ({e.SERVICE_FUNCTIONS_PATH})"
+            why = _(
+                "роль не проверить: добавьте {function} в службу ({path})",
+                function=roster.PROFILES,
+                path=_(e.SERVICE_FUNCTIONS_PATH),
+            )
         aside = [uid for uid in strangers if uid not in people]
         if aside:
             warnings.append(
@@ -85,8 +97,15 @@ class StudentFilters:
                     item="course",
                     itemid=str(cohort.course),
                     code="notlisted",
-                    message=f"отметки и оценки {len(aside)} пользователей, которых нет среди записанных на курс, "
-                    f"отложены: {why} (id в Moodle: {roster.capped(aside)})",
+                    message=ngettext(
+                        "отметки и оценки {n} пользователя, которого нет среди записанных на курс, отложены: {why} "
+                        "(id в Moodle: {ids})",
+                        "отметки и оценки {n} пользователей, которых нет среди записанных на курс, отложены: {why} "
+                        "(id в Moodle: {ids})",
+                        len(aside),
+                        why=why,
+                        ids=roster.capped(aside),
+                    ),
                 )
             )
         kept = {str(uid) for uid in aside}

@@ -15,12 +15,13 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.people.spelling import normalize, word_order_key
 
 if TYPE_CHECKING:
     from intensive_tracker.config import DistrictSettings, Settings
 
-UNASSIGNED = "не распределён"
+UNASSIGNED = N_("не распределён")  # the key of people without a district; shown as _(UNASSIGNED)
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,17 @@ class Registry:
     def _add(self, spelling: str, name: str, *, configured: bool = False) -> None:
         key = normalize(spelling)
         if not key:
-            raise ConfigError(f"districts: the alias {spelling!r} is empty once normalized")
+            raise ConfigError(_("districts: синоним {alias} после нормализации пуст", alias=repr(spelling)))
         other = self._index.get(key)
         if other is not None and other != name:
-            raise ConfigError(f"districts: {spelling!r} would mean both {other!r} and {name!r}")
+            raise ConfigError(
+                _(
+                    "districts: {spelling} означал бы и {other}, и {name}",
+                    spelling=repr(spelling),
+                    other=repr(other),
+                    name=repr(name),
+                )
+            )
         self._index[key] = name
         if configured:
             self._configured.add(key)
@@ -77,8 +85,13 @@ class Registry:
         """An alias from the config (`[districts.aliases]`)."""
         if name not in self.entries:
             raise ConfigError(
-                f"districts.aliases: «{spelling}» points to «{name}», which is not a district of the registry "
-                f"(write the canonical name, e.g. «{self.suggest(name) or 'Балашиха'}»)"
+                _(
+                    "districts.aliases: «{spelling}» указывает на «{name}», а такого округа нет в реестре "
+                    "(напишите каноническое название, например «{example}»)",
+                    spelling=spelling,
+                    name=name,
+                    example=self.suggest(name) or "Балашиха",  # not a message: a district's name
+                )
             )
         self._add(spelling, name, configured=True)
 
@@ -99,28 +112,33 @@ class Registry:
     def resolve(self, spelling: str | None, *, on: date | None = None) -> Resolution:
         """The canonical district a spelling means on a date (the latest name when None), or None and why."""
         if spelling is None or not spelling.strip():
-            return Resolution(None, "район не указан")
+            return Resolution(None, _("район не указан"))
         key = normalize(spelling)
         name = self._index.get(key)
         if name is not None:
             entry = self.entries[name]
             if normalize(entry.name) == key:
-                reason = "по названию"
+                reason = _("по названию")
             else:
-                reason = "по синониму из конфигурации" if key in self._configured else "по синониму"
+                reason = _("по синониму из конфигурации") if key in self._configured else _("по синониму")
         else:
             name = self._by_word_order.get(word_order_key(key)) if key else None
             if name is None:
-                return Resolution(None, f"неизвестное написание «{spelling.strip()}»")
+                return Resolution(None, _("неизвестное написание «{spelling}»", spelling=spelling.strip()))
             entry = self.entries[name]
-            reason = "по названию (другой порядок слов)"
+            reason = _("по названию (другой порядок слов)")
         hops = 0
         while entry.merged_into and (on is None or not entry.active_on(on)):
-            reason = f"{entry.name} вошёл в {entry.merged_into} с {entry.merged_on:%d.%m.%Y}"
+            reason = _(
+                "{name} вошёл в {into} с {date}",
+                name=entry.name,
+                into=entry.merged_into,
+                date=format(entry.merged_on, "%d.%m.%Y"),
+            )
             entry = self.entries[entry.merged_into]
             hops += 1
             if hops > len(self.entries):
-                raise ConfigError(f"districts: merges of {name!r} form a cycle")
+                raise ConfigError(_("districts: слияния {name} образуют цикл", name=repr(name)))
         return Resolution(entry.name, reason)
 
     def find_in_text(self, text: str | None) -> str | None:
@@ -185,9 +203,15 @@ def load_registry(
         entries[extra.name] = _amend(entries.get(extra.name), extra)
     for entry in entries.values():
         if entry.merged_into and entry.merged_into not in entries:
-            raise ConfigError(f"districts: «{entry.name}» is merged into unknown «{entry.merged_into}»")
+            raise ConfigError(
+                _(
+                    "districts: «{name}» слит с неизвестным «{into}»",
+                    name=entry.name,
+                    into=entry.merged_into,
+                )
+            )
         if bool(entry.merged_into) != bool(entry.merged_on):
-            raise ConfigError(f"districts: «{entry.name}» needs both merged_into and merged_on (the date of the merge)")
+            raise ConfigError(_("districts: «{name}» нужны и merged_into, и merged_on (дата слияния)", name=entry.name))
     registry = Registry(entries)
     for spelling, name in (extra_aliases or {}).items():
         registry.add_alias(spelling, name)
@@ -222,11 +246,13 @@ def check_recipients(recipients: Mapping[str, list[str]], registry: Registry) ->
         hints = []
         for name in unknown:
             meant = registry.resolve(name).name or registry.suggest(name)
-            hints.append(f"«{name}»" + (f" (write «{meant}»)" if meant else ""))
+            hints.append(_("«{name}» (пишите «{meant}»)", name=name, meant=meant) if meant else f"«{name}»")
         raise ConfigError(
-            "districts.recipients: not a canonical district name: "
-            + ", ".join(hints)
-            + ". The names are those of the report (see intensive_tracker/people/data/districts.toml)"
+            _(
+                "districts.recipients: не каноническое название округа: {names}. Названия — те же, что в отчёте "
+                "(см. intensive_tracker/people/data/districts.toml)",
+                names=", ".join(hints),
+            )
         )
     return {name: list(emails) for name, emails in recipients.items()}
 
@@ -240,7 +266,7 @@ def validate_districts(settings: Settings, *, source: str) -> None:
     try:
         check_recipients(settings.districts.recipients, registry_from_section(settings.districts))
     except ConfigError as e:
-        raise ConfigError(f"{source}: key districts: {e}") from None
+        raise ConfigError(_("{source}: ключ districts: {error}", source=source, error=e)) from None
 
 
 def district_recipients(settings: Settings) -> dict[str, list[str]]:

@@ -128,7 +128,8 @@ def _apply_join(conn: Connection, join: JoinOverride) -> bool:
     if len(people) < 2:
         return False
     target = people[0]  # the oldest record stays: its id is what earlier reports and emails knew
-    reason = "объединено вручную (people.join" + (f": {join.note})" if join.note else ")")
+    # Stored link reasons are read back by the quality report («вручную»): data in one language, not a message.
+    reason = "объединено вручную (people.join" + (f": {join.note})" if join.note else ")")  # not a message
     for pid in people[1:]:
         moved = [
             aid
@@ -163,7 +164,7 @@ def _apply_split(session: Session, ref: str, note: str) -> bool:
     session.flush()
     assert person.id is not None
     new_id = person.id
-    reason = "отделено вручную (people.split" + (f": {note})" if note else ")")
+    reason = "отделено вручную (people.split" + (f": {note})" if note else ")")  # not a message: a stored link reason
     _move_accounts(conn, [account.id], new_id, reason)
     return True
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from connectors.base import Batch, SessionRecord
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
+from intensive_tracker.i18n import _
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.overrides import apply_people_overrides
 from intensive_tracker.people.refresh import refresh_participants
@@ -37,7 +38,13 @@ def write_cohort_batch(
         select(col(m.Program.id)).where(col(m.Program.key) == batch.cohort.program)
     ).scalar_one_or_none()
     if program_id is None:
-        raise TrackerError(f"cohort {batch.cohort.key}: program {batch.cohort.program!r} is not configured")
+        raise TrackerError(
+            _(
+                "когорта {key}: программа {program} не задана в конфигурации",
+                key=batch.cohort.key,
+                program=repr(batch.cohort.program),
+            )
+        )
     ref = batch.cohort
     cohort_id = upsert(
         session,
@@ -116,7 +123,11 @@ def write_cohort_batch(
                 {
                     "source": batch.source,
                     "cohort": ref.key,
-                    "message": f"attendance of unknown session/person {a.session_key}/{a.external_id} skipped",
+                    "message": _(
+                        "отметка неизвестного занятия или человека {session}/{person} пропущена",
+                        session=a.session_key,
+                        person=a.external_id,
+                    ),
                 }
             )
             continue

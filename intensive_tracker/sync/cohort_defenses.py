@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
 from connectors.base import Batch, DefenseRecord
+from intensive_tracker.i18n import _
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import chunked, upsert
@@ -89,8 +90,11 @@ def remove_non_participants(session: Session, batch: Batch, cohort_id: int, stat
             {
                 "source": batch.source,
                 "cohort": batch.cohort.key,
-                "message": f"удалено {removed} отметок и защит пользователей, которых источник числит в когорте "
-                "не участниками (например, преподавателей); они больше не входят в цифры когорты",
+                "message": _(
+                    "удалено {n} отметок и защит пользователей, которых источник числит в когорте не участниками "
+                    "(например, преподавателей); они больше не входят в цифры когорты",
+                    n=removed,
+                ),
             }
         )
 

@@ -44,12 +44,13 @@ def write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict[
     links: dict[str, tuple[int, str]] = {ext: (known[ext][1], "") for ext in known}
     # New people are written in bulk (issue 9: one statement per person dominated a large sync);
     # the first new account with an email creates the participant, later ones join it.
+    # Link reasons are stored and read back by the reports («тот же e-mail»): data, not catalog messages.
     keyed: dict[str, dict[str, Any]] = {}
     unkeyed: list[tuple[str, dict[str, Any]]] = []
     for p in new:
         key = email_key(p.email)
         if key and key in by_email:
-            links[p.external_id] = (by_email[key], f"тот же e-mail ({key})")
+            links[p.external_id] = (by_email[key], f"тот же e-mail ({key})")  # not a message
             continue
         values = participant_values(p)
         if key and key not in keyed:
@@ -66,13 +67,13 @@ def write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict[
         state.note_participants(created=(int(i) for i in created if i is not None))
         for (ext, _), new_id in zip(unkeyed, created, strict=True):
             assert new_id is not None  # a primary key returned by INSERT
-            links[ext] = (new_id, "новый участник")
+            links[ext] = (new_id, "новый участник")  # not a message
     first_with_key: set[str] = set()
     for p in new:
         key = email_key(p.email)
         if p.external_id in links or not key:
             continue
-        reason = "новый участник" if key not in first_with_key else f"тот же e-mail ({key})"
+        reason = "новый участник" if key not in first_with_key else f"тот же e-mail ({key})"  # not a message
         first_with_key.add(key)
         links[p.external_id] = (by_email[key], reason)
     rows = []

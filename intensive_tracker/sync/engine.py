@@ -20,6 +20,7 @@ from connectors.base import Batch, BatchFailure, CohortSkipped, Connector
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
 from intensive_tracker.faults import fault_point
+from intensive_tracker.i18n import _, ngettext
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.periods import utcnow
 from intensive_tracker.store import models as m
@@ -48,7 +49,14 @@ def write_batch(session: Session, batch: Batch, *, settings: Settings, registry:
     """Write one batch with the writer its kind names."""
     writer = WRITERS.get(batch.kind)
     if writer is None:
-        raise TrackerError(f"{batch.source}: unknown batch kind {batch.kind!r}; known: {', '.join(sorted(WRITERS))}")
+        raise TrackerError(
+            _(
+                "{source}: неизвестный вид пакета {kind}; известны: {known}",
+                source=batch.source,
+                kind=repr(batch.kind),
+                known=", ".join(sorted(WRITERS)),
+            )
+        )
     writer(session, batch, settings=settings, registry=registry, state=state)
 
 
@@ -187,8 +195,10 @@ def _run_locked(
                 "cohort": None,
                 "type": "Interrupted",
                 "exit_code": 75,
-                "message": "остановлена по сигналу после записи текущей когорты; "
-                "следующий запуск продолжит с сохранённого места",
+                "message": _(
+                    "остановлена по сигналу после записи текущей когорты; следующий запуск продолжит "
+                    "с сохранённого места"
+                ),
             }
         )
     else:
@@ -215,7 +225,11 @@ def _mark_interrupted(engine: Engine) -> None:
         )
     if result.rowcount:
         log.warning(
-            "%d earlier run(s) ended without finishing (process killed); marked as interrupted", result.rowcount
+            ngettext(
+                "{n} прежний запуск не завершился (процесс убит); отмечен как прерванный",
+                "{n} прежних запусков не завершились (процесс убит); отмечены как прерванные",
+                result.rowcount,
+            )
         )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlmodel import Session, col
 
 from connectors.base import FormBatch
+from intensive_tracker.i18n import _
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import upsert
 from intensive_tracker.sync.form_people import SOURCE
@@ -94,7 +95,7 @@ def _withdraw(conn: Any, entry: Any, now: datetime) -> int:
                 col(m.Attendance.participant_id) == entry.participant_id,
                 col(m.Attendance.status) == "form",
             )
-            .values(present=False, status=REMOVED_STATUS, status_label="нет в исправленном файле")
+            .values(present=False, status=REMOVED_STATUS, status_label=_("нет в исправленном файле"))
         )
     else:
         if conn.execute(

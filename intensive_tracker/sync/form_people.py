@@ -115,14 +115,18 @@ class PersonIndex:
                 self.abbreviated.setdefault((known.district, known.initials), []).append(known)
 
     def match(self, *, full_name: str, email: str | None, district_raw: str | None) -> tuple[int | None, str]:
-        """(participant id or None for a new person, the reason shown in the data-quality report)."""
+        """(participant id or None for a new person, the reason shown in the data-quality report).
+
+        The reason is stored with the account and read back by the reports (the «тот же e-mail» prefix,
+        «проверьте», PROBABLE), so it is data in one language, not a message of the catalog.
+        """
         key = email_key(email)
         if key and key in self.by_email:
-            return self.by_email[key], f"тот же e-mail ({key})"
+            return self.by_email[key], f"тот же e-mail ({key})"  # not a message
         nk = name_key(full_name.replace(".", ". "))
         district = self.district(district_raw)
         if not nk or district is None:
-            return None, "новый участник"
+            return None, "новый участник"  # not a message
         initials, abbreviated = initials_key(full_name), _abbreviated(nk)
         # The same district, and the same name, or the same initials where either side is abbreviated.
         if abbreviated:
@@ -135,14 +139,17 @@ class PersonIndex:
         candidates = [k for k in candidates if k.pid not in twins]
         if twins and not candidates:
             ids = ", ".join(f"#{pid}" for pid in sorted(twins))
-            return None, f"новый участник: то же ФИО и округ, что у {ids}, но другой e-mail — разные люди"
+            return (
+                None,
+                f"новый участник: то же ФИО и округ, что у {ids}, но другой e-mail — разные люди",  # not a message
+            )
         if len({k.pid for k in candidates}) == 1:
             k = candidates[0]
-            return k.pid, f"{PROBABLE} то же ФИО и округ ({k.full_name}, {k.district_raw}); проверьте"
+            return k.pid, f"{PROBABLE} то же ФИО и округ ({k.full_name}, {k.district_raw}); проверьте"  # not a message
         if candidates:
             ids = ", ".join(f"#{pid}" for pid in sorted({k.pid for k in candidates}))
-            return None, f"новый участник: несколько совпадений по ФИО и округу ({ids}); проверьте"
-        return None, "новый участник"
+            return None, f"новый участник: несколько совпадений по ФИО и округу ({ids}); проверьте"  # not a message
+        return None, "новый участник"  # not a message
 
 
 def link_people(

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from connectors.base import FormBatch
+from intensive_tracker.i18n import _
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import upsert
 from intensive_tracker.sync.cohort import upsert_sessions
@@ -103,9 +104,13 @@ def write_defenses(
                     "source": SOURCE,
                     "cohort": batch.cohort.key,
                     "item": batch.file_name,
-                    "message": f"{batch.file_name}, row {row_of[d.external_id]}: this person already "
-                    f"has a defense from Moodle in {batch.cohort.key}; the protocol row "
-                    f"is not used",
+                    "message": _(
+                        "{file}, строка {row}: у этого человека уже есть защита из Moodle в {cohort}; строка "
+                        "протокола не используется",
+                        file=batch.file_name,
+                        row=row_of[d.external_id],
+                        cohort=batch.cohort.key,
+                    ),
                 }
             )
             continue

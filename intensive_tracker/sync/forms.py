@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 from connectors.base import FormBatch, Reject
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
-from intensive_tracker.i18n import number
+from intensive_tracker.i18n import _, ngettext, number
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.overrides import apply_people_overrides
 from intensive_tracker.people.refresh import refresh_participants
@@ -28,7 +28,6 @@ from intensive_tracker.sync.form_ledger import write_ledger
 from intensive_tracker.sync.form_people import SOURCE, link_people
 from intensive_tracker.sync.form_records import write_attendance, write_defenses, write_registrations, write_sessions
 from intensive_tracker.sync.state import RunState
-from intensive_tracker.text import plural
 
 
 def write_form_batch(
@@ -71,10 +70,15 @@ def write_form_batch(
             Reject(
                 file=batch.file_name,
                 row=0,
-                reason=f"{batch.file_name}: и ещё {number(batch.rejects_unlisted)} "
-                f"{plural(batch.rejects_unlisted, 'отклонённая строка', 'отклонённые строки', 'отклонённых строк')} "
-                f"без подробностей (хранятся первые {number(len({r.row for r in batch.rejects}))}, "
-                f"лимит max_rejects формы)",
+                reason=ngettext(
+                    "{file}: и ещё {n} отклонённая строка без подробностей (хранятся первые {kept}, "
+                    "лимит max_rejects формы)",
+                    "{file}: и ещё {n} отклонённых строк без подробностей (хранятся первые {kept}, "
+                    "лимит max_rejects формы)",
+                    batch.rejects_unlisted,
+                    file=batch.file_name,
+                    kept=number(len({r.row for r in batch.rejects})),
+                ),
             )
         )
     _write_rejects(session, batch, rejects, state)
@@ -91,9 +95,14 @@ def write_form_batch(
                 "item": batch.file_name,
                 "itemid": "",
                 "code": "known_rejects",
-                "message": f"{batch.file_name}: отклонено {number(rejected_rows)} из {number(batch.rows_read)} "
-                f"строк, как и {ru_date(local_date(known_since))}: об этом уже сообщалось, список — "
-                "в «intensive-tracker data-quality» и на странице «Качество данных»",
+                "message": _(
+                    "{file}: отклонено {rejected} из {read} строк, как и {date}: об этом уже сообщалось, список — "
+                    "в «intensive-tracker data-quality» и на странице «Качество данных»",
+                    file=batch.file_name,
+                    rejected=number(rejected_rows),
+                    read=number(batch.rows_read),
+                    date=ru_date(local_date(known_since)),
+                ),
             }
         )
     elif rejected_rows:
@@ -103,8 +112,13 @@ def write_form_batch(
                 "cohort": batch.cohort.key,
                 "type": "RejectedRows",
                 "exit_code": 65,
-                "message": f"{batch.file_name}: отклонено строк {rejected_rows} из {batch.rows_read}, остальные приняты "
-                f"(см. `intensive-tracker data-quality`)",
+                "message": _(
+                    "{file}: отклонено строк {rejected} из {read}, остальные приняты (см. `intensive-tracker "
+                    "data-quality`)",
+                    file=batch.file_name,
+                    rejected=rejected_rows,
+                    read=batch.rows_read,
+                ),
             }
         )
     batch_people = set(participant_ids.values())
@@ -122,7 +136,9 @@ def _cohort(session: Session, batch: FormBatch) -> int:
         return int(existing)
     program_id = conn.execute(select(col(m.Program.id)).where(col(m.Program.key) == ref.program)).scalar_one_or_none()
     if program_id is None:
-        raise TrackerError(f"cohort {ref.key}: program {ref.program!r} is not configured")
+        raise TrackerError(
+            _("когорта {key}: программа {program} не задана в конфигурации", key=ref.key, program=repr(ref.program))
+        )
     row = {"key": ref.key, "program_id": program_id, "source": SOURCE}
     if batch.cohort_defined:
         row["title"] = ref.title

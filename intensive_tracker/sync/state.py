@@ -6,18 +6,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from intensive_tracker.i18n import N_
 from intensive_tracker.store.upsert import Counts
 
 ENTITIES = ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses", "cursors")
-# How a person reads each entity in the sync summary (the JSON and sync_run.counts keep the English keys).
+# How a person reads each entity in the sync summary, shown as _(ENTITY_LABELS[e]) (the JSON and sync_run.counts
+# keep the English keys).
 ENTITY_LABELS: dict[str, str] = {
-    "participants": "участники",
-    "accounts": "учётные записи",
-    "enrolments": "зачисления",
-    "sessions": "занятия",
-    "attendance": "отметки",
-    "defenses": "защиты",
-    "cursors": "закладки синхронизации",
+    "participants": N_("участники"),
+    "accounts": N_("учётные записи"),
+    "enrolments": N_("зачисления"),
+    "sessions": N_("занятия"),
+    "attendance": N_("отметки"),
+    "defenses": N_("защиты"),
+    "cursors": N_("закладки синхронизации"),
 }
 
 
