@@ -25,7 +25,7 @@ from intensive_tracker import config
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.files import use_group
-from intensive_tracker.i18n import Language, using
+from intensive_tracker.i18n import Language, _, using
 from intensive_tracker.mail import SendReport, resend, send_all
 from intensive_tracker.people.districts import Registry, registry_from_settings, validate_districts
 from intensive_tracker.people.refresh import refresh_districts
@@ -84,13 +84,23 @@ def connector_classes() -> list[type[Connector]]:
             plugin = ep.load()
         except Exception as e:  # a broken third-party package must not look like our bug
             raise ConfigError(
-                f"source plugin «{ep.name}» ({ep.value}) cannot be loaded: {type(e).__name__}: {e}; "
-                "reinstall or remove the package that provides it"
+                _(
+                    "плагин источника «{name}» ({value}) не загружается: {kind}: {error}; "
+                    "переустановите или удалите пакет, который его добавляет",
+                    name=ep.name,
+                    value=ep.value,
+                    kind=type(e).__name__,
+                    error=e,
+                )
             ) from None
         if not callable(getattr(plugin, "from_settings", None)) or not hasattr(plugin, "batches"):
             raise ConfigError(
-                f"source plugin «{ep.name}» ({ep.value}) is not a connector: it needs "
-                "from_settings(settings, stack) and batches(cursors)"
+                _(
+                    "плагин источника «{name}» ({value}) — не коннектор: ему нужны "
+                    "from_settings(settings, stack) и batches(cursors)",
+                    name=ep.name,
+                    value=ep.value,
+                )
             )
         classes.append(plugin)
     return sorted(classes, key=lambda cls: getattr(cls, "order", 50))
@@ -226,7 +236,8 @@ class App:
         ensure_schema(self.engine)
         summary = self.summary()
         year = year or report_year(summary, self.settings.report.school_year)
-        path = out or Path(f"annual-report-{(year or 'без-данных').replace('/', '-')}.docx")
+        name = (year or "без-данных").replace("/", "-")  # not a message: a file name, the same in every language
+        path = out or Path(f"annual-report-{name}.docx")
         return write_annual_report(summary, path, school_year=year, template=template)
 
     def quality(self) -> QualityReport:

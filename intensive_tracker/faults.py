@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 import os
 
+from intensive_tracker.i18n import _
+
 FAULT_ENV = "INTENSIVE_TRACKER_FAULT_AT"
 KILLED_EXIT = 137  # what a shell reports for a process killed by SIGKILL (128 + 9)
 
@@ -33,7 +35,7 @@ def fault_point(name: str, detail: str = "") -> None:
     if not wanted:
         return
     if wanted == name or (detail and wanted == f"{name}:{detail}"):
-        log.critical("fault injection: killed at %s", wanted)
+        log.critical(_("внедрение сбоя: процесс убит в точке {point}", point=wanted))
         for handler in logging.getLogger().handlers:
             handler.flush()
         os._exit(KILLED_EXIT)

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import _
 
 _group: int | None = None  # the gid of `[files] group`, or None: owner only
 
@@ -30,7 +31,7 @@ def use_group(name: str | None) -> None:
     try:
         _group = grp.getgrnam(name).gr_gid
     except KeyError:
-        raise ConfigError(f"[files] group: no group {name!r} on this machine (see /etc/group)") from None
+        raise ConfigError(_("[files] group: группы {name!r} на этой машине нет (см. /etc/group)", name=name)) from None
 
 
 def file_mode() -> int:

@@ -51,7 +51,8 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False, job: str = "cli
         handler.addFilter(_job_filter)
         handler.addFilter(RedactingFilter())
         root.addHandler(handler)
-    for noisy in ("urllib3", "alembic", "apscheduler.scheduler"):
+    # Their INFO lines are English and say what ours already say («начат», «закончен») in the chosen language.
+    for noisy in ("urllib3", "alembic", "apscheduler.scheduler", "apscheduler.executors"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from intensive_tracker.i18n import N_, _
+
 MOSCOW = ZoneInfo("Europe/Moscow")
+# A launch by its полугодие: «1-е полугодие 2023/24», «1st half-year 2023/24» (English needs the ordinal).
+TERM_TITLES = {1: N_("1-е полугодие {year}"), 2: N_("2-е полугодие {year}")}
 
 
 def from_unix(seconds: int | float) -> datetime:
@@ -64,13 +68,15 @@ def half_year_of(day: date) -> str:
 def half_year_label(key: str) -> str:
     """ "2024-H1" → "2024 (1 полугодие)", as the annual report writes it."""
     year, half = key.split("-H")
-    return f"{year} ({half} полугодие)"
+    return _("{year} ({half} полугодие)", year=year, half=half)
 
 
 def launch_title(term: int | None, school_year: str, cohort: str, title: str | None = None) -> str:
     """A launch as people name it: «1-е полугодие 2023/24»; without a term its title, else its key."""
+    if term in TERM_TITLES:
+        return _(TERM_TITLES[term], year=school_year)
     if term:
-        return f"{term}-е полугодие {school_year}"
+        return _("{term}-е полугодие {year}", term=term, year=school_year)
     return title or cohort
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from intensive_tracker.app import App
 from intensive_tracker.errors import AlreadyRunning, TrackerError
 from intensive_tracker.faults import fault_point
+from intensive_tracker.i18n import _
 from intensive_tracker.logs import set_job
 from intensive_tracker.mail import SendReport
 from intensive_tracker.ops.schedule import JOB_EMAILS, JOB_SYNC, logical_date
@@ -35,7 +36,7 @@ def sync_all(app: App, should_stop: StopCheck | None) -> SyncReport:
     return app.sync_sources(
         trigger="schedule",
         should_stop=should_stop,
-        on_batch=lambda source, key: log.info("%s: %s записан", source, key),
+        on_batch=lambda source, key: log.info(_("{source}: {key} записан", source=source, key=key)),
     )
 
 
@@ -67,20 +68,20 @@ def nightly_sync(
             ledger.mark_interrupted(engine, JOB_SYNC)
             run_id = ledger.claim(engine, JOB_SYNC, night, takeover_running=True)
             if run_id is None:
-                log.info("the run of %s is already done; nothing to do", night.isoformat())
+                log.info(_("запуск за {night} уже выполнен; делать нечего", night=night.isoformat()))
                 return "done-already"
-            log.info("started (night of %s)", night.isoformat())
+            log.info(_("начат (ночь {night})", night=night.isoformat()))
             try:
                 report = sync(app, should_stop)
                 fault_point("before_report")
                 message = _sync_summary(report)
                 if report.status != "interrupted":
-                    message += f"; отчёт {publish(app)}"
+                    message += _("; отчёт {path}", path=publish(app))
             except BaseException as e:
                 ledger.finish(engine, run_id, "failed", message=f"{type(e).__name__}: {e}")
                 raise
             ledger.finish(engine, run_id, report.status, message=message, sync_run_id=report.run_id)
-            log.info("finished: %s", message)
+            log.info(_("закончен: {summary}", summary=message))
             return report.status
     except AlreadyRunning as e:
         log.warning("%s", e)
@@ -95,9 +96,15 @@ def nightly_sync(
 
 def _sync_summary(report: SyncReport) -> str:
     written = sum(c["inserted"] + c["updated"] for c in report.counts.values())
-    return (
-        f"sync #{report.run_id} {report.status}: cohorts {report.cohorts_ok} ok, {report.cohorts_failed} failed, "
-        f"{written} rows written, {len(report.warnings)} warnings"
+    return _(
+        "синхронизация #{run} {status}: когорт записано {ok}, с ошибкой {failed}, строк записано {written}, "
+        "предупреждений {warnings}",
+        run=report.run_id,
+        status=report.status,
+        ok=report.cohorts_ok,
+        failed=report.cohorts_failed,
+        written=written,
+        warnings=len(report.warnings),
     )
 
 
@@ -118,8 +125,10 @@ def district_emails(
         app = App.from_config(Path(config_path))
         if app.settings.mail is None:
             log.error(
-                "district emails are scheduled but mail is not configured: add the [mail] section "
-                "(see config.example.toml)"
+                _(
+                    "письма округам стоят в расписании, но почта не настроена: добавьте раздел [mail] "
+                    "(см. config.example.toml)"
+                )
             )
             return "not-configured"
         with app:
@@ -130,7 +139,9 @@ def district_emails(
             # not a blind re-run, decides what is resent (RELIABILITY.md §2).
             run_id = ledger.claim(engine, JOB_EMAILS, night, takeover_running=False)
             if run_id is None:
-                log.info("emails of %s are done or being sent by another process", night.isoformat())
+                log.info(
+                    _("письма за {night} уже отправлены или их отправляет другой процесс", night=night.isoformat())
+                )
                 return "done-already"
             try:
                 result = send(app)
@@ -140,7 +151,7 @@ def district_emails(
             # exit_code 75: a message waits for a retry or for a person (uncertain).
             status = "ok" if result.exit_code == 0 else "problems"
             ledger.finish(engine, run_id, status, message=_mail_summary(result))
-            log.info("finished: %s", _mail_summary(result))
+            log.info(_("закончен: {summary}", summary=_mail_summary(result)))
             return "sent"
     except TrackerError as e:
         log.error("%s", e)
@@ -150,5 +161,7 @@ def district_emails(
 
 
 def _mail_summary(result: SendReport) -> str:
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.states.items())) or "nothing due"
-    return f"delivered {result.delivered}; outbox states of this run: {counts}"
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.states.items())) or _("отправлять нечего")
+    return _(
+        "доставлено {delivered}; состояния писем этого запуска: {counts}", delivered=result.delivered, counts=counts
+    )

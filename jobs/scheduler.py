@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.config import Settings
+from intensive_tracker.i18n import _
 from intensive_tracker.ops.schedule import (
     JOB_EMAILS,
     JOB_SYNC,
@@ -89,7 +90,13 @@ def build_scheduler(
             # Start the job at the night it missed: APScheduler sees a run time within the grace and
             # runs it once (coalesce), then goes on with the cron schedule.
             options["next_run_time"] = missed[job.id]
-            log.warning("%s: the run of %s did not happen; it runs now", job.id, missed[job.id].isoformat())
+            log.warning(
+                _(
+                    "{job}: запуск за {night} не состоялся; он выполняется сейчас",
+                    job=job.id,
+                    night=missed[job.id].isoformat(),
+                )
+            )
         scheduler.add_job(
             jobs[job.id],
             trigger_for(job.crontab, tz),

@@ -252,7 +252,7 @@ def test_daemon_survives_sigterm_mid_run_and_a_restart_finishes_the_night(tmp_pa
         lines.wait_for("KU-2021-H2 записан")
         log = _stop(first, lines)
         assert first.returncode == 0, log
-        assert "daemon stopped (SIGTERM)" in log
+        assert "демон остановлен (SIGTERM)" in log
         engine = make_engine(db_url)
         with engine.connect() as connection:
             assert connection.execute(select(m.JobRun.status)).scalar_one() == "interrupted"
@@ -260,7 +260,7 @@ def test_daemon_survives_sigterm_mid_run_and_a_restart_finishes_the_night(tmp_pa
 
         second = _daemon(config)
         lines = _Lines(second)
-        lines.wait_for("finished: sync #2 ok")
+        lines.wait_for("закончен: синхронизация #2 ok")
         log += _stop(second, lines)
         assert second.returncode == 0, log
     logged = [line for line in log.splitlines() if line.strip()]
@@ -287,7 +287,7 @@ def test_district_emails_without_mail_configured_logs_and_sends_nothing(
 
     config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url="http://127.0.0.1:9")
     assert district_emails(config) == "not-configured"
-    assert "mail is not configured: add the [mail] section" in caplog.text
+    assert "почта не настроена: добавьте раздел [mail]" in caplog.text
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(m.JobRun)).scalar_one() == 0
 
@@ -326,7 +326,7 @@ def test_district_emails_call_send_all_once_per_scheduled_date(tmp_path: Path, e
     with engine.connect() as connection:
         rows = connection.execute(select(m.JobRun.status, m.JobRun.message).order_by(m.JobRun.id)).all()
     assert [tuple(r) for r in rows] == [
-        ("problems", "delivered 57; outbox states of this run: sent 57, uncertain 1"),
+        ("problems", "доставлено 57; состояния писем этого запуска: sent 57, uncertain 1"),
         ("failed", "RuntimeError: SMTP 421"),
     ]
 
@@ -373,5 +373,5 @@ def test_a_night_left_running_by_a_killed_daemon_is_taken_over(tmp_path: Path, e
     with engine.connect() as connection:
         row = connection.execute(select(m.JobRun)).one()
     assert (row.id, row.status, row.sync_run_id) == (dead, "ok", 1)  # the same ledger row, not a second one
-    assert row.message.startswith("sync #1 ok")
+    assert row.message.startswith("синхронизация #1 ok")
     assert canonical_snapshot(engine) == clean_run()[0]

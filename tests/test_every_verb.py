@@ -113,7 +113,7 @@ def test_report_before_any_sync_renders_a_page_saying_how_to_get_data(tmp_path: 
 
 def _help_verbs() -> set[str]:
     shown = CliRunner().invoke(cli, ["--help"]).output
-    return set(re.findall(r"^  ([a-z-]+)\s", shown.split("Commands:")[1], flags=re.M))
+    return set(re.findall(r"^  ([a-z-]+)\s", shown.split("Команды:")[1], flags=re.M))
 
 
 def test_every_verb_of_the_help_is_covered() -> None:
@@ -129,7 +129,7 @@ def test_daemon_and_serve_stop_cleanly_in_every_state(tmp_path: Path, state: str
     env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
     runs = {
         # verb: (extra arguments, how it is stopped, the line that says it is up)
-        "daemon": ([], signal.SIGTERM, "daemon started"),
+        "daemon": ([], signal.SIGTERM, "демон запущен"),
         "serve": (["--port", "0"], signal.SIGINT, "http://127.0.0.1:"),
     }
     for verb, (extra, stop, ready) in runs.items():

@@ -97,5 +97,5 @@ def test_an_unknown_group_is_a_config_error(tmp_path: Path) -> None:
     config = _world(tmp_path, '\n[files]\ngroup = "no-such-group-here"\n')
     result = run(config, "report")
     assert result.exit_code == 78
-    assert "[files] group: no group 'no-such-group-here'" in result.output
+    assert "[files] group: группы 'no-such-group-here' на этой машине нет" in result.output
     files.use_group(None)

@@ -496,7 +496,9 @@ def test_unknown_form_and_bad_cohort_are_configuration_errors(engine: Engine, db
 def test_no_matching_file_is_an_input_error(engine: Engine, db_url: str, folder: Path) -> None:
     """import-form with a glob that matches nothing says where it looked (exit 65)."""
     result = run(write_config(folder, db_url, {**GOOGLE, "files": "exports/*.csv"}), "import-form", "reg-ku")
-    assert result.exit_code == 65 and "no file matches" in result.stderr and "exports/*.csv" in result.stderr
+    assert (
+        result.exit_code == 65 and "ни один файл не подходит под" in result.stderr and "exports/*.csv" in result.stderr
+    )
 
 
 def test_moodle_batches_leave_form_sessions_and_form_rows_leave_moodle_defenses(

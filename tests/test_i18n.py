@@ -35,40 +35,6 @@ DATA_MODULES = {
     "intensive_tracker/catalog.py",
 }
 
-# Not yet through the catalog (issue 14); each module leaves this list when its words do.
-PENDING = {
-    "intensive_tracker/app.py",
-    "intensive_tracker/cli/admin_commands.py",
-    "intensive_tracker/cli/annual_commands.py",
-    "intensive_tracker/cli/form_commands.py",
-    "intensive_tracker/cli/form_output.py",
-    "intensive_tracker/cli/mail_commands.py",
-    "intensive_tracker/cli/person_commands.py",
-    "intensive_tracker/cli/sync_commands.py",
-    "intensive_tracker/config/describe.py",
-    "intensive_tracker/config/forms.py",
-    "intensive_tracker/config/loader.py",
-    "intensive_tracker/config/mail.py",
-    "intensive_tracker/config/moodle.py",
-    "intensive_tracker/config/people.py",
-    "intensive_tracker/config/settings.py",
-    "intensive_tracker/faults.py",
-    "intensive_tracker/files.py",
-    "intensive_tracker/ops/progress.py",
-    "intensive_tracker/ops/schedule.py",
-    "intensive_tracker/ops/serve.py",
-    "intensive_tracker/ops/shutdown.py",
-    "intensive_tracker/ops/status.py",
-    "intensive_tracker/ops/status_text.py",
-    "intensive_tracker/periods.py",
-    "intensive_tracker/store/engine.py",
-    "intensive_tracker/store/errors.py",
-    "intensive_tracker/store/locks.py",
-    "intensive_tracker/store/schema.py",
-    "jobs/nightly.py",
-    "jobs/scheduler.py",
-}
-
 
 @pytest.mark.parametrize(
     ("environ", "expected"),
@@ -139,21 +105,12 @@ def test_no_python_module_writes_words_past_the_catalog(path: Path) -> None:
     name = relative(path)
     if name in DATA_MODULES:
         pytest.skip("data, not messages")
-    found = list(python_findings(path)) + list(shadowing(path))
-    if name in PENDING:
-        assert found, f"{name} is clean now: take it off PENDING"
-        return
-    assert found == []
+    assert list(python_findings(path)) + list(shadowing(path)) == []
 
 
 @pytest.mark.parametrize("path", template_files(), ids=relative)
 def test_no_template_writes_words_past_the_catalog(path: Path) -> None:
-    name = relative(path)
-    found = list(template_findings(path))
-    if name in PENDING:
-        assert found, f"{name} is clean now: take it off PENDING"
-        return
-    assert found == []
+    assert list(template_findings(path)) == []
 
 
 def test_the_scan_sees_a_word_past_the_catalog(tmp_path: Path) -> None:

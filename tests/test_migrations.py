@@ -190,7 +190,7 @@ def test_a_database_from_a_newer_release_is_refused_not_downgraded(engine: Any) 
         )
     with pytest.raises(ConfigError) as caught:
         ensure_schema(engine)
-    assert caught.value.exit_code == 78 and "never downgrades" in str(caught.value)
+    assert caught.value.exit_code == 78 and "никогда не откатывает базу назад" in str(caught.value)
     assert "9999_future" in schema_heads(engine)[0]
 
 

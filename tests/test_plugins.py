@@ -160,5 +160,5 @@ def test_a_plugin_that_is_not_a_connector_is_named(install_plugin: Install) -> N
             "        return iter(())\n"
         },
     )
-    with pytest.raises(ConfigError, match="«halfway».*not a connector.*from_settings"):
+    with pytest.raises(ConfigError, match="«halfway».*не коннектор.*from_settings"):
         connector_classes()

@@ -173,8 +173,8 @@ def test_database_locked_by_another_writer_waits_then_gives_a_clear_error(
         waited = time.monotonic() - started
         holder.join()
         assert caught.value.exit_code == 75
-        assert "locked for writing longer than the wait" in str(caught.value)
-        assert "run the sync again" in str(caught.value)
+        assert "держала базу заблокированной для записи дольше допустимого ожидания" in str(caught.value)
+        assert "запустите синхронизацию снова" in str(caught.value)
         assert 0.25 <= waited < 1.5
 
         ready = threading.Event()

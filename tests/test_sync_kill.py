@@ -68,7 +68,7 @@ def test_sync_killed_at_each_point_resumes_to_the_clean_state(tmp_path: Path, db
         for point, committed in KILLS:
             killed = run_cli(config, "sync", INTENSIVE_TRACKER_FAULT_AT=point)
             assert killed.returncode == 137, killed.stderr
-            assert f"killed at {point}" in killed.stderr
+            assert f"процесс убит в точке {point}" in killed.stderr
             cohorts, cursors = _committed_cohorts(db_url)
             assert cohorts == committed, point
             assert cursors <= cohorts, point  # no cursor ahead of its data

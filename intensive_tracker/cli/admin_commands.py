@@ -14,6 +14,7 @@ from apscheduler.schedulers import SchedulerNotRunningError
 
 from intensive_tracker.cli.context import Context, cli, log
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.logs import set_job
 from intensive_tracker.ops.schedule import next_fire_times, schedule_zone
 from intensive_tracker.ops.serve import make_server
@@ -26,28 +27,31 @@ from intensive_tracker.store.schema import ensure_schema, schema_heads, upgrade
 from jobs.scheduler import build_scheduler
 
 
-@cli.command()
+@cli.command(help=N_("Раздать папку отчёта на 127.0.0.1, чтобы смотреть её в браузере; Ctrl+C останавливает."))
 @click.option(
     "--dir",
     "directory",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Report folder to serve (default: report.out_dir of the config).",
+    metavar=N_("ПАПКА"),
+    help=N_("Папка отчёта (по умолчанию: report.out_dir из конфигурации)."),
 )
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
     default=8000,
     show_default=True,
-    help="Port on 127.0.0.1 (0 picks a free one).",
+    metavar=N_("ПОРТ"),
+    help=N_("Порт на 127.0.0.1 (0 — любой свободный)."),
 )
 @click.pass_obj
 def serve(obj: Context, directory: Path | None, port: int) -> None:
-    """Serve the report folder on 127.0.0.1 for viewing in a browser; Ctrl+C stops."""
     folder = directory or obj.app.relative_to_config(Path(obj.settings.report.out_dir))
     try:
         server = make_server(folder, port=port)
     except OSError as e:
-        raise ConfigError(f"port {port} on 127.0.0.1: {e.strerror}; choose another with --port") from None
+        raise ConfigError(
+            _("порт {port} на 127.0.0.1: {reason}; выберите другой в --port", port=port, reason=e.strerror)
+        ) from None
     host, bound = server.server_address[:2]
     click.echo(f"http://{host!s}:{bound}/index.html")
     try:
@@ -58,42 +62,60 @@ def serve(obj: Context, directory: Path | None, port: int) -> None:
         server.server_close()
 
 
-@cli.group()
+@cli.group(help=N_("Схема базы данных: обновить её или показать, где она сейчас."))
 def db() -> None:
-    """Database schema: upgrade it, or show where it stands."""
+    pass
 
 
-@db.command("upgrade")
+@db.command(
+    "upgrade",
+    help=N_("Обновить схему до этой версии (никогда не откатывает назад; sync, report и daemon делают это и сами)."),
+)
 @click.pass_obj
 def db_upgrade(obj: Context) -> None:
-    """Bring the schema to this release (never downgrades; sync, report and daemon do this too)."""
     engine = obj.app.engine
     with sync_lock(engine):  # never migrate under a running sync
         applied = upgrade(engine)
     if applied:
-        click.echo(f"{database_label(engine)}: схема обновлена до {', '.join(applied)}")
+        click.echo(
+            _(
+                "{database}: схема обновлена до {revisions}",
+                database=database_label(engine),
+                revisions=", ".join(applied),
+            )
+        )
     else:
-        click.echo(f"{database_label(engine)}: схема актуальна")
+        click.echo(_("{database}: схема актуальна", database=database_label(engine)))
 
 
-@db.command("current")
+@db.command(
+    "current",
+    help=N_("Показать ревизии схемы в базе и в этой версии; код выхода 1, если база отстаёт."),
+)
 @click.pass_obj
 def db_current(obj: Context) -> None:
-    """Print the schema revisions of the database and those of this release; exit 1 if behind."""
     current, heads = schema_heads(obj.app.engine)
-    click.echo(f"база:     {', '.join(sorted(current)) or '(пусто)'}")
-    click.echo(f"релиз:    {', '.join(sorted(heads))}")
+    click.echo(_("база:     {revisions}", revisions=", ".join(sorted(current)) or _("(пусто)")))
+    click.echo(_("релиз:    {revisions}", revisions=", ".join(sorted(heads))))
     if current != heads:
-        click.echo("Схема отстаёт: выполните intensive-tracker db upgrade", err=True)
+        click.echo(_("Схема отстаёт: выполните intensive-tracker db upgrade"), err=True)
         sys.exit(1)
 
 
-@cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output for monitoring.")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many runs to list.")
+@cli.command(
+    help=N_("Последние запуски, последняя неудача, следующие запуски по расписанию и очередь писем (ничего не меняет).")
+)
+@click.option("--json", "as_json", is_flag=True, help=N_("Вывод для программ мониторинга (JSON)."))
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    metavar=N_("ЧИСЛО"),
+    help=N_("Сколько запусков показать."),
+)
 @click.pass_obj
 def status(obj: Context, as_json: bool, limit: int) -> None:
-    """The last runs, what failed last, the next scheduled times and the mail outbox (never writes)."""
     settings = obj.settings
     # Read-only: a monitor must not migrate the database; a schema behind is shown, not fixed.
     data = collect_status(obj.app.engine, settings, limit=limit)
@@ -102,10 +124,13 @@ def status(obj: Context, as_json: bool, limit: int) -> None:
         sys.exit(data["database_error"]["exit_code"])
 
 
-@cli.command()
+@cli.command(
+    help=N_(
+        "Выполнять расписание ([schedule] конфигурации) до SIGTERM; пропущенная ночь выполняется один раз при старте."
+    )
+)
 @click.pass_obj
 def daemon(obj: Context) -> None:
-    """Run the schedule ([schedule] of the config) until SIGTERM; a missed night runs once on start."""
     set_job("daemon")
     settings = obj.settings
     config_path = obj.config_path.resolve()
@@ -114,7 +139,7 @@ def daemon(obj: Context) -> None:
     scheduler = build_scheduler(settings, config_path, engine=obj.app.engine, should_stop=stop)
     obj.close()  # the jobs open their own App per night
     for job, when in next_fire_times(settings, datetime.now(UTC)).items():
-        log.info("%s: next run %s", job, when.isoformat() if when else "never")
+        log.info(_("{job}: следующий запуск {when}", job=job, when=when.isoformat() if when else _("никогда")))
 
     def shut_down(attempt: int = 0) -> None:
         # wait=True: the running job sees the flag, commits its batch and returns first.
@@ -128,7 +153,14 @@ def daemon(obj: Context) -> None:
                 retry.start()
 
     with stop_on_signals(stop, then=shut_down):  # handlers first: a stop right after start is graceful too
-        log.info("daemon started (pid %d, zone %s, config %s)", os.getpid(), schedule_zone(settings), config_path)
+        log.info(
+            _(
+                "демон запущен (pid {pid}, пояс {zone}, конфигурация {config})",
+                pid=os.getpid(),
+                zone=schedule_zone(settings),
+                config=config_path,
+            )
+        )
         if not stop():
             scheduler.start()
-    log.info("daemon stopped (%s)", stop.reason or "scheduler ended")
+    log.info(_("демон остановлен ({reason})", reason=stop.reason or _("расписание завершилось")))

@@ -8,23 +8,32 @@ from pathlib import Path
 import click
 
 from intensive_tracker.cli.context import Context, cli
+from intensive_tracker.i18n import N_, _
 
 
-@cli.command("annual-report")
-@click.option("--year", help="School year, e.g. 2023/24 (default: report.school_year, else the latest with sessions).")
+@cli.command(
+    "annual-report",
+    help=N_("Написать годовой аналитический отчёт: черновик по данным в редактируемом документе Word."),
+)
+@click.option(
+    "--year",
+    metavar=N_("ГОД"),
+    help=N_("Учебный год, например 2023/24 (по умолчанию: report.school_year, иначе последний с занятиями)."),
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Word file to write (default: annual-report-<year>.docx in the current folder).",
+    metavar=N_("ФАЙЛ"),
+    help=N_("Файл Word (по умолчанию: annual-report-<год>.docx в текущей папке)."),
 )
 @click.option(
     "--template",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Her Word document to start from (default: report.annual_template of the config).",
+    metavar=N_("ФАЙЛ"),
+    help=N_("Документ Word методиста, с которого начать (по умолчанию: report.annual_template из конфигурации)."),
 )
 @click.pass_obj
 def annual_report(obj: Context, year: str | None, out: Path | None, template: Path | None) -> None:
-    """Write the annual analytic report as an editable Word document drafted from the records."""
     if year is not None and not re.fullmatch(r"\d{4}/\d{2}", year):
-        raise click.UsageError(f"--year {year!r}: write the school year as 2023/24")
+        raise click.UsageError(_("--year {year!r}: учебный год пишется так: 2023/24", year=year))
     click.echo(str(obj.app.write_annual_report(year=year, out=out, template=template)))

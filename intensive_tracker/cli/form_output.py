@@ -10,12 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.periods import local
 from intensive_tracker.reports.dataquality import DataQuality, RejectLine
 from intensive_tracker.reports.quality_types import SECTION_TITLES, PersonRef, QualityReport
 from intensive_tracker.store import models as m
 
-_KIND = {"registration": "регистрация", "attendance": "посещение", "defense": "защита"}
+_KIND = {"registration": N_("регистрация"), "attendance": N_("посещение"), "defense": N_("защита")}
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def reject_text(r: RejectLine) -> str:
     """«reg.csv, строка 14, «Электронная почта»: not an e-mail address («ivanov@mail»)»."""
     if r.row == 0:
         return r.reason
-    where = f"{r.file}, строка {r.row}" + (f", «{r.column}»" if r.column else "")
+    where = _("{file}, строка {row}", file=r.file, row=r.row) + (f", «{r.column}»" if r.column else "")
     shown = f" («{r.value}»)" if r.value else ""
     return f"{where}: {r.reason}{shown}"
 
@@ -67,10 +68,16 @@ def print_file_results(results: list[FileResult]) -> None:
     for result in results:
         f = result.file
         if f.status == "rejected":
-            click.echo(f"{f.file_name}: файл не принят", err=True)
+            click.echo(_("{file}: файл не принят", file=f.file_name), err=True)
             continue
         click.echo(
-            f"{f.file_name}: строк прочитано {f.rows_read}, принято {f.rows_imported}, отклонено {f.rows_rejected}"
+            _(
+                "{file}: строк прочитано {read}, принято {imported}, отклонено {rejected}",
+                file=f.file_name,
+                read=f.rows_read,
+                imported=f.rows_imported,
+                rejected=f.rows_rejected,
+            )
         )
         for r in result.rejects:
             click.echo(f"  {reject_text(r)}", err=True)
@@ -91,13 +98,21 @@ def print_quality(report: QualityReport) -> None:
         "unknown_districts": (
             len(report.unknown_districts),
             [
-                f"«{u.spelling}»: {u.people} чел.; исправление: [districts.aliases] {u.alias_line}"
+                _(
+                    "«{spelling}»: {people} чел.; исправление: [districts.aliases] {line}",
+                    spelling=u.spelling,
+                    people=u.people,
+                    line=u.alias_line,
+                )
                 for u in report.unknown_districts
             ],
         ),
         "without_district": (
             report.without_district_total,
-            [who(w.person) + (f"; ОО: {w.school}" if w.school else "") for w in report.without_district],
+            [
+                who(w.person) + (_("; ОО: {school}", school=w.school) if w.school else "")
+                for w in report.without_district
+            ],
         ),
         "probable_links": (
             len(report.probable_links),
@@ -117,7 +132,13 @@ def print_quality(report: QualityReport) -> None:
         "missing_attendance": (
             len(report.missing_attendance),
             [
-                f"{who(r.person)}, {r.cohort}: нет в Moodle с {r.missing_since.strftime(ru_date)}, посещений {r.attendances}"
+                _(
+                    "{person}, {cohort}: нет в Moodle с {since}, посещений {attendances}",
+                    person=who(r.person),
+                    cohort=r.cohort,
+                    since=r.missing_since.strftime(ru_date),
+                    attendances=r.attendances,
+                )
                 for r in report.missing_attendance
             ],
         ),
@@ -127,7 +148,10 @@ def print_quality(report: QualityReport) -> None:
         ),
         "stale_defenses": (
             len(report.stale_defenses),
-            [f"{who(d.person)}, {d.cohort}: без оценки {d.days} дн." for d in report.stale_defenses],
+            [
+                _("{person}, {cohort}: без оценки {days} дн.", person=who(d.person), cohort=d.cohort, days=d.days)
+                for d in report.stale_defenses
+            ],
         ),
         "sync_warnings": (
             report.to_fix["sync_warnings"],
@@ -140,11 +164,13 @@ def print_quality(report: QualityReport) -> None:
         ),
     }
     for key, (total, lines) in sections.items():
-        click.echo(f"{SECTION_TITLES[key]}: {total}")
+        click.echo(f"{_(SECTION_TITLES[key])}: {total}")
         for line in lines[:SHOWN]:
             click.echo(f"  {line}")
         if total > min(len(lines), SHOWN):
-            click.echo(f"  … и ещё {total - min(len(lines), SHOWN)} (все — в quality.html и data-quality --json)")
+            click.echo(
+                _("  … и ещё {n} (все — в quality.html и data-quality --json)", n=total - min(len(lines), SHOWN))
+            )
 
 
 def print_data_quality(report: DataQuality, tz: ZoneInfo, *, narrowed: bool = True) -> None:
@@ -153,44 +179,74 @@ def print_data_quality(report: DataQuality, tz: ZoneInfo, *, narrowed: bool = Tr
     `narrowed=False` (the whole report, after `print_quality`): the form accounts' probable matches and
     district spellings are already among the report's sections, so only files, rejects and links are added.
     """
-    click.echo("Файлы форм (последние версии):")
+    click.echo(_("Файлы форм (последние версии):"))
     for f in report.files:
-        state = "принят" if f.status == "imported" else f"НЕ ПРИНЯТ: {f.message}"
+        state = _("принят") if f.status == "imported" else _("НЕ ПРИНЯТ: {message}", message=f.message)
         click.echo(
-            f"  {f.form} / {f.file}: {state}; строк {f.rows_read}, принято {f.rows_imported}, "
-            f"отклонено {f.rows_rejected}; загружен {local(f.imported_at, tz):%d.%m.%y %H:%M}"
+            _(
+                "  {form} / {file}: {state}; строк {read}, принято {imported}, отклонено {rejected}; загружен {when}",
+                form=f.form,
+                file=f.file,
+                state=state,
+                read=f.rows_read,
+                imported=f.rows_imported,
+                rejected=f.rows_rejected,
+                when=local(f.imported_at, tz).strftime("%d.%m.%y %H:%M"),
+            )
         )
     if not report.files:
-        click.echo("  (нет загруженных файлов)")
-    click.echo(f"Отклонённые строки: {sum(1 for r in report.rejects if r.row)}")
+        click.echo(_("  (нет загруженных файлов)"))
+    click.echo(_("Отклонённые строки: {n}", n=sum(1 for r in report.rejects if r.row)))
     for r in report.rejects:
         if r.row:
             click.echo(f"  {r.form}: {reject_text(r)}")
-    click.echo("Как люди из форм связаны с участниками:")
+    click.echo(_("Как люди из форм связаны с участниками:"))
     for name, how in report.links.items():
         click.echo(
-            f"  {name}: по e-mail {how['email']}, вероятно по ФИО и округу {how['probable']}, "
-            f"несколько кандидатов {how['ambiguous']}, новые {how['new']}"
+            _(
+                "  {form}: по e-mail {email}, вероятно по ФИО и округу {probable}, "
+                "несколько кандидатов {ambiguous}, новые {new}",
+                form=name,
+                email=how["email"],
+                probable=how["probable"],
+                ambiguous=how["ambiguous"],
+                new=how["new"],
+            )
         )
     if not narrowed:
         _print_dropped(report, tz)
         return
-    click.echo(f"Совпадения для проверки: {len(report.matches)}")
+    click.echo(_("Совпадения для проверки: {n}", n=len(report.matches)))
     for x in report.matches:
         click.echo(
-            f"  {x.form}: {x.account} ({x.district or 'округ не указан'}) → участник #{x.participant_id} "
-            f"{x.participant} ({x.participant_district or 'округ не указан'}): {x.reason}"
+            _(
+                "  {form}: {account} ({district}) → участник #{id} {participant} ({participant_district}): {reason}",
+                form=x.form,
+                account=x.account,
+                district=x.district or _("округ не указан"),
+                id=x.participant_id,
+                participant=x.participant,
+                participant_district=x.participant_district or _("округ не указан"),
+                reason=x.reason,
+            )
         )
     _print_dropped(report, tz)
-    click.echo(f"Неизвестные написания округов: {len(report.unknown_districts)}")
+    click.echo(_("Неизвестные написания округов: {n}", n=len(report.unknown_districts)))
     for spelling, n in report.unknown_districts.items():
         click.echo(f"  «{spelling}»: {n}")
 
 
 def _print_dropped(report: DataQuality, tz: ZoneInfo) -> None:
-    click.echo(f"Строки, исчезнувшие из исправленных файлов: {len(report.dropped)}")
+    click.echo(_("Строки, исчезнувшие из исправленных файлов: {n}", n=len(report.dropped)))
     for d in report.dropped:
         click.echo(
-            f"  {d.form} / {d.file}, строка {d.row}: {d.name} ({_KIND.get(d.kind, d.kind)}), "
-            f"нет с {local(d.since, tz):%d.%m.%y}"
+            _(
+                "  {form} / {file}, строка {row}: {name} ({kind}), нет с {since}",
+                form=d.form,
+                file=d.file,
+                row=d.row,
+                name=d.name,
+                kind=_(_KIND[d.kind]) if d.kind in _KIND else d.kind,
+                since=local(d.since, tz).strftime("%d.%m.%y"),
+            )
         )

@@ -12,29 +12,60 @@ from sqlalchemy.engine import Engine
 
 from intensive_tracker import mail
 from intensive_tracker.cli.context import Context, cli
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.mail import outbox
 from intensive_tracker.periods import local
 from intensive_tracker.store.schema import ensure_schema
 
 
-@cli.command("email")
-@click.option(
-    "--preview", "mode", flag_value="preview", help="Write every message as .eml plus index.html; send nothing."
+@cli.command(
+    "email",
+    help=N_("Письма округам «участники-итоги»: --preview, --send, --resend НОМЕР или --status."),
 )
-@click.option("--send", "mode", flag_value="send", help="Send the due messages through the outbox (each one once).")
 @click.option(
-    "--resend", "resend_id", type=int, metavar="ID", help="Send outbox message ID again (after a person decided)."
+    "--preview",
+    "mode",
+    flag_value="preview",
+    help=N_("Записать каждое письмо в .eml и index.html; ничего не отправлять."),
 )
-@click.option("--status", "mode", flag_value="status", help="List the outbox: every message and its state.")
+@click.option(
+    "--send",
+    "mode",
+    flag_value="send",
+    help=N_("Отправить причитающиеся письма через очередь исходящих (каждое один раз)."),
+)
+@click.option(
+    "--resend",
+    "resend_id",
+    type=int,
+    metavar=N_("НОМЕР"),
+    help=N_("Отправить письмо НОМЕР из очереди ещё раз (после решения человека)."),
+)
+@click.option(
+    "--status", "mode", flag_value="status", help=N_("Показать очередь исходящих: каждое письмо и его состояние.")
+)
 @click.option(
     "--outbox",
     "outbox_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Folder for --preview (default: mail.preview_dir of the config).",
+    metavar=N_("ПАПКА"),
+    help=N_("Папка для --preview (по умолчанию: mail.preview_dir из конфигурации)."),
 )
-@click.option("--district", help="Only this district (any spelling the registry knows; «не распределены» too).")
-@click.option("--program", help="Only this program key (default: mail.program, else every program).")
-@click.option("--period", help="School year, e.g. 2023/24 (default: mail.period, else each program's latest).")
+@click.option(
+    "--district",
+    metavar=N_("ОКРУГ"),
+    help=N_("Только этот округ (любое написание, известное реестру; «не распределены» тоже)."),
+)
+@click.option(
+    "--program",
+    metavar=N_("КЛЮЧ"),
+    help=N_("Только программа с этим ключом (по умолчанию: mail.program, иначе все программы)."),
+)
+@click.option(
+    "--period",
+    metavar=N_("ГОД"),
+    help=N_("Учебный год, например 2023/24 (по умолчанию: mail.period, иначе последний у каждой программы)."),
+)
 @click.pass_obj
 def email(
     obj: Context,
@@ -45,11 +76,10 @@ def email(
     program: str | None,
     period: str | None,
 ) -> None:
-    """Per-district emails «участники-итоги»: --preview, --send, --resend ID or --status."""
     if (mode is None) == (resend_id is None):
-        raise click.UsageError("give exactly one of --preview, --send, --resend ID, --status")
+        raise click.UsageError(_("укажите ровно одно из: --preview, --send, --resend НОМЕР, --status"))
     if period is not None and not re.fullmatch(r"\d{4}/\d{2}", period):
-        raise click.UsageError(f"--period {period!r}: write the school year as 2023/24")
+        raise click.UsageError(_("--period {period!r}: учебный год пишется так: 2023/24", period=period))
     settings = obj.settings
     engine = obj.app.engine
     ensure_schema(engine)
@@ -64,11 +94,19 @@ def email(
             settings, engine, registry, out_dir=out_dir, program=program, period=period, district=district
         )
         for w in preview.warnings:
-            obj.warn(f"предупреждение: {w}")
+            obj.warn(_("предупреждение: {message}", message=w))
         for item in preview.items:
             obj.warn(
-                f"{item.file}: {item.mail.district_label}, «{item.mail.program_title}» {item.mail.period}, "
-                f"строк {len(item.mail.rows)} → {', '.join(item.mail.recipients)} [{item.note}]"
+                _(
+                    "{file}: {district}, «{program}» {period}, строк {rows} → {recipients} [{note}]",
+                    file=item.file,
+                    district=item.mail.district_label,
+                    program=item.mail.program_title,
+                    period=item.mail.period,
+                    rows=len(item.mail.rows),
+                    recipients=", ".join(item.mail.recipients),
+                    note=item.note,
+                )
             )
         click.echo(str(preview.index.resolve()))
         return
@@ -77,30 +115,34 @@ def email(
     else:
         result = obj.app.send_emails(program=program, period=period, district=district)
     for w in result.warnings:
-        obj.warn(f"предупреждение: {w}")
+        obj.warn(_("предупреждение: {message}", message=w))
     for r in result.results:
         if r.action == "skipped" and r.state == "sent" and not r.changed_since_sent:
             continue
-        changed = "; изменилось после отправки (email --resend ID)" if r.changed_since_sent else ""
-        refused = f"; отказ для {', '.join(r.refused)}" if r.refused else ""
+        changed = _("; изменилось после отправки (email --resend НОМЕР)") if r.changed_since_sent else ""
+        refused = _("; отказ для {addresses}", addresses=", ".join(r.refused)) if r.refused else ""
+        reason = f" ({r.reason})" if r.reason and r.state != "sent" else ""
         click.echo(
             f"  #{r.outbox_id} {r.district}, {r.program_key}, {r.period}: {outbox.state_label(r.state)}"
-            f"{f' ({r.reason})' if r.reason and r.state != 'sent' else ''}{refused}{changed}"
+            f"{reason}{refused}{changed}"
         )
-    states = ", ".join(f"{outbox.state_label(k)}: {v}" for k, v in sorted(result.states.items())) or "нет писем"
-    click.echo(f"Отправлено сейчас: {result.delivered}. Итог по выборке: {states}.")
+    states = ", ".join(f"{outbox.state_label(k)}: {v}" for k, v in sorted(result.states.items())) or _("нет писем")
+    click.echo(_("Отправлено сейчас: {sent}. Итог по выборке: {states}.", sent=result.delivered, states=states))
     sys.exit(result.exit_code)
 
 
 def _print_outbox(engine: Engine, tz: ZoneInfo) -> None:
     rows = outbox.all_rows(engine)
     if not rows:
-        click.echo("Очередь писем пуста: писем ещё не было.")
+        click.echo(_("Очередь писем пуста: писем ещё не было."))
     for row in rows:
         when = local(row.sent_at, tz).strftime("%d.%m.%y %H:%M") if row.sent_at else "—"
-        refused = f"; отказ: {', '.join(row.refused)}" if row.refused else ""
+        refused = _("; отказ: {addresses}", addresses=", ".join(row.refused)) if row.refused else ""
         error = f"; {row.last_error}" if row.last_error and row.state != "sent" else ""
+        details = _(
+            "попыток {attempts}, строк {rows}, отправлено {when}", attempts=row.attempts, rows=row.row_count, when=when
+        )
         click.echo(
             f"#{row.id} {row.district} {row.program_key} {row.period}: {outbox.state_label(row.state)} "
-            f"(попыток {row.attempts}, строк {row.row_count}, отправлено {when}){refused}{error}"
+            f"({details}){refused}{error}"
         )

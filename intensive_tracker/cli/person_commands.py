@@ -8,7 +8,8 @@ from datetime import datetime
 
 import click
 
-from intensive_tracker.cli.context import Context, cli
+from intensive_tracker.cli.context import Context, TrackerArgument, cli
+from intensive_tracker.i18n import N_, _
 from intensive_tracker.reports.person_card import build_cards, person_rosters
 from intensive_tracker.reports.person_search import find_people
 from intensive_tracker.reports.person_text import card_json, card_lines
@@ -17,12 +18,16 @@ from intensive_tracker.reports.quality_json import quality_json
 from intensive_tracker.store.schema import ensure_schema
 
 
-@cli.command()
-@click.argument("query")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (ISO dates).")
+@cli.command(
+    help=N_(
+        "Карточка человека: учётные записи, округа, занятия и защиты по программам и годам "
+        "(код выхода 1: никого не нашлось)."
+    )
+)
+@click.argument("query", cls=TrackerArgument, metavar=N_("ЗАПРОС"))
+@click.option("--json", "as_json", is_flag=True, help=N_("Вывод для программ (JSON, даты ISO)."))
 @click.pass_obj
 def person(obj: Context, query: str, as_json: bool) -> None:
-    """A person's card: accounts, districts, sessions and defenses per program and year (exit 1: nobody found)."""
     settings = obj.settings
     engine = obj.app.engine
     ensure_schema(engine)
@@ -31,7 +36,9 @@ def person(obj: Context, query: str, as_json: bool) -> None:
     if not matches:
         if as_json:
             click.echo(json.dumps({"query": query, "matches": []}, ensure_ascii=False, indent=2))
-        click.echo(f"Никого не найдено по запросу «{query}»: проверьте написание или введите e-mail.", err=True)
+        click.echo(
+            _("Никого не найдено по запросу «{query}»: проверьте написание или введите e-mail.", query=query), err=True
+        )
         sys.exit(1)
     ids = [m.participant_id for m in matches]
     all_rosters, titles = person_rosters(engine, registry, ids)
@@ -49,7 +56,7 @@ def person(obj: Context, query: str, as_json: bool) -> None:
         )
         return
     if any(m.how == "similar" for m in matches):
-        click.echo(f"Точных совпадений нет; похожие ({len(cards)}):")
+        click.echo(_("Точных совпадений нет; похожие ({count}):", count=len(cards)))
     for card in cards:
         click.echo("\n".join(card_lines(card)))
         click.echo("")

@@ -11,7 +11,7 @@ import click
 
 from connectors.demo.playground import write_demo_config
 from intensive_tracker.cli.context import Context, cli, log
-from intensive_tracker.i18n import number
+from intensive_tracker.i18n import N_, _, number
 from intensive_tracker.ops.progress import CohortProgress, wants_progress
 from intensive_tracker.ops.shutdown import StopFlag, stop_on_signals
 from intensive_tracker.people.vocabulary import RUN_STATUS_LABELS
@@ -44,7 +44,7 @@ def run_sync_with_progress(
     with CohortProgress(len(settings.cohorts), enabled=wants_progress(quiet=obj.quiet)) as bar:
 
         def written(source: str, key: str) -> None:
-            bar.advance(key) if bar.active else log.info("%s: %s записан", source, key)
+            bar.advance(key) if bar.active else log.info(_("{source}: {key} записан", source=source, key=key))
 
         return obj.app.sync_sources(
             trigger=trigger,
@@ -61,40 +61,61 @@ def print_sync(report: SyncReport, *, quiet: bool = False) -> None:
         _print_counts(report)
     for e in report.errors:
         where = " ".join(x for x in (e.get("source"), e.get("cohort")) if x)
-        click.echo(f"Ошибка ({where}): {e['message']}", err=True)
+        click.echo(_("Ошибка ({where}): {message}", where=where, message=e["message"]), err=True)
 
 
 def _print_counts(report: SyncReport) -> None:
     c = report.counts
-    label = RUN_STATUS_LABELS[report.status]
     click.echo(
-        f"Синхронизация #{report.run_id}: {label}. Когорт: {report.cohorts_ok} записано, "
-        f"{report.cohorts_failed} с ошибкой."
+        _(
+            "Синхронизация #{run}: {status}. Когорт: {ok} записано, {failed} с ошибкой.",
+            run=report.run_id,
+            status=_(RUN_STATUS_LABELS[report.status]),
+            ok=report.cohorts_ok,
+            failed=report.cohorts_failed,
+        )
     )
     for entity in ("participants", "accounts", "enrolments", "sessions", "attendance", "defenses"):
         x = c[entity]
         if not x["inserted"] + x["updated"] + x["unchanged"]:
             continue  # nothing of it was fetched or compared (finished cohorts, unchanged fingerprints)
         click.echo(
-            f"  {ENTITY_LABELS[entity]}: +{number(x['inserted'])} новых, {number(x['updated'])} изменено, "
-            f"{number(x['unchanged'])} без изменений"
+            _(
+                "  {entity}: +{inserted} новых, {updated} изменено, {unchanged} без изменений",
+                entity=_(ENTITY_LABELS[entity]),
+                inserted=number(x["inserted"]),
+                updated=number(x["updated"]),
+                unchanged=number(x["unchanged"]),
+            )
         )
     if report.marked_missing:
-        click.echo(f"  отмечено как исчезнувшие из источника: {report.marked_missing}")
+        click.echo(_("  отмечено как исчезнувшие из источника: {n}", n=report.marked_missing))
     modes = {m: [r for r in report.refresh if r["mode"] == m] for m in ("full", "incremental", "skipped")}
     if report.refresh:
         click.echo(
-            f"  когорты: полностью {len(modes['full'])}, только новые оценки {len(modes['incremental'])}, "
-            f"пропущено {len(modes['skipped'])} (завершены, запросов к Moodle нет)"
+            _(
+                "  когорты: полностью {full}, только новые оценки {incremental}, "
+                "пропущено {skipped} (завершены, запросов к Moodle нет)",
+                full=len(modes["full"]),
+                incremental=len(modes["incremental"]),
+                skipped=len(modes["skipped"]),
+            )
         )
     if report.skipped_parts:
-        click.echo(f"  частей когорт без изменений (отпечаток совпал, строки не сравнивались): {report.skipped_parts}")
+        click.echo(
+            _(
+                "  частей когорт без изменений (отпечаток совпал, строки не сравнивались): {n}",
+                n=report.skipped_parts,
+            )
+        )
     if report.rows_written == 0 and report.status == "ok":
-        click.echo("  Изменений нет: база не менялась.")
+        click.echo(_("  Изменений нет: база не менялась."))
     for w in report.warnings[:SHOWN_WARNINGS]:
-        click.echo(f"  предупреждение: {w.get('cohort') or ''} {w.get('message')}", err=True)
+        click.echo(
+            _("  предупреждение: {cohort} {message}", cohort=w.get("cohort") or "", message=w.get("message")), err=True
+        )
     if len(report.warnings) > SHOWN_WARNINGS:  # a capped list says how much it left out (issue 12)
-        click.echo(f"  и ещё {len(report.warnings) - SHOWN_WARNINGS}", err=True)
+        click.echo(_("  и ещё {n}", n=len(report.warnings) - SHOWN_WARNINGS), err=True)
 
 
 def sync_exit_code(report: SyncReport) -> int:
@@ -106,40 +127,50 @@ def sync_exit_code(report: SyncReport) -> int:
     return int(report.errors[0].get("exit_code", 1)) if report.errors else 1
 
 
-@cli.command()
-@click.option("--full", is_flag=True, help="Refetch every cohort fully and compare every row, finished or not.")
+@cli.command(
+    help=N_(
+        "Синхронизировать все настроенные источники с базой "
+        "(SIGTERM: остановиться после текущей когорты, код выхода 75)."
+    )
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help=N_("Заново загрузить каждую когорту целиком и сравнить каждую строку, завершена она или нет."),
+)
 @click.pass_obj
 def sync(obj: Context, full: bool) -> None:
-    """Sync every configured source into the database (SIGTERM: stop after the current cohort, exit 75)."""
     with stop_on_signals(StopFlag()) as stop:
         report = run_sync_with_progress(obj, should_stop=stop, full=full)
     print_sync(report, quiet=obj.quiet)
     sys.exit(sync_exit_code(report))
 
 
-@cli.command()
+@cli.command(help=N_("Построить HTML-отчёт и summary.json по базе."))
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Folder to write (default: report.out_dir of the config).",
+    metavar=N_("ПАПКА"),
+    help=N_("Папка для отчёта (по умолчанию: report.out_dir из конфигурации)."),
 )
 @click.pass_obj
 def report(obj: Context, out: Path | None) -> None:
-    """Render the HTML report and summary.json from the database."""
     click.echo(str(obj.app.publish_report(out)))
 
 
-@cli.command()
+@cli.command(
+    help=N_("Синхронизировать встроенный демо-Moodle в SQLite, построить отчёт и напечатать путь к index.html.")
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("out/demo"),
     show_default=True,
-    help="Playground folder: config.toml, tracker.db and report/.",
+    metavar=N_("ПАПКА"),
+    help=N_("Папка демо: config.toml, tracker.db и report/."),
 )
 @click.pass_obj
 def demo(obj: Context, out: Path) -> None:
-    """Sync the built-in demo Moodle into SQLite, render the report, print where index.html is."""
     config_path = write_demo_config(out)
     obj.use(config_path)
     sync_report = run_sync_with_progress(obj)
@@ -148,6 +179,11 @@ def demo(obj: Context, out: Path) -> None:
         sys.exit(sync_exit_code(sync_report))
     index = obj.app.publish_report()
     if not obj.quiet:
-        click.echo(f"Демо: {database_label(obj.app.engine)}; конфигурация {config_path}", err=True)
-        click.echo(f"Попробуйте: {command_to_type()} --config {config_path} status", err=True)
+        click.echo(
+            _("Демо: {database}; конфигурация {config}", database=database_label(obj.app.engine), config=config_path),
+            err=True,
+        )
+        click.echo(
+            _("Попробуйте: {command} --config {config} status", command=command_to_type(), config=config_path), err=True
+        )
     click.echo(str(index.resolve()))

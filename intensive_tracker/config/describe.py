@@ -15,39 +15,41 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-# pydantic error type → the Russian sentence ({…} filled from the error's context).
+from intensive_tracker.i18n import N_, _
+
+# pydantic error type → the sentence, a msgid ({…} filled from the error's context, translated when shown).
 MESSAGES: dict[str, str] = {
-    "extra_forbidden": "неизвестный ключ",
-    "missing": "обязательный ключ не задан",
-    "int_parsing": "ожидается целое число",
-    "int_type": "ожидается целое число",
-    "int_from_float": "ожидается целое число",
-    "float_parsing": "ожидается число",
-    "float_type": "ожидается число",
-    "string_type": "ожидается строка в кавычках",
-    "bool_parsing": "ожидается true или false",
-    "bool_type": "ожидается true или false",
-    "list_type": "ожидается список [ … ]",
-    "dict_type": "ожидается таблица",
-    "model_type": "ожидается таблица",
-    "model_attributes_type": "ожидается таблица",
-    "literal_error": "допустимые значения: {expected}",
-    "string_pattern_mismatch": "значение не подходит под шаблон {pattern}",
-    "string_too_short": "не может быть пустым",
-    "greater_than": "должно быть больше {gt}",
-    "greater_than_equal": "должно быть не меньше {ge}",
-    "less_than": "должно быть меньше {lt}",
-    "less_than_equal": "должно быть не больше {le}",
-    "date_parsing": "ожидается дата ГГГГ-ММ-ДД",
-    "date_from_datetime_parsing": "ожидается дата ГГГГ-ММ-ДД",
-    "date_type": "ожидается дата ГГГГ-ММ-ДД",
-    "time_parsing": "ожидается время ЧЧ:ММ:СС",
-    "time_type": "ожидается время ЧЧ:ММ:СС",
-    "union_tag_invalid": "недопустимое значение",
-    "enum": "допустимые значения: {expected}",
+    "extra_forbidden": N_("неизвестный ключ"),
+    "missing": N_("обязательный ключ не задан"),
+    "int_parsing": N_("ожидается целое число"),
+    "int_type": N_("ожидается целое число"),
+    "int_from_float": N_("ожидается целое число"),
+    "float_parsing": N_("ожидается число"),
+    "float_type": N_("ожидается число"),
+    "string_type": N_("ожидается строка в кавычках"),
+    "bool_parsing": N_("ожидается true или false"),
+    "bool_type": N_("ожидается true или false"),
+    "list_type": N_("ожидается список [ … ]"),
+    "dict_type": N_("ожидается таблица"),
+    "model_type": N_("ожидается таблица"),
+    "model_attributes_type": N_("ожидается таблица"),
+    "literal_error": N_("допустимые значения: {expected}"),
+    "string_pattern_mismatch": N_("значение не подходит под шаблон {pattern}"),
+    "string_too_short": N_("не может быть пустым"),
+    "greater_than": N_("должно быть больше {gt}"),
+    "greater_than_equal": N_("должно быть не меньше {ge}"),
+    "less_than": N_("должно быть меньше {lt}"),
+    "less_than_equal": N_("должно быть не больше {le}"),
+    "date_parsing": N_("ожидается дата ГГГГ-ММ-ДД"),
+    "date_from_datetime_parsing": N_("ожидается дата ГГГГ-ММ-ДД"),
+    "date_type": N_("ожидается дата ГГГГ-ММ-ДД"),
+    "time_parsing": N_("ожидается время ЧЧ:ММ:СС"),
+    "time_type": N_("ожидается время ЧЧ:ММ:СС"),
+    "union_tag_invalid": N_("недопустимое значение"),
+    "enum": N_("допустимые значения: {expected}"),
 }
-GENERIC = "недопустимое значение"
-TOP_LEVEL = "верхний уровень файла"
+GENERIC = N_("недопустимое значение")
+TOP_LEVEL = N_("верхний уровень файла")
 
 
 def describe(error: ValidationError, data: Mapping[str, Any], model: type[BaseModel]) -> str:
@@ -62,11 +64,11 @@ def describe(error: ValidationError, data: Mapping[str, Any], model: type[BaseMo
         if item["type"] == "extra_forbidden":
             guess = _nearest(str(loc[-1]), _allowed_keys(model, loc[:-1]))
             if guess:
-                message += f"; возможно, {guess}?"
+                message += _("; возможно, {guess}?", guess=guess)
         if item["type"] == "literal_error" and isinstance(item.get("input"), str):
             guess = _nearest(item["input"], re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", ""))))
             if guess:
-                message += f"; возможно, {guess}?"
+                message += _("; возможно, {guess}?", guess=guess)
         lines.append(f"{where(loc, data)}: {message}")
     return lines[0] if len(lines) == 1 else "\n  " + "\n  ".join(lines)
 
@@ -89,7 +91,7 @@ def where(loc: Sequence[int | str], data: Mapping[str, Any]) -> str:
                 None,
             )
             path = ".".join([*tables, *keys, part])
-            tables = [f"[[{path}]] №{following + 1}" + (f" ({name})" if name else "")]
+            tables = [f"[[{path}]] " + _("№{n}", n=following + 1) + (f" ({name})" if name else "")]
             keys = []
             node = entry
             i += 2
@@ -99,7 +101,7 @@ def where(loc: Sequence[int | str], data: Mapping[str, Any]) -> str:
             node = child
             i += 1
             continue
-        keys.append(str(part) if not isinstance(part, int) else f"№{part + 1}")
+        keys.append(str(part) if not isinstance(part, int) else _("№{n}", n=part + 1))
         node = child
         i += 1
     head = " ".join(tables)
@@ -113,16 +115,16 @@ def where(loc: Sequence[int | str], data: Mapping[str, Any]) -> str:
         return f"[{keys[0]}]"
     if len(keys) == 1 and isinstance(data.get(keys[0]), list):
         return f"[[{keys[0]}]]"
-    return keys[0] if keys else TOP_LEVEL
+    return keys[0] if keys else _(TOP_LEVEL)
 
 
 def _message(item: Mapping[str, Any]) -> str:
     template = MESSAGES.get(str(item["type"]), GENERIC)
-    ctx = {k: str(v).replace(" or ", " или ") for k, v in item.get("ctx", {}).items()}
+    ctx = {k: str(v).replace(" or ", _(" или ")) for k, v in item.get("ctx", {}).items()}
     try:
-        return template.format(**ctx)
+        return _(template, **ctx)
     except (KeyError, IndexError):
-        return GENERIC
+        return _(GENERIC)
 
 
 def _nearest(word: str, candidates: list[str]) -> str | None:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from intensive_tracker.config.base import Section
+from intensive_tracker.i18n import _
 
 # Fields a form's column can map to (`columns = { full_name = "ФИО", ... }`).
 FormField = Literal[
@@ -25,17 +26,14 @@ FormField = Literal[
     "grade",
     "outcome",
 ]
-DEFAULT_PASSING = ["зачтено", "зачёт", "зачет", "защищена", "защитил", "защитила", "пройдена", "да", "passed"]
+# Answers a defense form holds (data to match, not messages): what counts as passed, what as failed.
+DEFAULT_PASSING = [
+    *("зачтено", "зачёт", "зачет", "защищена", "защитил", "защитила"),  # not a message
+    *("пройдена", "да", "passed"),  # not a message
+]
 DEFAULT_FAILING = [
-    "не зачтено",
-    "незачёт",
-    "незачет",
-    "не защищена",
-    "не защитил",
-    "не защитила",
-    "не пройдена",
-    "нет",
-    "failed",
+    *("не зачтено", "незачёт", "незачет", "не защищена", "не защитил", "не защитила"),  # not a message
+    *("не пройдена", "нет", "failed"),  # not a message
 ]
 
 
@@ -68,17 +66,17 @@ class FormSettings(Section):
     @model_validator(mode="after")
     def _consistent(self) -> FormSettings:
         if (self.files is None) == (self.inbox is None):
-            raise ValueError("задайте либо files (путь или шаблон), либо inbox (папку)")
+            raise ValueError(_("задайте либо files (путь или шаблон), либо inbox (папку)"))
         cols = self.columns
         if "full_name" not in cols and not ("last_name" in cols and "first_name" in cols):
-            raise ValueError("в columns нужен full_name или last_name и first_name")
+            raise ValueError(_("в columns нужен full_name или last_name и first_name"))
         if self.kind == "attendance" and self.session_date is None and "timestamp" not in cols:
-            raise ValueError("форме посещаемости нужен session_date или столбец timestamp")
+            raise ValueError(_("форме посещаемости нужен session_date или столбец timestamp"))
         if self.kind == "defense":
             if "grade" not in cols and "outcome" not in cols:
-                raise ValueError("форме защиты нужен столбец grade или outcome")
+                raise ValueError(_("форме защиты нужен столбец grade или outcome"))
             if self.defense_date is None and "timestamp" not in cols:
-                raise ValueError("форме защиты нужен defense_date или столбец timestamp")
+                raise ValueError(_("форме защиты нужен defense_date или столбец timestamp"))
         return self
 
     def anchored(self, base_dir: Path) -> FormSettings:
@@ -97,5 +95,5 @@ class FormSettings(Section):
 def unique_form_names(forms: list[FormSettings]) -> list[FormSettings]:
     names = [f.name for f in forms]
     if len(set(names)) != len(names):
-        raise ValueError("имя каждой формы (name) должно быть уникальным")
+        raise ValueError(_("имя каждой формы (name) должно быть уникальным"))
     return forms

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from intensive_tracker.config.describe import describe
 from intensive_tracker.config.settings import Settings
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import _
 
 CONFIG_ENV = "INTENSIVE_TRACKER_CONFIG"
 DEFAULT_CONFIG = Path("config.toml")
@@ -44,15 +45,18 @@ def load_settings(path: Path) -> Settings:
         text = path.read_text("utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: файла конфигурации нет (скопируйте config.example.toml или выполните "
-            "`intensive-tracker demo`, чтобы получить готовый)"
+            _(
+                "{path}: файла конфигурации нет (скопируйте config.example.toml или выполните "
+                "`intensive-tracker demo`, чтобы получить готовый)",
+                path=path,
+            )
         ) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: файл не читается: {e}") from None
+        raise ConfigError(_("{path}: файл не читается: {error}", path=path, error=e)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: ошибка синтаксиса TOML: {e}") from None
+        raise ConfigError(_("{path}: ошибка синтаксиса TOML: {error}", path=path, error=e)) from None
     return parse_settings(data, source=str(path), base_dir=path.resolve().parent)
 
 

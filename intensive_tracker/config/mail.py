@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from intensive_tracker.config.base import EMAIL, Section
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import _
 
 
 class MailSettings(Section):
@@ -33,10 +34,10 @@ class MailSettings(Section):
     @classmethod
     def _no_password_in_file(cls, data: Any) -> Any:
         if isinstance(data, dict) and "recipients" in data:
-            raise ValueError("получатели округов задаются в одном месте: перенесите их в [districts.recipients]")
+            raise ValueError(_("получатели округов задаются в одном месте: перенесите их в [districts.recipients]"))
         if isinstance(data, dict) and "password" in data:
             env = data.get("password_env", "INTENSIVE_TRACKER_SMTP_PASSWORD")
-            raise ValueError(f"пароля SMTP не должно быть в файле: задайте его в переменной окружения {env}")
+            raise ValueError(_("пароля SMTP не должно быть в файле: задайте его в переменной окружения {env}", env=env))
         return data
 
     @model_validator(mode="after")
@@ -47,9 +48,11 @@ class MailSettings(Section):
             ("reply_to", self.reply_to),
         ]:
             if value is not None and not EMAIL.fullmatch(value):
-                raise ValueError(f"{where}: {value!r} — не адрес e-mail (имя@домен)")
+                raise ValueError(_("{key}: {value!r} — не адрес e-mail (имя@домен)", key=where, value=value))
         if self.username and self.security == "none":
-            raise ValueError('security = "none" отправил бы пароль SMTP открытым текстом: используйте starttls или ssl')
+            raise ValueError(
+                _('security = "none" отправил бы пароль SMTP открытым текстом: используйте starttls или ssl')
+            )
         return self
 
     @property
@@ -62,5 +65,10 @@ class MailSettings(Section):
             return None
         value = os.environ.get(self.password_env, "")
         if not value:
-            raise ConfigError(f"mail.username is set but the password is not: export {self.password_env}=<password>")
+            raise ConfigError(
+                _(
+                    "mail.username задан, а пароль нет: export {env}=<пароль>",
+                    env=self.password_env,
+                )
+            )
         return value

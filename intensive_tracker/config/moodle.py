@@ -9,10 +9,11 @@ from pydantic import Field, model_validator
 
 from intensive_tracker.config.base import Section
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import _
 
 # Both languages of mod_attendance's default status set: the lab's site speaks Russian,
 # the recordings come from an English one (PRODUCT.md).
-DEFAULT_PRESENT_STATUSES = ["P", "L", "Present", "Late", "П", "О", "Присутствовал", "Опоздал"]
+DEFAULT_PRESENT_STATUSES = ["P", "L", "Present", "Late", "П", "О", "Присутствовал", "Опоздал"]  # not a message
 
 
 class ProfileFields(Section):
@@ -53,13 +54,13 @@ class MoodleSettings(Section):
     def _no_token_in_file(cls, data: Any) -> Any:
         if isinstance(data, dict) and ("token" in data or "wstoken" in data):
             env = data.get("token_env", "INTENSIVE_TRACKER_MOODLE_TOKEN")
-            raise ValueError(f"токена не должно быть в файле: задайте его в переменной окружения {env}")
+            raise ValueError(_("токена не должно быть в файле: задайте его в переменной окружения {env}", env=env))
         return data
 
     @model_validator(mode="after")
     def _url_or_standin(self) -> MoodleSettings:
         if not self.url and not self.standin:
-            raise ValueError('задайте url (адрес Moodle) или standin = "demo"')
+            raise ValueError(_('задайте url (адрес Moodle) или standin = "demo"'))
         return self
 
     def token(self) -> str:
@@ -67,8 +68,11 @@ class MoodleSettings(Section):
         value = os.environ.get(self.token_env, "").strip()
         if not value:
             raise ConfigError(
-                f"the Moodle token is not set: export {self.token_env}=<token of the service user> "
-                "(see docs/администратору.md, section 3)"
+                _(
+                    "токен Moodle не задан: export {env}=<токен служебного пользователя> (см. {guide}, раздел 3)",
+                    env=self.token_env,
+                    guide="docs/администратору.md",  # a file name
+                )
             )
         return value
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from intensive_tracker.config.base import EMAIL, Section
+from intensive_tracker.i18n import _
 
 
 class DistrictExtra(Section):
@@ -35,7 +36,11 @@ class DistrictSettings(Section):
             bad = [e for e in emails if not EMAIL.fullmatch(e)]
             if bad or not emails:
                 raise ValueError(
-                    f"«{district}»: нужен список адресов e-mail (неверные: {', '.join(bad) or 'пустой список'})"
+                    _(
+                        "«{district}»: нужен список адресов e-mail (неверные: {bad})",
+                        district=district,
+                        bad=", ".join(bad) or _("пустой список"),
+                    )
                 )
         return value
 
@@ -50,9 +55,9 @@ class JoinOverride(Section):
     @model_validator(mode="after")
     def _two_or_more(self) -> JoinOverride:
         if len(self.accounts) + len(self.emails) < 2:
-            raise ValueError("в join нужно не меньше двух учётных записей или адресов e-mail")
+            raise ValueError(_("в join нужно не меньше двух учётных записей или адресов e-mail"))
         if any(":" not in a for a in self.accounts):
-            raise ValueError('учётные записи пишутся "источник:внешний id", например "moodle:1203"')
+            raise ValueError(_('учётные записи пишутся "источник:внешний id", например "moodle:1203"'))
         return self
 
 
@@ -74,5 +79,7 @@ class PeopleSettings(Section):
         joined = {a for j in self.join for a in j.accounts}
         both = sorted(joined & {s.account for s in self.split})
         if both:
-            raise ValueError(f"{', '.join(both)}: учётная запись не может быть одновременно в join и в split")
+            raise ValueError(
+                _("{accounts}: учётная запись не может быть одновременно в join и в split", accounts=", ".join(both))
+            )
         return self

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from intensive_tracker.config.base import Section
+from intensive_tracker.i18n import _
 
 
 class ScheduleSettings(Section):
@@ -26,7 +27,13 @@ class ScheduleSettings(Section):
             try:
                 CronTrigger.from_crontab(value, timezone="UTC")
             except ValueError as e:
-                raise ValueError(f"{value!r} is not a crontab line (minute hour day month weekday): {e}") from None
+                raise ValueError(
+                    _(
+                        "{value!r} — не строка crontab (минута час день месяц день-недели): {error}",
+                        value=value,
+                        error=e,
+                    )
+                ) from None
         return value.strip()
 
     @field_validator("timezone")
@@ -36,5 +43,5 @@ class ScheduleSettings(Section):
             try:
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r} (for example Europe/Moscow)") from None
+                raise ValueError(_("неизвестный часовой пояс {zone!r} (например, Europe/Moscow)", zone=value)) from None
         return value

@@ -13,6 +13,7 @@ from intensive_tracker.config.mail import MailSettings
 from intensive_tracker.config.moodle import CohortSettings, MoodleSettings, ProgramSettings
 from intensive_tracker.config.people import DistrictSettings, PeopleSettings
 from intensive_tracker.config.schedule import ScheduleSettings
+from intensive_tracker.i18n import _
 
 
 class ReportSettings(Section):
@@ -57,24 +58,29 @@ class Settings(Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"неизвестный часовой пояс {value!r} (например, Europe/Moscow)") from None
+            raise ValueError(_("неизвестный часовой пояс {zone!r} (например, Europe/Moscow)", zone=value)) from None
         return value
 
     @model_validator(mode="after")
     def _references(self) -> Settings:
         keys = [p.key for p in self.programs]
         if len(set(keys)) != len(keys):
-            raise ValueError("programs: ключ (key) каждой программы должен быть уникальным")
+            raise ValueError(_("programs: ключ (key) каждой программы должен быть уникальным"))
         cohort_keys = [c.key for c in self.cohorts]
         if len(set(cohort_keys)) != len(cohort_keys):
-            raise ValueError("cohorts: ключ (key) каждой когорты должен быть уникальным")
+            raise ValueError(_("cohorts: ключ (key) каждой когорты должен быть уникальным"))
         for cohort in self.cohorts:
             if cohort.program not in keys:
                 raise ValueError(
-                    f"когорта {cohort.key!r}: программы {cohort.program!r} нет среди programs ({', '.join(keys)})"
+                    _(
+                        "когорта {cohort!r}: программы {program!r} нет среди programs ({keys})",
+                        cohort=cohort.key,
+                        program=cohort.program,
+                        keys=", ".join(keys),
+                    )
                 )
         if self.cohorts and self.moodle is None:
-            raise ValueError("для cohorts нужен раздел [moodle]")
+            raise ValueError(_("для cohorts нужен раздел [moodle]"))
         return self
 
     @property

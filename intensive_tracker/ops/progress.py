@@ -10,7 +10,9 @@ import logging
 import sys
 from typing import Any, TextIO
 
-BAR_FORMAT = "{desc}: {percentage:3.0f}% |{bar}| {n_fmt}/{total_fmt} когорт, {elapsed}{postfix}"
+from intensive_tracker.i18n import N_, _
+
+BAR_FORMAT = N_("{desc}: {percentage:3.0f}% |{bar}| {n_fmt}/{total_fmt} когорт, {elapsed}{postfix}")
 
 
 class _AboveBar:
@@ -40,12 +42,12 @@ class CohortProgress:
             out = stream or sys.stderr
             self._bar = tqdm(
                 total=total,
-                desc="Синхронизация",
+                desc=_("Синхронизация"),
                 file=out,
                 leave=False,
                 dynamic_ncols=True,
                 mininterval=0,
-                bar_format=BAR_FORMAT,
+                bar_format=_(BAR_FORMAT),
             )  # few, slow steps: draw each
             self._redirect_logs(out)
 
@@ -61,7 +63,7 @@ class CohortProgress:
 
     def advance(self, label: str, *, failed: bool = False) -> None:
         if self._bar is not None:
-            self._bar.set_postfix_str(f"{label}{' — ошибка' if failed else ''}", refresh=False)
+            self._bar.set_postfix_str(_("{label} — ошибка", label=label) if failed else label, refresh=False)
             self._bar.update(1)
 
     def close(self) -> None:
@@ -69,7 +71,7 @@ class CohortProgress:
             bar, self._bar = self._bar, None
             finished = bar.n >= bar.total
             if finished:
-                bar.set_postfix_str("готово", refresh=False)
+                bar.set_postfix_str(_("готово"), refresh=False)
             bar.leave = finished  # a finished bar stays as one line; a stuck one leaves no trace
             bar.close()
         for handler, original in self._redirected:

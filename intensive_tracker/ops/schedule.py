@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from intensive_tracker.config import Settings
+from intensive_tracker.i18n import N_
 
 JOB_SYNC = "nightly-sync"
 JOB_EMAILS = "district-emails"
@@ -21,7 +22,7 @@ JOB_EMAILS = "district-emails"
 
 @dataclass(frozen=True)
 class JobSchedule:
-    """One scheduled job as configured."""
+    """One scheduled job as configured; `title` is a msgid (shown through `_`, kept as it is in status JSON)."""
 
     id: str
     title: str
@@ -35,9 +36,9 @@ def schedule_zone(settings: Settings) -> ZoneInfo:
 
 def configured_jobs(settings: Settings) -> list[JobSchedule]:
     """The configured jobs; district emails only when [schedule].emails is set."""
-    jobs = [JobSchedule(JOB_SYNC, "синхронизация и отчёт", settings.schedule.sync)]
+    jobs = [JobSchedule(JOB_SYNC, N_("синхронизация и отчёт"), settings.schedule.sync)]
     if settings.schedule.emails:
-        jobs.append(JobSchedule(JOB_EMAILS, "рассылка по округам", settings.schedule.emails))
+        jobs.append(JobSchedule(JOB_EMAILS, N_("рассылка по округам"), settings.schedule.emails))
     return jobs
 
 

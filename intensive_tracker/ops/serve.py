@@ -7,6 +7,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from intensive_tracker.errors import ConfigError
+from intensive_tracker.i18n import _
 
 HOST = "127.0.0.1"  # never another interface: district pages carry personal data
 
@@ -26,6 +27,11 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def make_server(directory: Path, *, port: int = 8000) -> ThreadingHTTPServer:
     """A server for `directory` on 127.0.0.1:`port` (0 = any free port); the caller runs and closes it."""
     if not (directory / "index.html").is_file():
-        raise ConfigError(f"{directory}: no index.html here; run `intensive-tracker report` first or pass --dir")
+        raise ConfigError(
+            _(
+                "{folder}: здесь нет index.html; сначала выполните `intensive-tracker report` или укажите --dir",
+                folder=directory,
+            )
+        )
     handler = functools.partial(_QuietHandler, directory=str(directory))
     return ThreadingHTTPServer((HOST, port), handler)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from intensive_tracker.i18n import _
+
 log = logging.getLogger(__name__)
 
 
@@ -53,7 +55,7 @@ def stop_on_signals(
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        log.warning("%s received: finishing the current batch, then stopping", name)
+        log.warning(_("получен {signal}: заканчиваю текущую порцию и останавливаюсь", signal=name))
         flag.request(name)
         if then is not None:
             then()

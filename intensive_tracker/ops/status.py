@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import DatabaseCorrupt, DatabaseUnavailable, TrackerError
+from intensive_tracker.i18n import _
 from intensive_tracker.ops.schedule import configured_jobs, next_fire_times, schedule_zone
 from intensive_tracker.periods import aware_utc
 from intensive_tracker.store import models as m
@@ -197,8 +198,10 @@ def _last_failure(engine: Engine, tz: ZoneInfo, *, lock_free: bool) -> dict[str,
             {
                 "source": None,
                 "cohort": None,
-                "message": "процесс завершился, не закончив запуск (остановлен или убит); "
-                "записанные когорты сохранены, следующий запуск продолжит",
+                "message": _(
+                    "процесс завершился, не закончив запуск (остановлен или убит); "
+                    "записанные когорты сохранены, следующий запуск продолжит"
+                ),
             }
         ]
     return data

@@ -14,6 +14,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.files import create_private
+from intensive_tracker.i18n import _
 from intensive_tracker.redact import register_secret
 from intensive_tracker.store.errors import translate
 
@@ -40,7 +41,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> E
             url, connect_args={"options": f"-c lock_timeout={busy_timeout_ms}"} if is_postgres else {}
         )
     except Exception as e:  # unknown dialect, missing driver, malformed URL
-        raise ConfigError(f"database_url: cannot use it: {type(e).__name__}: {e}") from None
+        raise ConfigError(_("database_url: не подходит: {kind}: {error}", kind=type(e).__name__, error=e)) from None
     register_secret(engine.url.password if isinstance(engine.url.password, str) else None)
     # Unreachable or corrupt databases become one-line errors (69, 65) for every command (issue 12).
     event.listen(engine, "handle_error", translate)
@@ -48,7 +49,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> E
         event.listen(engine, "connect", functools.partial(_sqlite_pragmas, busy_timeout_ms=busy_timeout_ms))
         event.listen(engine, "begin", _sqlite_begin_immediate)
     elif engine.dialect.name != "postgresql":
-        raise ConfigError(f"database_url: {engine.dialect.name} is not supported (use sqlite or postgresql)")
+        raise ConfigError(
+            _(
+                "database_url: {dialect} не поддерживается (используйте sqlite или postgresql)",
+                dialect=engine.dialect.name,
+            )
+        )
     return engine
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine, ExceptionContext
 
 from intensive_tracker.errors import DatabaseCorrupt, DatabaseUnavailable, TrackerError
+from intensive_tracker.i18n import _
 from intensive_tracker.redact import redact
 
 # SQLite's words for a file that is not (or no longer) a database: SQLITE_NOTADB, SQLITE_CORRUPT.
@@ -41,18 +42,29 @@ def classify(engine: Engine | None, error: BaseException, *, connecting: bool = 
     if engine.dialect.name == "sqlite":
         if any(words in lowered for words in _CORRUPT):
             return DatabaseCorrupt(
-                f"{label}: файл повреждён или не является базой SQLite («{text[:120]}»). Восстановите его из "
-                "резервной копии или укажите другой файл в database_url; intensive-tracker его не изменял"
+                _(
+                    "{database}: файл повреждён или не является базой SQLite («{error}»). Восстановите его из "
+                    "резервной копии или укажите другой файл в database_url; intensive-tracker его не изменял",
+                    database=label,
+                    error=text[:120],
+                )
             )
         if any(words in lowered for words in _CANNOT_OPEN):
             return DatabaseUnavailable(
-                f"{label}: не удаётся открыть файл базы. Проверьте путь в database_url и права на папку"
+                _(
+                    "{database}: не удаётся открыть файл базы. Проверьте путь в database_url и права на папку",
+                    database=label,
+                )
             )
         return None
     if connecting:
         reason = redact(text.split(":")[-1].strip() or type(error).__name__)[:160]
         return DatabaseUnavailable(
-            f"{label}: база данных недоступна ({reason}). Проверьте, что сервер PostgreSQL запущен и "
-            "database_url в конфигурации указывает на него, затем повторите команду"
+            _(
+                "{database}: база данных недоступна ({reason}). Проверьте, что сервер PostgreSQL запущен и "
+                "database_url в конфигурации указывает на него, затем повторите команду",
+                database=label,
+                reason=reason,
+            )
         )
     return None

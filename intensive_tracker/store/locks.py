@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from intensive_tracker.errors import AlreadyRunning, TrackerError
 from intensive_tracker.files import make_dir, protect
+from intensive_tracker.i18n import _
 from intensive_tracker.periods import local
 from intensive_tracker.store.errors import database_label
 
@@ -233,10 +234,13 @@ def _postgres_holder(connection: Connection, name: LockName) -> str:
 def _busy_message(engine: Engine, holder: str) -> str:
     started = _running_since(engine)
     who = f" ({holder})" if holder else ""
-    since = f"; текущий запуск #{started[0]} начат {started[1]}" if started else ""
-    return (
-        f"синхронизация уже выполняется{who}{since}. {database_label(engine)}: дождитесь её окончания "
-        "(intensive-tracker status покажет итог) и при необходимости запустите снова"
+    since = _("; текущий запуск #{run} начат {when}", run=started[0], when=started[1]) if started else ""
+    return _(
+        "синхронизация уже выполняется{who}{since}. {database}: дождитесь её окончания "
+        "(intensive-tracker status покажет итог) и при необходимости запустите снова",
+        who=who,
+        since=since,
+        database=database_label(engine),
     )
 
 
@@ -254,7 +258,7 @@ def _running_since(engine: Engine) -> tuple[int, str] | None:
     started = row[1]
     if isinstance(started, str):
         started = datetime.fromisoformat(started)
-    return int(row[0]), local(started).strftime("%d.%m.%y %H:%M (МСК)")
+    return int(row[0]), local(started).strftime("%d.%m.%y %H:%M ") + _("(МСК)")
 
 
 def database_busy(engine: Engine, error: DBAPIError) -> DatabaseBusy | None:
@@ -264,7 +268,11 @@ def database_busy(engine: Engine, error: DBAPIError) -> DatabaseBusy | None:
     if not ("database is locked" in text_ or "database table is locked" in text_ or sqlstate == "55P03"):
         return None
     return DatabaseBusy(
-        f"{database_label(engine)}: another program kept the database locked for writing longer than the wait "
-        "allowed (SQLite busy_timeout / PostgreSQL lock_timeout); nothing of the batch in flight was written. "
-        "Find the program holding it (a backup, a manual sqlite3 or psql session) and run the sync again"
+        _(
+            "{database}: другая программа держала базу заблокированной для записи дольше допустимого ожидания "
+            "(SQLite busy_timeout / PostgreSQL lock_timeout); из текущей порции ничего не записано. "
+            "Найдите программу, которая её держит (резервное копирование, ручной сеанс sqlite3 или psql), "
+            "и запустите синхронизацию снова",
+            database=database_label(engine),
+        )
     )

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from intensive_tracker.errors import AlreadyRunning, ConfigError, TrackerError
+from intensive_tracker.i18n import _
 from intensive_tracker.store.errors import database_label
 from intensive_tracker.store.locks import database_busy, sync_lock
 
@@ -46,12 +47,16 @@ def upgrade(engine: Engine) -> list[str]:
         current, heads = schema_heads(engine)
     except OperationalError as e:
         busy = database_busy(engine, e)  # another writer holds it: say so, not "cannot open"
-        raise busy or TrackerError(f"{database_label(engine)}: cannot open the database: {e.orig}") from None
+        raise busy or _cannot_open(engine, e) from None
     unknown = current - known
     if unknown:
         raise ConfigError(
-            f"{database_label(engine)} was written by a newer intensive-tracker (schema {', '.join(sorted(unknown))}); "
-            "install that release or newer, this one never downgrades a database"
+            _(
+                "{database} записана более новой версией intensive-tracker (схема {revisions}); "
+                "установите ту версию или новее: эта никогда не откатывает базу назад",
+                database=database_label(engine),
+                revisions=", ".join(sorted(unknown)),
+            )
         )
     if current == heads:
         return []
@@ -71,7 +76,7 @@ def ensure_schema(engine: Engine) -> None:
         current, heads = schema_heads(engine)
     except OperationalError as e:
         busy = database_busy(engine, e)
-        raise busy or TrackerError(f"{database_label(engine)}: cannot open the database: {e.orig}") from None
+        raise busy or _cannot_open(engine, e) from None
     if current == heads:
         return
     with ExitStack() as stack:
@@ -79,7 +84,16 @@ def ensure_schema(engine: Engine) -> None:
             stack.enter_context(sync_lock(engine))
         except AlreadyRunning as busy:
             raise AlreadyRunning(
-                "схема базы отстаёт от этой версии intensive-tracker, а обновлять её во время синхронизации "
-                f"нельзя: {busy}; затем выполните intensive-tracker db upgrade"
+                _(
+                    "схема базы отстаёт от этой версии intensive-tracker, а обновлять её во время синхронизации "
+                    "нельзя: {reason}; затем выполните intensive-tracker db upgrade",
+                    reason=busy,
+                )
             ) from None
         upgrade(engine)
+
+
+def _cannot_open(engine: Engine, error: OperationalError) -> TrackerError:
+    return TrackerError(
+        _("{database}: не удаётся открыть базу: {error}", database=database_label(engine), error=error.orig)
+    )
