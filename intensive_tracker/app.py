@@ -26,7 +26,7 @@ from intensive_tracker.config import Settings
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.files import use_group
 from intensive_tracker.i18n import Language, _, using
-from intensive_tracker.mail import SendReport, resend, send_all
+from intensive_tracker.mail import PreviewReport, SendReport, preview_all, resend, send_all
 from intensive_tracker.people.districts import Registry, registry_from_settings, validate_districts
 from intensive_tracker.people.refresh import refresh_districts
 from intensive_tracker.reports.figure_types import Summary
@@ -282,6 +282,22 @@ class App:
         """Send the due district e-mails through the outbox, each once."""
         ensure_schema(self.engine)
         return send_all(self.settings, self.engine, self.registry, program=program, period=period, district=district)
+
+    @_for_others
+    def preview_emails(
+        self, out_dir: Path, *, program: str | None = None, period: str | None = None, district: str | None = None
+    ) -> PreviewReport:
+        """Write the due district e-mails as .eml files and index.html, in the language they would be sent in."""
+        ensure_schema(self.engine)
+        return preview_all(
+            self.settings,
+            self.engine,
+            self.registry,
+            out_dir=out_dir,
+            program=program,
+            period=period,
+            district=district,
+        )
 
     @_for_others
     def resend_email(self, outbox_id: int) -> SendReport:

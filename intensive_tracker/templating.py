@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 import templates
 from intensive_tracker.i18n import _, language, ngettext, number, percent
 from intensive_tracker.periods import half_year_label, launch_title, ru_date, ru_date_long
-from intensive_tracker.text import plural
+from intensive_tracker.text import district_label
 
 
 def templates_dir() -> Path:
@@ -30,7 +30,7 @@ def environment() -> Environment:
     env.filters["ru_date"] = ru_date
     env.filters["ru_date_long"] = ru_date_long
     env.filters["half_year"] = half_year_label
-    env.filters["plural"] = lambda n, one, few, many: f"{number(n)} {plural(n, one, few, many)}"
+    env.filters["district"] = district_label  # «не распределён» in the document's language; names as they are
     env.filters["num"] = number  # «1 950»: every count a page or an e-mail shows goes through it
     env.filters["launch_title"] = lambda x, school_year: launch_title(x.term, school_year, x.cohort, x.title)
     env.filters["percent"] = percent

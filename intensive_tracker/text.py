@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 
+from intensive_tracker.i18n import N_, _
+
+# The district key of people without a resolved district (stored in figures, in file names as its slug).
+UNASSIGNED = N_("не распределён")
+
 _TRANSLIT = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
@@ -57,11 +62,6 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", transliterate(text)).strip("-") or "x"
 
 
-def plural(n: int, one: str, few: str, many: str) -> str:
-    """Russian plural form: 1 участник, 2 участника, 5 участников."""
-    n = abs(n)
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+def district_label(name: str) -> str:
+    """A district as people read it: its own name, or «не распределён» in the active language."""
+    return _(UNASSIGNED) if name == UNASSIGNED else name

@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_PACKAGES = ("intensive_tracker", "connectors", "jobs")
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")

@@ -168,8 +168,9 @@ def test_check_without_a_token_in_english(monkeypatch: pytest.MonkeyPatch, tmp_p
     # The guide's file name is Russian (data); nothing else is.
     assert CYRILLIC.findall(result.stdout.replace("docs/администратору.md", "")) == [], result.stdout
     russian = run("--config", str(config), "check")
-    # The item is a value of `check --json`, the same in both languages; what it says follows the language.
-    assert russian.stdout.splitlines()[1].startswith(f"✘ token: токен Moodle не задан: export {TOKEN_ENV}=")
+    # The item is a value of `check --json` ("token" in both languages); people read it in their language.
+    assert russian.stdout.splitlines()[0] == f"✔ конфигурация: {config}: в порядке"
+    assert russian.stdout.splitlines()[1].startswith(f"✘ токен: токен Moodle не задан: export {TOKEN_ENV}=")
     assert russian.stdout.splitlines()[-1] == "Есть проблемы: код выхода 78."
 
 

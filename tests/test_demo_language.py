@@ -39,10 +39,12 @@ ALLOWED = {
     "bcc",
     "cc",
     "build",  # «Moodle 4.5.6 (Build: …)», Moodle's own release string
+    "cmid",  # Moodle's course-module id, named as the administrator finds it in the course page's address
 }
 # Identifiers and names, not words: removed before a line is judged.
 NOT_WORDS = [
     r"^\S+ (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) \[[\w-]+\] ",  # the journal's fields: time, level, job
+    r"(?<![@\w.])[a-z_]+(?:\.[a-z_]+)+\b(?![@\w])",  # config keys by their path: profile_fields.district, moodle.token_env
     r"«[^»]*»",  # a quoted value is data (a course, a header, a spelling), not a word of the message
     r"https?://\S+",
     r"`[^`]*`",

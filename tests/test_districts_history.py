@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from intensive_tracker.cli import cli
-from intensive_tracker.people.districts import UNASSIGNED, registry_from_settings
+from intensive_tracker.people.districts import registry_from_settings
 from intensive_tracker.reports.figures import build_summary
 from intensive_tracker.reports.roster import rosters
 from intensive_tracker.store import models as m
+from intensive_tracker.text import UNASSIGNED
 from tests.people_factories import BASE_CONFIG, batch, person, settings, sync
 
 MOSCOW = ZoneInfo("Europe/Moscow")

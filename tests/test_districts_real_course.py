@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.people.districts import UNASSIGNED, registry_from_settings
+from intensive_tracker.people.districts import registry_from_settings
 from intensive_tracker.people.identity import email_key
 from intensive_tracker.reports.quality import build_quality
 from intensive_tracker.reports.roster import rosters
 from intensive_tracker.store import models as m
+from intensive_tracker.text import UNASSIGNED
 from tests.conftest import FIXTURES, recording
 from tests.people_factories import batch, person, settings, sync
 

@@ -16,9 +16,10 @@ from intensive_tracker.config import load_settings
 from intensive_tracker.mail import outbox as ob
 from intensive_tracker.mail import send_all
 from intensive_tracker.mail.smtp import Transport
-from intensive_tracker.people.districts import UNASSIGNED, load_registry
+from intensive_tracker.people.districts import load_registry
 from intensive_tracker.reports.roster import rosters
 from intensive_tracker.store.engine import make_engine
+from intensive_tracker.text import UNASSIGNED
 from tests.mail_support import ScriptedHandler, html_rows, smtp_server
 
 pytestmark = pytest.mark.slow  # one demo sync (the stand-in Moodle) for the module

@@ -20,11 +20,12 @@ from sqlalchemy.engine import Engine
 
 from intensive_tracker.mail.message import build_message, wire_bytes
 from intensive_tracker.mail.plan import RowsFor, district_rows, plan_mails
-from intensive_tracker.people.districts import UNASSIGNED, load_registry
+from intensive_tracker.people.districts import load_registry
 from intensive_tracker.periods import ru_date
 from intensive_tracker.reports.roster_types import OUTCOME_LABELS, Roster, RosterRow
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import transaction
+from intensive_tracker.text import UNASSIGNED
 from tests.mail_support import (
     LAB,
     SESSION_DAYS,

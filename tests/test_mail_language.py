@@ -23,8 +23,8 @@ from intensive_tracker.config import Settings, parse_settings
 from intensive_tracker.i18n import set_language, using
 from intensive_tracker.mail.message import build_message, wire_bytes
 from intensive_tracker.mail.plan import DistrictMail, RegionTotals
-from intensive_tracker.people.districts import UNASSIGNED
 from intensive_tracker.reports.roster_types import Mark, RosterRow, SessionColumn
+from intensive_tracker.text import UNASSIGNED
 from tests.mail_support import LAB, Person, ScriptedHandler, attachment, populate, settings_for, smtp_server
 
 NOW = datetime(2024, 6, 3, 9, 30, tzinfo=UTC)

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.people.districts import UNASSIGNED, load_registry
+from intensive_tracker.people.districts import load_registry
 from intensive_tracker.reports.figure_types import OutcomeCounts, ProgramSummary, Summary
 from intensive_tracker.reports.figures import build_summary
 from intensive_tracker.reports.freshness import freshness_warnings
 from intensive_tracker.store import models as m
+from intensive_tracker.text import UNASSIGNED
 from tests import report_data
 
 MSK = ZoneInfo("Europe/Moscow")

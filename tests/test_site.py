@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.i18n import using
-from intensive_tracker.people.districts import UNASSIGNED, load_registry
+from intensive_tracker.i18n import ngettext, using
+from intensive_tracker.people.districts import load_registry
 from intensive_tracker.periods import launch_title
 from intensive_tracker.reports.figures import build_summary
 from intensive_tracker.reports.paths import district_page
 from intensive_tracker.site.pages import site_rosters
 from intensive_tracker.site.render import render_site
-from intensive_tracker.text import plural, slug
+from intensive_tracker.text import UNASSIGNED, slug
 from tests import report_data
 from tests.html_pages import find_table, local_target, parse, texts, visible_text
 
@@ -39,16 +39,16 @@ def site(engine: Engine, tmp_path: Path) -> Path:
 
 def test_plural_forms() -> None:
     """1 участник, 2 участника, 5 участников, 11 участников, 21 участник, 112 участников."""
-    forms = ("участник", "участника", "участников")
-    assert [plural(n, *forms) for n in (1, 2, 5, 11, 21, 22, 112, 0)] == [
-        "участник",
-        "участника",
-        "участников",
-        "участников",
-        "участник",
-        "участника",
-        "участников",
-        "участников",
+    forms = [ngettext("{n} участник", "{n} участников", n) for n in (1, 2, 5, 11, 21, 22, 112, 0)]
+    assert forms == [
+        "1 участник",
+        "2 участника",
+        "5 участников",
+        "11 участников",
+        "21 участник",
+        "22 участника",
+        "112 участников",
+        "0 участников",
     ]
 
 

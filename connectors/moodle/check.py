@@ -229,7 +229,8 @@ def _profile_fields(checklist: Checklist, settings: Settings, seen: set[str], pr
                 "{fields}: есть среди {n} пользователя",
                 "{fields}: есть среди {n} пользователей",
                 probed,
-                fields=", ".join(f"{k} = {v}" for k, v in wanted.items()),
+                # The config's key (an identifier) and Moodle's short name (data, quoted).
+                fields=", ".join(f"profile_fields.{k} = «{v}»" for k, v in wanted.items()),
             ),
         )
         return

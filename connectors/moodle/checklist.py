@@ -8,7 +8,7 @@ from typing import Any
 
 from connectors.moodle import errors as e
 from intensive_tracker.errors import TrackerError
-from intensive_tracker.i18n import _
+from intensive_tracker.i18n import N_, _
 
 SEVERITY = (69, 77, 78, 65)  # most severe first
 
@@ -79,11 +79,20 @@ def probe(checklist: Checklist, item: str, present: set[str], wsfunction: str, a
         return None
 
 
+# Items whose names are fixed English values of `check --json` (a contract); people read them in their language.
+ITEM_LABELS = {
+    "configuration": N_("конфигурация"),
+    "token": N_("токен"),
+    "Moodle connection settings": N_("настройки подключения к Moodle"),
+}
+
+
 def lines(checklist: Checklist) -> Iterator[tuple[str, str]]:
     """(status, text) per item: the text is one line, with what to do after «→» for a red or yellow one."""
     marks = {"ok": "✔", "fail": "✘", "warn": "!"}
     for i in checklist.items:
-        text = f"{marks[i.status]} {i.item}: {i.detail}"
+        label = _(ITEM_LABELS[i.item]) if i.item in ITEM_LABELS else i.item
+        text = f"{marks[i.status]} {label}: {i.detail}"
         if i.fix:
             text += f" → {i.fix}"
         yield i.status, text

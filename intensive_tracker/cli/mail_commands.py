@@ -87,12 +87,9 @@ def email(
         _print_outbox(engine, settings.tz)
         return
     mail.plan.mail_settings(settings)
-    registry = obj.app.registry
     if mode == "preview":
         out_dir = outbox_dir or obj.app.relative_to_config(Path(settings.mail.preview_dir))  # type: ignore[union-attr]
-        preview = mail.preview_all(
-            settings, engine, registry, out_dir=out_dir, program=program, period=period, district=district
-        )
+        preview = obj.app.preview_emails(out_dir, program=program, period=period, district=district)
         for w in preview.warnings:
             obj.warn(_("предупреждение: {message}", message=w))
         for item in preview.items:

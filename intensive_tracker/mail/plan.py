@@ -21,11 +21,12 @@ from sqlmodel import col
 from intensive_tracker.config import MailSettings, Settings
 from intensive_tracker.errors import ConfigError
 from intensive_tracker.i18n import _, ngettext
-from intensive_tracker.people.districts import UNASSIGNED, Registry
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.periods import local_date, school_year_of
 from intensive_tracker.reports.roster import rosters
 from intensive_tracker.reports.roster_types import FORM_SIGN_IN, Roster, RosterRow, SessionColumn
 from intensive_tracker.store import models as m
+from intensive_tracker.text import UNASSIGNED
 
 KIND = "participants-results"
 # How people type «no district» in --district, and the file names' word for it (not translated: names stay).

@@ -15,13 +15,11 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
 from intensive_tracker.errors import ConfigError
-from intensive_tracker.i18n import N_, _
+from intensive_tracker.i18n import _
 from intensive_tracker.people.spelling import normalize, word_order_key
 
 if TYPE_CHECKING:
     from intensive_tracker.config import DistrictSettings, Settings
-
-UNASSIGNED = N_("не распределён")  # the key of people without a district; shown as _(UNASSIGNED)
 
 
 @dataclass(frozen=True)

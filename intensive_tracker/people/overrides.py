@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 
 from intensive_tracker.config import JoinOverride, PeopleSettings
 from intensive_tracker.people.identity import email_key, name_key
-from intensive_tracker.people.vocabulary import DEFENSE_RANK
+from intensive_tracker.people.vocabulary import DEFENSE_RANK, LINK_JOINED, LINK_JOINED_NOTE, LINK_SPLIT, LINK_SPLIT_NOTE
 from intensive_tracker.store import models as m
 
 
@@ -128,8 +128,8 @@ def _apply_join(conn: Connection, join: JoinOverride) -> bool:
     if len(people) < 2:
         return False
     target = people[0]  # the oldest record stays: its id is what earlier reports and emails knew
-    # Stored link reasons are read back by the quality report («вручную»): data in one language, not a message.
-    reason = "объединено вручную (people.join" + (f": {join.note})" if join.note else ")")  # not a message
+    # Stored in Russian and read back by the quality report («вручную»); shown through the catalog.
+    reason = LINK_JOINED_NOTE.format(note=join.note) if join.note else LINK_JOINED
     for pid in people[1:]:
         moved = [
             aid
@@ -164,7 +164,7 @@ def _apply_split(session: Session, ref: str, note: str) -> bool:
     session.flush()
     assert person.id is not None
     new_id = person.id
-    reason = "отделено вручную (people.split" + (f": {note})" if note else ")")  # not a message: a stored link reason
+    reason = LINK_SPLIT_NOTE.format(note=note) if note else LINK_SPLIT
     _move_accounts(conn, [account.id], new_id, reason)
     return True
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from intensive_tracker.people.districts import Registry
+from intensive_tracker.reports.link_reasons import link_reason_text
 from intensive_tracker.store import models as m
 from intensive_tracker.sync.form_people import PROBABLE, SOURCE
 
@@ -145,7 +146,7 @@ def build_data_quality(engine: Engine, registry: Registry, *, form: str | None =
                     participant_id=p.id,
                     participant=p.full_name,
                     participant_district=p.district_raw,
-                    reason=a.link_reason,
+                    reason=link_reason_text(a.link_reason),
                 )
             )
         dropped = [

@@ -18,11 +18,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from intensive_tracker.i18n import _, ngettext
-from intensive_tracker.people.districts import UNASSIGNED, Registry
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.periods import local_date, school_year_of
+from intensive_tracker.reports.link_reasons import link_reason_text
 from intensive_tracker.reports.roster import rosters
 from intensive_tracker.reports.roster_types import Roster, RosterRow
 from intensive_tracker.store import models as m
+from intensive_tracker.text import UNASSIGNED
 
 # (program key, school year) → district → roster, as site.site_rosters gives them
 Rosters = Mapping[tuple[str, str], Mapping[str, Roster]]
@@ -200,7 +202,7 @@ def _accounts(engine: Engine, ids: list[int]) -> tuple[dict[int, list[AccountInf
                         email=a.email,
                         district_raw=a.district_raw,
                         school=a.school,
-                        link_reason=a.link_reason,
+                        link_reason=link_reason_text(a.link_reason),
                         forms=tuple(forms.get(a.id, ())),
                     )
                 )
@@ -244,8 +246,3 @@ def quality_text(item: Mapping[str, Any]) -> str:
         ),
     }
     return texts[kind](item) if kind in texts else f"{kind}: {item.get('message') or item.get('reason') or ''}"
-
-
-def district_label(name: str) -> str:
-    """The district as a person reads it: «не распределён» in the active language, else the name (data)."""
-    return _("не распределён") if name == UNASSIGNED else name

@@ -6,8 +6,9 @@ from typing import Any
 
 from intensive_tracker.i18n import _
 from intensive_tracker.periods import ru_date
-from intensive_tracker.reports.person_card import PersonCard, district_label
+from intensive_tracker.reports.person_card import PersonCard
 from intensive_tracker.reports.roster_types import DELETED_NOTE
+from intensive_tracker.text import district_label
 
 
 def card_json(card: PersonCard) -> dict[str, Any]:

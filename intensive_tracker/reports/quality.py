@@ -23,6 +23,7 @@ from intensive_tracker.people.overrides import account_ref, match_overrides
 from intensive_tracker.people.spelling import normalize
 from intensive_tracker.periods import local
 from intensive_tracker.reports.dataquality import build_data_quality
+from intensive_tracker.reports.link_reasons import link_reason_text
 from intensive_tracker.reports.quality_types import (
     LastSync,
     LinkRow,
@@ -157,7 +158,13 @@ def _links(conn: Connection, people: dict[int, PersonRef]) -> tuple[list[LinkRow
         reason = a.link_reason or ""
         if a.participant_id not in people:
             continue
-        row = LinkRow(account_ref(a.source, a.external_id), a.full_name, a.email, reason, people[a.participant_id])
+        row = LinkRow(
+            account_ref(a.source, a.external_id),
+            a.full_name,
+            a.email,
+            link_reason_text(reason),
+            people[a.participant_id],
+        )
         if reason.lower().startswith(("probable", "вероятно")):  # not a message: stored link reasons
             probable.append(row)
         elif reason.startswith("тот же e-mail"):  # not a message

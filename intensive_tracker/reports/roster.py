@@ -21,12 +21,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
-from intensive_tracker.people.districts import UNASSIGNED, Registry
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.vocabulary import DEFENSE_RANK
 from intensive_tracker.periods import local, local_date, school_year_of, school_year_start
 from intensive_tracker.reports.roster_types import FORM_SIGN_IN, NOT_HELD, Mark, Roster, RosterRow, SessionColumn
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import chunked
+from intensive_tracker.text import UNASSIGNED
 
 _FORM_STATUS, _REMOVED_STATUS = "form", "removed"  # connectors/forms: a sign-in row; a row a corrected file dropped
 

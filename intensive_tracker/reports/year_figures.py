@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
-from intensive_tracker.people.districts import UNASSIGNED, Registry
+from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.vocabulary import OUTCOMES
 from intensive_tracker.periods import (
     school_year_start,
@@ -22,6 +22,7 @@ from intensive_tracker.reports.figure_types import (
     YearSummary,
 )
 from intensive_tracker.store import models as m
+from intensive_tracker.text import UNASSIGNED
 
 
 def _registered(conn: Connection, cohort_ids: list[int]) -> int | None:

@@ -9,6 +9,7 @@ from sqlmodel import Session, col
 
 from connectors.base import Batch, PersonRecord
 from intensive_tracker.people.identity import email_key, name_key
+from intensive_tracker.people.vocabulary import LINK_NEW, LINK_SAME_EMAIL
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import chunked, upsert
 from intensive_tracker.sync.state import RunState
@@ -50,7 +51,7 @@ def write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict[
     for p in new:
         key = email_key(p.email)
         if key and key in by_email:
-            links[p.external_id] = (by_email[key], f"тот же e-mail ({key})")  # not a message
+            links[p.external_id] = (by_email[key], LINK_SAME_EMAIL.format(email=key))
             continue
         values = participant_values(p)
         if key and key not in keyed:
@@ -67,13 +68,13 @@ def write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict[
         state.note_participants(created=(int(i) for i in created if i is not None))
         for (ext, _), new_id in zip(unkeyed, created, strict=True):
             assert new_id is not None  # a primary key returned by INSERT
-            links[ext] = (new_id, "новый участник")  # not a message
+            links[ext] = (new_id, LINK_NEW)
     first_with_key: set[str] = set()
     for p in new:
         key = email_key(p.email)
         if p.external_id in links or not key:
             continue
-        reason = "новый участник" if key not in first_with_key else f"тот же e-mail ({key})"  # not a message
+        reason = LINK_NEW if key not in first_with_key else LINK_SAME_EMAIL.format(email=key)
         first_with_key.add(key)
         links[p.external_id] = (by_email[key], reason)
     rows = []

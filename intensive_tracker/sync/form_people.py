@@ -17,13 +17,21 @@ from connectors.base import FormBatch
 from intensive_tracker.people.districts import Registry
 from intensive_tracker.people.identity import email_key, initials_key, name_key
 from intensive_tracker.people.spelling import normalize
+from intensive_tracker.people.vocabulary import (
+    LINK_NEW,
+    LINK_NEW_AMBIGUOUS,
+    LINK_NEW_OTHER_EMAIL,
+    LINK_PROBABLE_PREFIX,
+    LINK_SAME_EMAIL,
+    stored_probable,
+)
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import upsert
 from intensive_tracker.sync.cohort_people import participant_values
 from intensive_tracker.sync.state import RunState
 
 SOURCE = "forms"
-PROBABLE = "probable:"
+PROBABLE = LINK_PROBABLE_PREFIX
 _CHUNK = 500
 
 
@@ -117,16 +125,16 @@ class PersonIndex:
     def match(self, *, full_name: str, email: str | None, district_raw: str | None) -> tuple[int | None, str]:
         """(participant id or None for a new person, the reason shown in the data-quality report).
 
-        The reason is stored with the account and read back by the reports (the «тот же e-mail» prefix,
-        «проверьте», PROBABLE), so it is data in one language, not a message of the catalog.
+        The reason is stored with the account in Russian (people/vocabulary.py's LINK_* filled in) and read
+        back by the reports by its words; reports/link_reasons.py shows it in the reader's language.
         """
         key = email_key(email)
         if key and key in self.by_email:
-            return self.by_email[key], f"тот же e-mail ({key})"  # not a message
+            return self.by_email[key], LINK_SAME_EMAIL.format(email=key)
         nk = name_key(full_name.replace(".", ". "))
         district = self.district(district_raw)
         if not nk or district is None:
-            return None, "новый участник"  # not a message
+            return None, LINK_NEW
         initials, abbreviated = initials_key(full_name), _abbreviated(nk)
         # The same district, and the same name, or the same initials where either side is abbreviated.
         if abbreviated:
@@ -141,15 +149,15 @@ class PersonIndex:
             ids = ", ".join(f"#{pid}" for pid in sorted(twins))
             return (
                 None,
-                f"новый участник: то же ФИО и округ, что у {ids}, но другой e-mail — разные люди",  # not a message
+                LINK_NEW_OTHER_EMAIL.format(ids=ids),
             )
         if len({k.pid for k in candidates}) == 1:
             k = candidates[0]
-            return k.pid, f"{PROBABLE} то же ФИО и округ ({k.full_name}, {k.district_raw}); проверьте"  # not a message
+            return k.pid, stored_probable(f"{k.full_name}, {k.district_raw}")
         if candidates:
             ids = ", ".join(f"#{pid}" for pid in sorted({k.pid for k in candidates}))
-            return None, f"новый участник: несколько совпадений по ФИО и округу ({ids}); проверьте"  # not a message
-        return None, "новый участник"  # not a message
+            return None, LINK_NEW_AMBIGUOUS.format(ids=ids)
+        return None, LINK_NEW
 
 
 def link_people(
