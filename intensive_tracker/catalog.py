@@ -35,10 +35,9 @@ def project_root() -> Path:
     return locale_dir().parent.parent
 
 
-def extract(root: Path | None = None) -> Catalog:
-    """Every message the code and the templates use, with where they use it."""
-    root = root or project_root()
-    catalog = Catalog(
+def _new_catalog(lang: str | None = None) -> Catalog:
+    return Catalog(
+        locale=lang,
         domain=DOMAIN,
         project="intensive-tracker",
         version="1",
@@ -49,6 +48,12 @@ def extract(root: Path | None = None) -> Catalog:
         charset="utf-8",
         fuzzy=False,
     )
+
+
+def extract(root: Path | None = None) -> Catalog:
+    """Every message the code and the templates use, with where they use it."""
+    root = root or project_root()
+    catalog = _new_catalog()
     sources: list[tuple[Path, list[tuple[str, object]]]] = [
         (root / package, [("**.py", "python")]) for package in PYTHON_PACKAGES
     ]
@@ -73,16 +78,7 @@ def _po_path(lang: str) -> Path:
 def read_catalog(lang: str) -> Catalog:
     path = _po_path(lang)
     if not path.exists():
-        return Catalog(
-            locale=lang,
-            domain=DOMAIN,
-            project="intensive-tracker",
-            version="1",
-            copyright_holder="intensive-tracker",
-            msgid_bugs_address="",
-            creation_date=CATALOG_STARTED,
-            fuzzy=False,
-        )
+        return _new_catalog(lang)
     with path.open("rb") as handle:
         return read_po(handle, locale=lang, domain=DOMAIN)
 

@@ -106,6 +106,7 @@ def test_english_exports_keep_their_file_names(engine: Engine, tmp_path: Path) -
     rows = list(csv.reader(io.StringIO(raw), delimiter=";"))
     assert rows[0] == ["District", "Participants", "Attendances", "Passed the defense", "Share who passed the defense"]
     assert rows[1] == ["Балашиха", "1", "3", "1", "100%"]
+    assert [r[0] for r in rows].count("unassigned") == 1  # person C, who has no district
     assert ("report.xlsx", "report.xlsx — all tables, a sheet per table") in links
 
 

@@ -38,6 +38,7 @@ from intensive_tracker.site.annual_styles import (
     open_template,
 )
 from intensive_tracker.site.pages import absent_sentence
+from intensive_tracker.text import district_label
 
 FILE_NAME = "annual-report.docx"
 TWIP = 635  # EMU
@@ -146,7 +147,7 @@ def build_document(summary: Summary, *, school_year: str | None, template: Path 
         columns = headers(DISTRICT_HEADERS if with_defense else DISTRICT_HEADERS[:3])
         rows = [
             [
-                d.district,
+                district_label(d.district),
                 number(d.participants),
                 number(d.attendances),
                 *([number(d.defenses_passed)] if with_defense else []),

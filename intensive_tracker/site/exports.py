@@ -26,6 +26,7 @@ from intensive_tracker.i18n import N_, _
 from intensive_tracker.periods import half_year_label, launch_title, ru_date
 from intensive_tracker.reports.figure_types import OutcomeCounts, ProgramSummary, Summary, YearSummary
 from intensive_tracker.reports.paths import table_file
+from intensive_tracker.text import district_label
 
 Cell = str | int | float | date | None
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -183,7 +184,12 @@ def year_tables(p: ProgramSummary, y: YearSummary) -> list[Table]:
                 *([_("Прошли защиту"), _("Доля прошедших защиту")] if defense else []),
             ],
             rows=[
-                [d.district, d.participants, d.attendances, *([d.defenses_passed, d.defended_share] if defense else [])]
+                [
+                    district_label(d.district),
+                    d.participants,
+                    d.attendances,
+                    *([d.defenses_passed, d.defended_share] if defense else []),
+                ]
                 for d in y.districts
             ],
             percent_columns=frozenset({4} if defense else ()),
