@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, and_, any_, bindparam, func, or_, select
+from sqlalchemy import ARRAY, Boolean, and_, any_, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -79,8 +80,13 @@ def upsert(
         return result
     table = model.__table__  # type: ignore[attr-defined]
     deduped: dict[tuple[Any, ...], Mapping[str, Any]] = {}
-    for row in rows:
-        deduped[tuple(row[k] for k in key)] = row
+    natural = itemgetter(*key)
+    if len(key) == 1:
+        for row in rows:
+            deduped[(natural(row),)] = row
+    else:
+        for row in rows:
+            deduped[natural(row)] = row
     columns = list(next(iter(deduped.values())).keys())
     value_columns = [c for c in columns if c not in key]
     keys = list(deduped)
@@ -96,6 +102,7 @@ def upsert(
         for record in conn.execute(read.where(where)):
             existing[tuple(record[:n])] = (record[n], tuple(record[n + 1 :]))
     to_write = []
+    values_of = _tuple_getter(value_columns)
     for natural_key, row in deduped.items():
         before = existing.get(natural_key)
         if before is None:
@@ -103,7 +110,7 @@ def upsert(
             to_write.append(row)
             continue
         result.ids[natural_key] = before[0]
-        after = tuple(row[c] for c in value_columns)
+        after = values_of(row)
         if after != before[1] and any(_differs(b, a) for b, a in zip(before[1], after, strict=True)):
             result.counts.updated += 1
             to_write.append(row)
@@ -175,8 +182,7 @@ def _bulk_write(
         for page in chunked(rows, BULK_CHUNK):
             conn.execute(stmt, {f"col_{c}": [row[c] for row in page] for c in columns})
         return
-    # SQLite: the column types' own bind processors, so values are stored exactly as the ORM path stores them.
-    processors = [table.c[c].type._cached_bind_processor(conn.dialect) for c in columns]
+    # SQLite: one executemany of the driver, values through the column types' bind processors (_driver_rows).
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
     sql += f" ON CONFLICT ({', '.join(chr(34) + k + chr(34) for k in key)}) "
@@ -185,10 +191,7 @@ def _bulk_write(
         sql += " WHERE " + " OR ".join(f'"{table.name}"."{c}" IS NOT excluded."{c}"' for c in value_columns)
     else:
         sql += "DO NOTHING"
-    params = [
-        tuple(p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True)) for row in rows
-    ]
-    conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, _driver_rows(rows, table, columns, conn.dialect))
 
 
 def _copy_write(
@@ -209,16 +212,9 @@ def _copy_write(
     names = ", ".join(f'"{c}"' for c in columns)
     cursor.execute(f'DROP TABLE IF EXISTS pg_temp."{temp}"')
     cursor.execute(f'CREATE TEMPORARY TABLE "{temp}" ON COMMIT DROP AS SELECT {names} FROM "{table.name}" WITH NO DATA')
-    processors = [table.c[c].type._cached_bind_processor(conn.dialect) for c in columns]
     with cursor.copy(f'COPY "{temp}" ({names}) FROM STDIN') as pipe:
-        if any(processors):
-            for row in rows:
-                pipe.write_row(
-                    tuple(p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True))
-                )
-        else:
-            for row in rows:
-                pipe.write_row(tuple(row[c] for c in columns))
+        for record in _driver_rows(rows, table, columns, conn.dialect):
+            pipe.write_row(record)
     conflict = ", ".join(f'"{k}"' for k in key)
     sql = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{temp}" ON CONFLICT ({conflict}) '
     if value_columns:
@@ -228,6 +224,43 @@ def _copy_write(
         sql += "DO NOTHING"
     cursor.execute(sql)
     cursor.execute(f'DROP TABLE "{temp}"')
+
+
+def _driver_rows(
+    rows: Sequence[Mapping[str, Any]], table: Any, columns: list[str], dialect: Any
+) -> list[tuple[Any, ...]]:
+    """The rows as tuples for the driver, each value through its column type's bind processor (if it has one),
+    so values are stored exactly as the SQLAlchemy paths store them.
+
+    A boolean's processor only turns True into 1, which both drivers do themselves: skipped (issue 17: it was
+    called once per mark)."""
+    get = itemgetter(*columns)
+    records: list[tuple[Any, ...]] = [(get(row),) for row in rows] if len(columns) == 1 else [get(row) for row in rows]
+    wanted = []
+    for i, c in enumerate(columns):
+        column_type = table.c[c].type
+        processor = column_type._cached_bind_processor(dialect)
+        if processor is not None and not isinstance(column_type, Boolean):
+            wanted.append((i, processor))
+    if not wanted:
+        return records
+    out = []
+    for record in records:
+        values = list(record)
+        for i, processor in wanted:
+            values[i] = processor(values[i])
+        out.append(tuple(values))
+    return out
+
+
+def _tuple_getter(columns: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """row → the tuple of its `columns` (itemgetter, which returns a bare value for one column and fails on none)."""
+    if not columns:
+        return lambda row: ()
+    if len(columns) == 1:
+        only = columns[0]
+        return lambda row: (row[only],)
+    return itemgetter(*columns)
 
 
 def _key_filter(key_cols: list[Any], chunk: Sequence[tuple[Any, ...]], dialect: str) -> Any:
