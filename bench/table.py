@@ -14,6 +14,11 @@ GROWING = (
     "query_floor_s",
     "report_peak_mb",
     "email_preview_s",
+    # issue 17: the zero-cost passes (the only ones of a --full-max-factor run)
+    "zero_cost_sync_s",
+    "zero_cost_noop_s",
+    "zero_cost_fetch_floor_s",
+    "bulk_load_floor_s",
 )
 # A growth exponent in this band counts as a straight line (work ∝ factor).
 LINEAR = (0.85, 1.15)
