@@ -1,6 +1,6 @@
 """A synthetic region for the benchmark, scaled by a factor and deterministic for a seed.
 
-At factor 1: the registry's 60 districts, 20,000 participants, 4 school years (2020/21–2023/24)
+At factor 1: the registry's 60 districts, 20,000 participants, 5 school years (2020/21–2024/25)
 of 2 programs, 200 sessions, ~400,000 attendance marks, ~10,000 defenses, and two form exports of
 5,000 rows. Courses scale with the factor (12 at factor 1: 8 launches of «Конструирование урока»
 and 4 years of «Школа наставничества»; 48 at factor 4), so every course keeps the same shape
@@ -43,13 +43,16 @@ COURSES = 12
 REENROL_SHARE = 0.2  # a fifth of the people also enrol in a second course
 DEFENSE_SHARE = 0.625  # of a «Конструирование урока» course's students: ~10,000 defenses at factor 1
 FORM_ROWS = 5_000
-SCHOOL_YEARS = (2020, 2021, 2022, 2023)
+SCHOOL_YEARS = (2020, 2021, 2022, 2023, 2024)
 DEFENSE_NAME = "Защита методической разработки"
 PASS_GRADE = 6
 TEACHERS = (3, 4)
-# (program, school year index, half): the 12 launch slots; courses fill them round-robin, stepping
-# by 5 (coprime with 12) so that a small region still spans several years and both programs.
-SLOTS = [("ku", y, h) for y in range(4) for h in (1, 2)] + [("shn", y, 0) for y in range(4)]
+# (program, school year index, half): the 15 launch slots of 5 school years; courses fill them round-robin,
+# stepping by 4 (coprime with 15) from the last year's «Школа наставничества», so that a small region still
+# spans several years and both programs. At factor 1 the 12 courses give the years 2, 2, 3, 2 and 3 courses:
+# 4 finished years and an active one (2024/25) for the nightly pass (issue 17).
+SLOTS = [("ku", y, h) for y in range(5) for h in (1, 2)] + [("shn", y, 0) for y in range(5)]
+SLOT_STEP, SLOT_START = 4, 14
 _STATUS_WEIGHTS = [0.62, 0.05, 0.03, 0.30]  # П, О, У, Н: every enrolled student is marked in every session
 
 
@@ -136,7 +139,7 @@ def generate_region(factor: float, *, seed: int = 9, page_size: int = 200) -> Re
         return next_id[kind] - 1
 
     for c in range(n_courses):
-        program, year_i, half = SLOTS[(c * 5) % len(SLOTS)]
+        program, year_i, half = SLOTS[(c * SLOT_STEP + SLOT_START) % len(SLOTS)]
         year = SCHOOL_YEARS[year_i]
         course_id = 100 + c
         first_day, last_day = _span(year, half)

@@ -8,6 +8,9 @@
   models (`validate`), in the cohort writer outside its write statements (`diff`: reading stored rows,
   comparing, fingerprints, building rows) and in its INSERT/UPDATE statements (`write`). Parse and
   validate run in the fetch threads, so they overlap the writer and are summed over threads.
+* **bulk paths** (PostgreSQL): the synced attendance marks, truncated and written again in a transaction that is
+  rolled back, by each bulk path of `store/upsert.py` (`copy`: COPY into a temporary table + one INSERT … ON
+  CONFLICT; `unnest`: pages of arrays), alternately, best of three each. The faster is the one to keep as PG_BULK.
 * **nightly clock**: two days after the region's last session (not a Sunday, the weekly full refetch),
   so the last school year's latest launches are still active and the older years finished.
 """
@@ -30,6 +33,7 @@ from connectors.moodle import client as moodle_client
 from connectors.moodle import functions as moodle_functions
 from intensive_tracker.periods import local_date
 from intensive_tracker.store import models as m
+from intensive_tracker.store import upsert as store_upsert
 from intensive_tracker.sync import engine as sync_engine
 
 FLOOR_TABLES = ("participant", "account", "enrolment", "session", "attendance", "defense")
@@ -86,6 +90,38 @@ def bulk_load_floor(engine: Engine) -> tuple[float, int]:
     return seconds, rows
 
 
+MARK_COLUMNS = ["session_id", "participant_id", "account_id", "status", "status_label", "present"]
+
+
+def bulk_paths(engine: Engine) -> dict[str, Any] | None:
+    """PostgreSQL: seconds of each bulk path writing every synced mark into the emptied table; None on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from sqlmodel import Session
+
+    table = m.Attendance.__table__  # type: ignore[attr-defined]
+    key = ["session_id", "participant_id"]
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(*(table.c[c] for c in MARK_COLUMNS)))]
+    seconds: dict[str, list[float]] = {"copy": [], "unnest": []}
+    kept = store_upsert.PG_BULK
+    try:
+        for path in ("copy", "unnest") * 3:
+            store_upsert.PG_BULK = path
+            with Session(engine) as session:
+                # TRUNCATE (rolled back with the rest): an empty table, as the full sync finds it; a DELETE would
+                # leave every old row's index entries for the new ones to step over.
+                session.connection().exec_driver_sql(f'TRUNCATE "{table.name}"')
+                started = time.perf_counter()
+                store_upsert._bulk_write(session, table, MARK_COLUMNS, key, MARK_COLUMNS[2:], rows, "postgresql")
+                seconds[path].append(time.perf_counter() - started)
+                session.rollback()
+    finally:
+        store_upsert.PG_BULK = kept
+    best = {path: round(min(s), 3) for path, s in seconds.items()}
+    return {"rows": len(rows), **best, "faster": min(best, key=lambda p: best[p]), "kept": kept}
+
+
 class Profile:
     """Seconds per stage, added up from every thread."""
 
@@ -109,6 +145,7 @@ def profiled() -> Iterator[Profile]:
     decode = moodle_client.MoodleClient.decode
     parse = moodle_functions.parse
     execute = Connection.execute
+    bulk_write = store_upsert._bulk_write
     writer = sync_engine.WRITERS["cohort"]
 
     def timed(stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,8 +158,24 @@ def profiled() -> Iterator[Profile]:
 
         return wrapper
 
+    def counted_bulk(*args: Any, **kwargs: Any) -> None:
+        # The bulk path writes through the driver (executemany, COPY): all of it is `write`.
+        if not getattr(profile._in_writer, "on", False):
+            return bulk_write(*args, **kwargs)
+        profile._in_writer.bulk = True
+        started = time.perf_counter()
+        try:
+            return bulk_write(*args, **kwargs)
+        finally:
+            profile._in_writer.bulk = False
+            profile.add("write", time.perf_counter() - started)
+
     def counted_execute(self: Connection, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        if not getattr(profile._in_writer, "on", False) or not isinstance(statement, (Insert, Update, Delete)):
+        if (
+            not getattr(profile._in_writer, "on", False)
+            or getattr(profile._in_writer, "bulk", False)
+            or not isinstance(statement, (Insert, Update, Delete))
+        ):
             return execute(self, statement, *args, **kwargs)
         started = time.perf_counter()
         try:
@@ -143,6 +196,7 @@ def profiled() -> Iterator[Profile]:
     moodle_client.MoodleClient.decode = timed("parse", decode)  # type: ignore[method-assign]
     moodle_functions.parse = timed("validate", parse)
     Connection.execute = counted_execute  # type: ignore[method-assign]
+    store_upsert._bulk_write = counted_bulk
     writers: dict[str, Any] = sync_engine.WRITERS  # type: ignore[assignment]
     writers["cohort"] = write_cohort
     try:
@@ -151,6 +205,7 @@ def profiled() -> Iterator[Profile]:
         moodle_client.MoodleClient.decode = decode  # type: ignore[method-assign]
         moodle_functions.parse = parse
         Connection.execute = execute  # type: ignore[method-assign]
+        store_upsert._bulk_write = bulk_write
         writers["cohort"] = writer
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,6 +53,34 @@ class AttendanceRecord(_Record):
     status: str
     status_label: str = ""
     present: bool
+
+    @classmethod
+    def trusted(cls, session_key: str, external_id: str, status: str, status_label: str, present: bool) -> Self:
+        """A record from values already validated (a Moodle answer's schema), built without a second validation.
+
+        Equal to `AttendanceRecord(...)` of the same values. Issue 17: at region scale a mark costs about
+        2 µs through `model_construct` and 1 µs here, on 400,000 marks a night, in the fetch threads.
+        """
+        record = object.__new__(cls)
+        _set(
+            record,
+            "__dict__",
+            {
+                "session_key": session_key,
+                "external_id": external_id,
+                "status": status,
+                "status_label": status_label,
+                "present": present,
+            },
+        )
+        _set(record, "__pydantic_fields_set__", _MARK_FIELDS)
+        _set(record, "__pydantic_extra__", None)
+        _set(record, "__pydantic_private__", None)
+        return record
+
+
+_set = object.__setattr__
+_MARK_FIELDS = frozenset(AttendanceRecord.model_fields)
 
 
 class DefenseRecord(_Record):

@@ -415,3 +415,37 @@ def test_warnings_of_successful_answers_reach_the_batch() -> None:
     assert [(w.code, w.message) for w in batch.warnings] == [
         ("1", "core_course_get_courses_by_field: No access rights in course context")
     ]
+
+
+def test_trusted_mark_equals_a_validated_one() -> None:
+    """Issue 17: a mark built without validation is the same record as a validated one (eq, hash, dump)."""
+    from connectors.base import AttendanceRecord
+
+    values: dict[str, Any] = {
+        "session_key": "att1:7",
+        "external_id": "42",
+        "status": "П",
+        "status_label": "Присутствовал",
+        "present": True,
+    }
+    trusted = AttendanceRecord.trusted(**values)
+    checked = AttendanceRecord(**values)
+    assert trusted == checked and hash(trusted) == hash(checked)
+    assert trusted.model_dump() == checked.model_dump() and trusted.model_fields_set == checked.model_fields_set
+    assert trusted != AttendanceRecord(**(values | {"present": False}))
+
+
+def test_a_log_mark_is_validated_and_what_the_sync_does_not_read_is_dropped() -> None:
+    """The log's marks are plain dicts of the two fields read (id, remarks, `users` dropped); a bad one still fails."""
+    from pydantic import ValidationError
+
+    sess = _session(
+        attendance_log=[{"studentid": "5", "statusid": "41", "remarks": "x", "id": "9"}],
+        users=[{"id": 5, "firstname": "А", "lastname": "Б"}],
+    )
+    assert sess.attendance_log == [{"studentid": 5, "statusid": 41}]
+    assert "users" not in sess.model_dump()
+    with pytest.raises(ValidationError):
+        _session(attendance_log=[{"studentid": "пять", "statusid": "41"}])
+    with pytest.raises(ValidationError):
+        _session(attendance_log=[{"studentid": 5}])

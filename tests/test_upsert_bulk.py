@@ -51,3 +51,68 @@ def test_bulk_path_stores_the_same_text_as_the_ids_path(engine: Any) -> None:
             .all()
         )
     assert stored["bulk"] == stored["ids"]
+
+
+def test_a_scoped_upsert_reads_the_stored_rows_with_one_select(engine: Any) -> None:
+    """Issue 17: with `scope` the stored rows are read by one SELECT, whatever their number; counts stay exact."""
+    from sqlalchemy import event
+
+    from intensive_tracker.store.upsert import CHUNK
+
+    scope = m.BatchFingerprint.source == "moodle"  # type: ignore[arg-type]
+    selects: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    n = 3 * CHUNK + 7
+    with Session(engine) as session:
+        upsert(session, m.BatchFingerprint, _rows(n), key=KEY, ids=False, scope=scope)
+        changed = _rows(n)
+        changed[CHUNK + 1]["digest"] = "b"
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            again = upsert(session, m.BatchFingerprint, changed, key=KEY, ids=False, scope=scope)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        same = upsert(session, m.BatchFingerprint, changed, key=KEY, scope=scope)
+        session.commit()
+    assert len(selects) == 1
+    assert again.counts.as_dict() == {"inserted": 0, "updated": 1, "unchanged": n - 1}
+    assert same.counts.as_dict() == {"inserted": 0, "updated": 0, "unchanged": n}
+    assert len(same.ids) == n
+
+
+def test_postgresql_copy_and_unnest_paths_store_the_same_rows(engine: Any, monkeypatch: Any) -> None:
+    """Issue 17: COPY into a temporary table and the array pages write, update and skip the same rows."""
+    import pytest
+
+    from intensive_tracker.store import upsert as module
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's bulk paths")
+    stored: dict[str, list[tuple[Any, ...]]] = {}
+    for path in ("copy", "unnest"):
+        monkeypatch.setattr(module, "PG_BULK", path)
+        rows = [{**r, "source": path} for r in _rows(1500)]
+        with Session(engine) as session:
+            first = upsert(session, m.BatchFingerprint, rows, key=KEY, ids=False)
+            rows[3] = {**rows[3], "digest": "b"}
+            second = upsert(session, m.BatchFingerprint, rows, key=KEY, ids=False)
+            # Twice in one transaction: the temporary table of the first call does not stand in the way.
+            rows[4] = {**rows[4], "digest": "c"}
+            third = upsert(session, m.BatchFingerprint, rows, key=KEY, ids=False)
+            session.commit()
+            stored[path] = sorted(
+                session.execute(
+                    select(
+                        m.BatchFingerprint.cohort_key,  # type: ignore[arg-type]
+                        m.BatchFingerprint.digest,
+                        m.BatchFingerprint.written_at,
+                    ).where(m.BatchFingerprint.source == path)  # type: ignore[arg-type]
+                ).all()
+            )
+        assert first.counts.inserted == 1500 and second.counts.updated == 1 and third.counts.updated == 1
+    assert stored["copy"] == stored["unnest"]
+    assert [d for _, d, _ in stored["copy"]].count("a") == 1498

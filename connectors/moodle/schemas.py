@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from typing_extensions import TypedDict
 
 
 class _Answer(BaseModel):
@@ -133,16 +134,12 @@ class AttendanceStatus(_Answer):
     grade: float | None = None
 
 
-class AttendanceLog(_Answer):
+class AttendanceLog(TypedDict):
+    """One mark of a session's log. A TypedDict, not a model: validated ten times faster, and a no-op night
+    validates every mark of every cohort (issue 17). Unknown keys (`id`, `remarks`) are dropped."""
+
     studentid: int
     statusid: int  # a string on the wire ("5"); coerced
-    remarks: str | None = None
-
-
-class AttendanceUser(_Answer):
-    id: int
-    firstname: str | None = None
-    lastname: str | None = None
 
 
 class AttendanceSession(_Answer):
@@ -157,7 +154,8 @@ class AttendanceSession(_Answer):
     description: str = ""
     statuses: list[AttendanceStatus] = Field(default_factory=list)
     attendance_log: list[AttendanceLog] = Field(default_factory=list)
-    users: list[AttendanceUser] = Field(default_factory=list)
+    # Not read: `users` (every user the session lists, as long as the log) and a mark's `remarks` are left to
+    # `extra="ignore"`: validating them was a third of a no-op night's validation (issue 17).
 
     @field_validator("groupid", "duration", "description", mode="before")
     @classmethod

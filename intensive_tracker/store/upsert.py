@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, and_, any_, bindparam, func, or_, select
+from sqlalchemy import ARRAY, Boolean, and_, any_, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
@@ -17,6 +18,10 @@ CHUNK = 500
 # Rows per statement of the bulk path (no ids wanted, issue 17): PostgreSQL sends one array per column, so the
 # statement has a fixed number of parameters whatever its rows.
 BULK_CHUNK = 10_000
+# PostgreSQL's bulk path: "copy" (COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT) or
+# "unnest" (pages of BULK_CHUNK rows sent as one array per column). `python -m bench.run` measures both in
+# the same run (bulk_paths in bench/results/latest.json) and the faster one is kept here (issue 17).
+PG_BULK = "copy"
 
 
 def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -55,11 +60,16 @@ def upsert(
     *,
     key: Sequence[str],
     ids: bool = True,
+    scope: Any = None,
 ) -> UpsertResult:
     """Insert new rows, update changed ones, leave equal ones untouched; return ids by natural key.
 
     `ids=False` (the caller needs only the counts): ids of unchanged rows only, and the write takes the bulk
-    path — SQLite one plain `executemany` of the DB-API, PostgreSQL pages of BULK_CHUNK rows, no RETURNING.
+    path — SQLite one plain `executemany` of the DB-API, PostgreSQL `PG_BULK` (COPY into a temporary table,
+    or pages of BULK_CHUNK rows as arrays), no RETURNING.
+
+    `scope`: a WHERE clause that holds every stored row these rows could match (e.g. the cohort's rows). The
+    stored rows are then read by one SELECT of plain columns, instead of one SELECT per CHUNK of keys.
 
     Existing rows are read first so that the counts are exact and an unchanged row is never
     written (a re-sync writes nothing). The write itself is an `INSERT … ON CONFLICT DO UPDATE
@@ -70,32 +80,42 @@ def upsert(
         return result
     table = model.__table__  # type: ignore[attr-defined]
     deduped: dict[tuple[Any, ...], Mapping[str, Any]] = {}
-    for row in rows:
-        deduped[tuple(row[k] for k in key)] = row
+    natural = itemgetter(*key)
+    if len(key) == 1:
+        for row in rows:
+            deduped[(natural(row),)] = row
+    else:
+        for row in rows:
+            deduped[natural(row)] = row
     columns = list(next(iter(deduped.values())).keys())
     value_columns = [c for c in columns if c not in key]
     keys = list(deduped)
     dialect = session.get_bind().dialect.name
-    existing: dict[tuple[Any, ...], dict[str, Any]] = {}
+    # Natural key → (id, value columns as a tuple): plain rows, compared as tuples (issue 17).
+    existing: dict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = {}
     key_cols = [table.c[k] for k in key]
-    for chunk in chunked(keys):
-        where = _key_filter(key_cols, chunk, dialect)
-        for record in session.connection().execute(select(table.c.id, *[table.c[c] for c in columns]).where(where)):
-            mapping = record._mapping
-            existing[tuple(mapping[k] for k in key)] = dict(mapping)
+    n = len(key)
+    read = select(*key_cols, table.c.id, *[table.c[c] for c in value_columns])
+    wheres = [scope] if scope is not None else [_key_filter(key_cols, chunk, dialect) for chunk in chunked(keys)]
+    conn = session.connection()
+    for where in wheres:
+        for record in conn.execute(read.where(where)):
+            existing[tuple(record[:n])] = (record[n], tuple(record[n + 1 :]))
     to_write = []
+    values_of = _tuple_getter(value_columns)
     for natural_key, row in deduped.items():
         before = existing.get(natural_key)
         if before is None:
             result.counts.inserted += 1
             to_write.append(row)
-        elif any(_differs(before[c], row[c]) for c in value_columns):
+            continue
+        result.ids[natural_key] = before[0]
+        after = values_of(row)
+        if after != before[1] and any(_differs(b, a) for b, a in zip(before[1], after, strict=True)):
             result.counts.updated += 1
             to_write.append(row)
         else:
             result.counts.unchanged += 1
-        if before is not None:
-            result.ids[natural_key] = before["id"]
     if not to_write:
         return result
     if not ids:
@@ -145,6 +165,9 @@ def _bulk_write(
     """The same INSERT … ON CONFLICT DO UPDATE … WHERE changed, without RETURNING, in as few round trips as can be."""
     conn = session.connection()
     if dialect == "postgresql":
+        if PG_BULK == "copy":
+            _copy_write(session, table, columns, key, value_columns, rows)
+            return
         arrays = {c: bindparam(f"col_{c}", type_=ARRAY(table.c[c].type)) for c in columns}
         pg = postgresql.insert(table).from_select(columns, select(*(func.unnest(arrays[c]).label(c) for c in columns)))
         stmt = (
@@ -159,8 +182,7 @@ def _bulk_write(
         for page in chunked(rows, BULK_CHUNK):
             conn.execute(stmt, {f"col_{c}": [row[c] for row in page] for c in columns})
         return
-    # SQLite: the column types' own bind processors, so values are stored exactly as the ORM path stores them.
-    processors = [table.c[c].type._cached_bind_processor(conn.dialect) for c in columns]
+    # SQLite: one executemany of the driver, values through the column types' bind processors (_driver_rows).
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
     sql += f" ON CONFLICT ({', '.join(chr(34) + k + chr(34) for k in key)}) "
@@ -169,10 +191,76 @@ def _bulk_write(
         sql += " WHERE " + " OR ".join(f'"{table.name}"."{c}" IS NOT excluded."{c}"' for c in value_columns)
     else:
         sql += "DO NOTHING"
-    params = [
-        tuple(p(row[c]) if p is not None else row[c] for c, p in zip(columns, processors, strict=True)) for row in rows
-    ]
-    conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, _driver_rows(rows, table, columns, conn.dialect))
+
+
+def _copy_write(
+    session: Session,
+    table: Any,
+    columns: list[str],
+    key: Sequence[str],
+    value_columns: list[str],
+    rows: list[Mapping[str, Any]],
+) -> None:
+    """PostgreSQL: the rows COPYed (psycopg 3 `cursor.copy`) into a temporary table dropped at commit, then one
+    `INSERT … SELECT … ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT FROM …` into the table.
+
+    Values pass the column types' bind processors first, as the SQLAlchemy paths pass them."""
+    conn = session.connection()
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    temp = f"_bulk_{table.name}"
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor.execute(f'DROP TABLE IF EXISTS pg_temp."{temp}"')
+    cursor.execute(f'CREATE TEMPORARY TABLE "{temp}" ON COMMIT DROP AS SELECT {names} FROM "{table.name}" WITH NO DATA')
+    with cursor.copy(f'COPY "{temp}" ({names}) FROM STDIN') as pipe:
+        for record in _driver_rows(rows, table, columns, conn.dialect):
+            pipe.write_row(record)
+    conflict = ", ".join(f'"{k}"' for k in key)
+    sql = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{temp}" ON CONFLICT ({conflict}) '
+    if value_columns:
+        sql += "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in value_columns)
+        sql += " WHERE " + " OR ".join(f'"{table.name}"."{c}" IS DISTINCT FROM excluded."{c}"' for c in value_columns)
+    else:
+        sql += "DO NOTHING"
+    cursor.execute(sql)
+    cursor.execute(f'DROP TABLE "{temp}"')
+
+
+def _driver_rows(
+    rows: Sequence[Mapping[str, Any]], table: Any, columns: list[str], dialect: Any
+) -> list[tuple[Any, ...]]:
+    """The rows as tuples for the driver, each value through its column type's bind processor (if it has one),
+    so values are stored exactly as the SQLAlchemy paths store them.
+
+    A boolean's processor only turns True into 1, which both drivers do themselves: skipped (issue 17: it was
+    called once per mark)."""
+    get = itemgetter(*columns)
+    records: list[tuple[Any, ...]] = [(get(row),) for row in rows] if len(columns) == 1 else [get(row) for row in rows]
+    wanted = []
+    for i, c in enumerate(columns):
+        column_type = table.c[c].type
+        processor = column_type._cached_bind_processor(dialect)
+        if processor is not None and not isinstance(column_type, Boolean):
+            wanted.append((i, processor))
+    if not wanted:
+        return records
+    out = []
+    for record in records:
+        values = list(record)
+        for i, processor in wanted:
+            values[i] = processor(values[i])
+        out.append(tuple(values))
+    return out
+
+
+def _tuple_getter(columns: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """row → the tuple of its `columns` (itemgetter, which returns a bare value for one column and fails on none)."""
+    if not columns:
+        return lambda row: ()
+    if len(columns) == 1:
+        only = columns[0]
+        return lambda row: (row[only],)
+    return itemgetter(*columns)
 
 
 def _key_filter(key_cols: list[Any], chunk: Sequence[tuple[Any, ...]], dialect: str) -> Any:

@@ -44,7 +44,14 @@ def write_defenses(
             continue  # an incremental pull saw only the submission; the stored grade stands
         keep_best(rows, defense_row(d, cohort_id=cohort_id, participant_id=pid, account_id=account_ids[d.external_id]))
     state.counts["defenses"].add(
-        upsert(session, m.Defense, list(rows.values()), key=["cohort_id", "participant_id"], ids=False).counts
+        upsert(
+            session,
+            m.Defense,
+            list(rows.values()),
+            key=["cohort_id", "participant_id"],
+            ids=False,
+            scope=col(m.Defense.cohort_id) == cohort_id,
+        ).counts
     )
 
 
