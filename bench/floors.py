@@ -16,7 +16,7 @@ import requests
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from intensive_tracker.people.districts import UNASSIGNED
+from intensive_tracker.text import UNASSIGNED
 
 
 class RecordingSession(requests.Session):

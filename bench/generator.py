@@ -34,8 +34,9 @@ from connectors.demo.world import (
     User,
     World,
 )
-from intensive_tracker.people.districts import UNASSIGNED, load_registry
+from intensive_tracker.people.districts import load_registry
 from intensive_tracker.periods import half_year_of, school_year_of
+from intensive_tracker.text import UNASSIGNED
 
 PARTICIPANTS = 20_000
 SESSIONS = 200
