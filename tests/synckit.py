@@ -43,6 +43,19 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ[TOKEN_ENV] = TOKEN
 
 
+# The two programs of the lab, as config lines every test config starts from.
+PROGRAM_LINES = [
+    "[[programs]]",
+    'key = "ku"',
+    'title = "Конструирование урока"',
+    "",
+    "[[programs]]",
+    'key = "shn"',
+    'title = "Школа наставничества"',
+    "",
+]
+
+
 @functools.lru_cache(maxsize=1)
 def demo_world() -> World:
     """The generated demo world, built once per test process (the stand-in only reads it)."""
@@ -79,14 +92,7 @@ def write_config(
         "[report]",
         'out_dir = "report"',
         "",
-        "[[programs]]",
-        'key = "ku"',
-        'title = "Конструирование урока"',
-        "",
-        "[[programs]]",
-        'key = "shn"',
-        'title = "Школа наставничества"',
-        "",
+        *PROGRAM_LINES,
     ]
     for key, program, defense in COHORTS:
         lines += ["[[cohorts]]", f'key = "{key}"', f'program = "{program}"', f'course = "{key}"']

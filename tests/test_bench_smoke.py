@@ -37,31 +37,19 @@ def test_generator_is_deterministic_and_counts_add_up() -> None:
     assert a.truth.requests_bound == sum(a.truth.bound_terms.values())
 
 
+def _tiny_run(tmp_path: Path) -> list[str]:
+    """The bench at factor 0.01 on SQLite, one repetition, a fast cost model, results in tmp_path/results."""
+    return [
+        *("--factors", "0.01", "--reps", "1", "--report-reps", "1", "--db", "sqlite"),
+        *("--per-call-ms", "1", "--per-user-ms", "0.1", "--per-mark-ms", "0.001"),
+        *("--results", str(tmp_path / "results"), "--work", str(tmp_path / "work")),
+    ]
+
+
 def test_bench_runs_at_a_tiny_factor(tmp_path: Path) -> None:
     """At factor 0.01 the bench passes its own checks and writes every documented JSON key."""
     results = tmp_path / "results"
-    code = main(
-        [
-            "--factors",
-            "0.01",
-            "--reps",
-            "1",
-            "--report-reps",
-            "1",
-            "--db",
-            "sqlite",
-            "--per-call-ms",
-            "1",
-            "--per-user-ms",
-            "0.1",
-            "--per-mark-ms",
-            "0.001",
-            "--results",
-            str(results),
-            "--work",
-            str(tmp_path / "work"),
-        ]
-    )
+    code = main(_tiny_run(tmp_path))
     document = json.loads((results / "latest.json").read_text("utf-8"))
     assert code == 0, document["failures"]
     assert document["checks_passed"] is True
@@ -84,28 +72,7 @@ def test_bench_exits_non_zero_when_a_figure_is_wrong(tmp_path: Path, monkeypatch
         return region
 
     monkeypatch.setattr(run_module, "generate_region", skewed)
-    code = main(
-        [
-            "--factors",
-            "0.01",
-            "--reps",
-            "1",
-            "--report-reps",
-            "1",
-            "--db",
-            "sqlite",
-            "--per-call-ms",
-            "1",
-            "--per-user-ms",
-            "0.1",
-            "--per-mark-ms",
-            "0.001",
-            "--results",
-            str(tmp_path / "results"),
-            "--work",
-            str(tmp_path / "work"),
-        ]
-    )
+    code = main(_tiny_run(tmp_path))
     document = json.loads((tmp_path / "results" / "latest.json").read_text("utf-8"))
     assert code == 1
     assert any("attendance" in f for f in document["failures"])

@@ -20,6 +20,7 @@ from intensive_tracker.people.districts import load_registry
 from intensive_tracker.reports.figures import build_summary
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import table_snapshot
+from tests.synckit import PROGRAM_LINES
 
 FORMS = Path(__file__).parent / "fixtures" / "forms"
 MSK = ZoneInfo("Europe/Moscow")
@@ -104,14 +105,7 @@ def write_config(folder: Path, db_url: str, *forms: dict[str, Any]) -> Path:
     lines = [
         f"database_url = {_toml(db_url)}",
         "",
-        "[[programs]]",
-        'key = "ku"',
-        'title = "Конструирование урока"',
-        "",
-        "[[programs]]",
-        'key = "shn"',
-        'title = "Школа наставничества"',
-        "",
+        *PROGRAM_LINES,
     ]
     for form in forms:
         lines.append("[[forms]]")
@@ -159,6 +153,17 @@ def rejects(engine: Engine, form: str) -> list[tuple[int, str, str, str]]:
 
 
 # --- each realistic export -------------------------------------------------------------------------
+
+
+# A registration form read from reg.csv (columns ФИО, Почта, Округ) of cohort C.
+REG_CSV = {
+    "name": "reg",
+    "kind": "registration",
+    "files": "reg.csv",
+    "cohort": "C",
+    "program": "ku",
+    "columns": {"full_name": "ФИО", "email": "Почта", "district": "Округ"},
+}
 
 
 def test_google_forms_csv_keeps_good_rows_and_lists_bad_ones(engine: Engine, db_url: str, folder: Path) -> None:
@@ -599,15 +604,7 @@ def test_same_name_and_district_with_another_email_is_another_person_listed_as_a
         "ФИО,Почта,Округ\nИванова Анна Петровна,a1@mail.ru,Балашиха\nиванова  анна петровна,a2@mail.ru,го Балашиха\n",
         "utf-8",
     )
-    reg = {
-        "name": "reg",
-        "kind": "registration",
-        "files": "reg.csv",
-        "cohort": "C",
-        "program": "ku",
-        "columns": {"full_name": "ФИО", "email": "Почта", "district": "Округ"},
-    }
-    config = write_config(folder, db_url, reg)
+    config = write_config(folder, db_url, REG_CSV)
     run(config, "import-form", "reg")
     assert count(engine, m.Participant) == 2 and count(engine, m.Registration) == 2
     report = json.loads(run(config, "data-quality", "--json").stdout)
@@ -633,15 +630,7 @@ def test_a_name_match_joins_when_either_side_has_no_email(engine: Engine, db_url
         "Петров Иван Сергеевич,p@mail.ru,Клин\nПетров Иван Сергеевич,,Клин\n",
         "utf-8",
     )
-    reg = {
-        "name": "reg",
-        "kind": "registration",
-        "files": "reg.csv",
-        "cohort": "C",
-        "program": "ku",
-        "columns": {"full_name": "ФИО", "email": "Почта", "district": "Округ"},
-    }
-    config = write_config(folder, db_url, reg)
+    config = write_config(folder, db_url, REG_CSV)
     run(config, "import-form", "reg")
     assert count(engine, m.Participant) == 2
     report = json.loads(run(config, "data-quality", "--json").stdout)

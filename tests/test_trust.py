@@ -18,9 +18,9 @@ from intensive_tracker.cli import cli
 from intensive_tracker.config import load_settings
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import make_engine, table_snapshot, transaction
-from intensive_tracker.store.locks import sync_lock
 from intensive_tracker.store.models import DATA_TABLES
-from tests.conftest import _reset_postgres, recording
+from tests.conftest import recording
+from tests.synckit import lock_held_elsewhere
 from tests.test_moodle_replay import Replay
 from tests.test_moodle_safety import SHN_ONLY, shn_config
 from tests.test_moodle_sync import TOKEN_ENV
@@ -33,16 +33,6 @@ TEACHER = 1210  # a methodist of SHN-2023-24 (answer key «teachers»)
 # counted by account; the report merges the course's duplicate accounts by e-mail).
 TRUTH = (98, 289, 17)
 CANARY = "CANARY-token-5c1d9e7a3b"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_server: str | None) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tracker.db'}"
-    if postgres_server is None:
-        pytest.skip("PostgreSQL runs with CI=true or INTENSIVE_TRACKER_TEST_PG=<admin url>")
-    _reset_postgres(postgres_server)
-    return postgres_server
 
 
 @pytest.fixture
@@ -253,23 +243,8 @@ def test_a_read_only_command_does_not_migrate_under_a_running_sync(tmp_path: Pat
     config = tmp_path / "config.toml"
     config.write_text(f'database_url = "{url}"\n[[programs]]\nkey = "ku"\ntitle = "К"\n', "utf-8")
     engine = make_engine(url)
-    import threading
-
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with sync_lock(engine):
-            holding.set()
-            release.wait(30)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    holding.wait(10)
-    try:
+    with lock_held_elsewhere(engine):
         result = CliRunner().invoke(cli, ["--config", str(config), "report", "--out", str(tmp_path / "r")])
-    finally:
-        release.set()
-        thread.join()
     assert result.exit_code == 75, result.output
     assert "db upgrade" in result.stderr
     with engine.connect() as conn:

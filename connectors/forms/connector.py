@@ -127,8 +127,8 @@ class FormsConnector:
         c = self.cohorts[form.name]
         return CohortRef(key=c.key, program=c.program, title=c.title)
 
-    def _refused(self, form: FormSettings, path: Path, message: str, data: bytes = b"") -> FormBatch:
-        log.warning(_("форма {form}: {message}", form=form.name, message=message))
+    def _batch(self, form: FormSettings, path: Path, data: bytes, **fields: Any) -> FormBatch:
+        """The batch of one file of `form`: its cohort, name and fingerprint, plus `fields`."""
         return FormBatch(
             source=SOURCE,
             cohort=self._cohort_ref(form),
@@ -137,9 +137,13 @@ class FormsConnector:
             file_name=path.name,
             sha256=hashlib.sha256(data).hexdigest(),
             size=len(data),
-            file_error=message,
             cohort_defined=self.cohorts[form.name].defined,
+            **fields,
         )
+
+    def _refused(self, form: FormSettings, path: Path, message: str, data: bytes = b"") -> FormBatch:
+        log.warning(_("форма {form}: {message}", form=form.name, message=message))
+        return self._batch(form, path, data, file_error=message)
 
     def read_file(self, form: FormSettings, path: Path) -> FormBatch:
         """One file → its batch; a file that cannot be read at all becomes a batch with `file_error`."""
@@ -165,18 +169,7 @@ class FormsConnector:
             return self._refused(
                 form, path, _("{label}: файл не читается ({reason})", label=label, reason=e.strerror or e), data
             )
-        batch = FormBatch(
-            source=SOURCE,
-            cohort=self._cohort_ref(form),
-            form=form.name,
-            form_kind=form.kind,
-            file_name=path.name,
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
-            enrolments=None,
-            sessions=[] if form.kind == "attendance" else None,
-            cohort_defined=self.cohorts[form.name].defined,
-        )
+        batch = self._batch(form, path, data, enrolments=None, sessions=[] if form.kind == "attendance" else None)
         self._rows(form, table.rows, located, batch)
         return batch
 

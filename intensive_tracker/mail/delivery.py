@@ -24,17 +24,20 @@ log = logging.getLogger("intensive_tracker.mail")
 class Pacer:
     """At most rate_per_minute messages a minute: the relay and the recipients' servers stay friendly."""
 
-    def __init__(self, per_minute: float, sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self, per_minute: float, sleep: Callable[[float], None], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.interval = 60.0 / per_minute
         self.sleep = sleep
+        self.clock = clock
         self.last: float | None = None
 
     def wait(self) -> None:
         if self.last is not None:
-            delay = self.last + self.interval - time.monotonic()
+            delay = self.last + self.interval - self.clock()
             if delay > 0:
                 self.sleep(delay)
-        self.last = time.monotonic()
+        self.last = self.clock()
 
 
 def deliver(
@@ -59,15 +62,7 @@ def deliver(
                     reason = _("не отправлялось: {error}", error=e)
                     for rest_mail, rest_row, _message in due[index:]:
                         report.results.append(
-                            MessageResult(
-                                row_id(rest_row),
-                                rest_mail.district,
-                                rest_mail.program_key,
-                                rest_mail.period,
-                                rest_row.state,
-                                "not-attempted",
-                                reason,
-                            )
+                            MessageResult.of(rest_mail, row_id(rest_row), rest_row.state, "not-attempted", reason)
                         )
                     log.warning(
                         ngettext(
@@ -81,11 +76,9 @@ def deliver(
             pacer.wait()
             if not outbox.claim(engine, row_id(row), now=now()):
                 report.results.append(
-                    MessageResult(
+                    MessageResult.of(
+                        mail,
                         row_id(row),
-                        mail.district,
-                        mail.program_key,
-                        mail.period,
                         outbox.get(engine, row_id(row)).state,
                         "skipped",
                         _("его уже взял другой запуск"),
@@ -102,16 +95,7 @@ def deliver(
             )
             action = "sent-now" if delivery.state == outbox.SENT else "attempted"
             report.results.append(
-                MessageResult(
-                    row_id(row),
-                    mail.district,
-                    mail.program_key,
-                    mail.period,
-                    delivery.state,
-                    action,
-                    delivery.reason,
-                    delivery.refused,
-                )
+                MessageResult.of(mail, row_id(row), delivery.state, action, delivery.reason, refused=delivery.refused)
             )
             why = f" ({delivery.reason})" if delivery.reason else ""
             log.info(

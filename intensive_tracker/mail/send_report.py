@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from intensive_tracker.mail import outbox
+from intensive_tracker.mail.plan import DistrictMail
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,13 @@ class MessageResult:
     reason: str | None = None
     refused: dict[str, str] = field(default_factory=dict)
     changed_since_sent: bool = False
+
+    @classmethod
+    def of(
+        cls, mail: DistrictMail, outbox_id: int, state: str, action: str, reason: str | None, **more: Any
+    ) -> MessageResult:
+        """The result of `mail`'s outbox row: where it is addressed, from the message itself."""
+        return cls(outbox_id, mail.district, mail.program_key, mail.period, state, action, reason, **more)
 
 
 @dataclass

@@ -43,10 +43,14 @@ def send_all(
     district: str | None = None,
     transport: TransportFactory = Transport,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
     rows_for: RowsFor = district_rows,
     now: Callable[[], datetime] = utcnow,
 ) -> SendReport:
-    """Send every due message of the selection once; returns what happened to each."""
+    """Send every due message of the selection once; returns what happened to each.
+
+    `sleep` and `clock` pace the run (rate_per_minute); tests give a clock that only sleeping moves.
+    """
     mail_settings(settings)  # no [mail]: a config error before touching the database
     ensure_schema(engine)
     with sending_lock(engine):
@@ -59,6 +63,7 @@ def send_all(
             district=district,
             transport=transport,
             sleep=sleep,
+            clock=clock,
             rows_for=rows_for,
             now=now,
         )
@@ -74,6 +79,7 @@ def _send_due(
     district: str | None,
     transport: TransportFactory,
     sleep: Callable[[float], None],
+    clock: Callable[[], float],
     rows_for: RowsFor,
     now: Callable[[], datetime],
 ) -> SendReport:
@@ -105,19 +111,17 @@ def _send_due(
             due.append((mail, row, message))
         else:
             report.results.append(
-                MessageResult(
+                MessageResult.of(
+                    mail,
                     row_id(row),
-                    mail.district,
-                    mail.program_key,
-                    mail.period,
                     row.state,
                     "skipped",
                     row.last_error,
-                    dict(row.refused),
+                    refused=dict(row.refused),
                     changed_since_sent=row.content_hash != mail.content_hash,
                 )
             )
-    deliver(settings, engine, due, report, transport(mail_conf), Pacer(mail_conf.rate_per_minute, sleep), now)
+    deliver(settings, engine, due, report, transport(mail_conf), Pacer(mail_conf.rate_per_minute, sleep, clock), now)
     return report
 
 

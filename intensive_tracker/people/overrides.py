@@ -26,6 +26,7 @@ from intensive_tracker.config import JoinOverride, PeopleSettings
 from intensive_tracker.people.identity import email_key, name_key
 from intensive_tracker.people.vocabulary import DEFENSE_RANK, LINK_JOINED, LINK_JOINED_NOTE, LINK_SPLIT, LINK_SPLIT_NOTE
 from intensive_tracker.store import models as m
+from intensive_tracker.store.upsert import chunked
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,9 @@ def apply_people_overrides(
     by_account = {aid: ext for ext, aid in account_ids.items()}
     result = dict(participant_ids)
     ids = sorted(by_account)
-    for start in range(0, len(ids), 500):
+    for chunk in chunked(ids):
         for aid, pid in conn.execute(
-            select(col(m.Account.id), col(m.Account.participant_id)).where(
-                col(m.Account.id).in_(ids[start : start + 500])
-            )
+            select(col(m.Account.id), col(m.Account.participant_id)).where(col(m.Account.id).in_(chunk))
         ):
             assert aid is not None  # a primary key read back
             result[by_account[aid]] = pid

@@ -50,8 +50,23 @@ class OutcomeCounts:
         return self.passed + self.failed + self.pending
 
 
+class _HasSessions:
+    """Held and planned sessions of a launch or a year (both keep `sessions`)."""
+
+    sessions: list[SessionRow]
+
+    @property
+    def held(self) -> list[SessionRow]:
+        return [s for s in self.sessions if s.taken]
+
+    @property
+    def planned(self) -> list[SessionRow]:
+        """Sessions not taken yet: shown as such, never as zero participants."""
+        return [s for s in self.sessions if not s.taken]
+
+
 @dataclass(frozen=True)
-class LaunchSummary:
+class LaunchSummary(_HasSessions):
     """One launch (cohort) of a program within a school year: its sessions and results."""
 
     cohort: str
@@ -63,17 +78,9 @@ class LaunchSummary:
     visits: dict[int, int]  # number of sessions attended → people
     outcomes: OutcomeCounts
 
-    @property
-    def held(self) -> list[SessionRow]:
-        return [s for s in self.sessions if s.taken]
-
-    @property
-    def planned(self) -> list[SessionRow]:
-        return [s for s in self.sessions if not s.taken]
-
 
 @dataclass(frozen=True)
-class YearSummary:
+class YearSummary(_HasSessions):
     school_year: str
     sessions: list[SessionRow]
     attendances: int
@@ -87,15 +94,6 @@ class YearSummary:
     visits: dict[int, int] = field(default_factory=dict)  # number of sessions attended → people
     outcomes: OutcomeCounts = OutcomeCounts()
     registered: int | None = None  # people registered through forms; None when no form data exists
-
-    @property
-    def held(self) -> list[SessionRow]:
-        return [s for s in self.sessions if s.taken]
-
-    @property
-    def planned(self) -> list[SessionRow]:
-        """Sessions not taken yet: shown as such, never as zero participants."""
-        return [s for s in self.sessions if not s.taken]
 
     @property
     def sessions_held(self) -> int:

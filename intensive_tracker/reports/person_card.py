@@ -24,6 +24,7 @@ from intensive_tracker.reports.link_reasons import link_reason_text
 from intensive_tracker.reports.roster import rosters
 from intensive_tracker.reports.roster_types import Roster, RosterRow
 from intensive_tracker.store import models as m
+from intensive_tracker.store.upsert import chunked
 from intensive_tracker.text import UNASSIGNED
 
 # (program key, school year) → district → roster, as site.site_rosters gives them
@@ -176,8 +177,7 @@ def _accounts(engine: Engine, ids: list[int]) -> tuple[dict[int, list[AccountInf
     accounts: dict[int, list[AccountInfo]] = defaultdict(list)
     people: dict[int, Any] = {}
     with engine.connect() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in chunked(ids):
             people.update(
                 {p.id: p for p in conn.execute(select(m.Participant).where(col(m.Participant.id).in_(chunk)))}
             )

@@ -38,6 +38,7 @@ from intensive_tracker.reports.quality_types import (
     UntakenSession,
 )
 from intensive_tracker.store import models as m
+from intensive_tracker.store.upsert import chunked
 
 EXAMPLES = 5  # people shown per unknown spelling
 LIMIT = 200  # rows shown per section; the counts are always complete
@@ -86,14 +87,12 @@ def build_quality(engine: Engine, registry: Registry, settings: Settings, now: d
 def _schools(conn: Connection, people: list[PersonRef]) -> dict[int, str | None]:
     ids = [p.participant_id for p in people]
     result: dict[int, str | None] = {}
-    for start in range(0, len(ids), 500):
+    for chunk in chunked(ids):
         result.update(
             {
                 pid: school
                 for pid, school in conn.execute(
-                    select(col(m.Participant.id), col(m.Participant.school)).where(
-                        col(m.Participant.id).in_(ids[start : start + 500])
-                    )
+                    select(col(m.Participant.id), col(m.Participant.school)).where(col(m.Participant.id).in_(chunk))
                 )
                 if pid is not None
             }

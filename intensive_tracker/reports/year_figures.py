@@ -22,6 +22,7 @@ from intensive_tracker.reports.figure_types import (
     YearSummary,
 )
 from intensive_tracker.store import models as m
+from intensive_tracker.store.upsert import chunked
 from intensive_tracker.text import UNASSIGNED
 
 
@@ -75,8 +76,7 @@ def year_summary(
     attendance_by_person: Counter[int] = Counter()
     by_launch: dict[int, Counter[int]] = defaultdict(Counter)
     district_raw: dict[int, str | None] = {}
-    for start in range(0, len(session_ids), 500):
-        chunk = session_ids[start : start + 500]
+    for chunk in chunked(session_ids):
         for pid, raw, cohort_id, n in conn.execute(
             select(
                 col(m.Attendance.participant_id),

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlmodel import Session, col
 
-from connectors.base import Batch, SessionRecord
+from connectors.base import AttendanceRecord, Batch, SessionRecord
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
 from intensive_tracker.i18n import _
@@ -138,14 +138,7 @@ def write_cohort_batch(
                 }
             )
             continue
-        row: dict[str, Any] = {
-            "session_id": session_ids[a.session_key],
-            "participant_id": participant_ids[a.external_id],
-            "account_id": account_ids[a.external_id],
-            "status": a.status,
-            "status_label": a.status_label,
-            "present": a.present,
-        }
+        row = attendance_row(a, session_ids[a.session_key], participant_ids[a.external_id], account_ids[a.external_id])
         key = (row["session_id"], row["participant_id"])
         # Two accounts of one person in one session: the mark that counts as present wins.
         if key not in marks or (row["present"], -row["account_id"]) > (
@@ -202,6 +195,18 @@ def _mark_missing(session: Session, model: Any, where: Any, key: Any, listed: se
     for chunk in chunked(sorted(gone)):
         conn.execute(update(model).where(model.id.in_(chunk)).values(missing_since=now))
     return len(gone)
+
+
+def attendance_row(mark: AttendanceRecord, session_id: int, participant_id: int, account_id: int) -> dict[str, Any]:
+    """The attendance row of one mark (Moodle's or a sign-in list's), as the table stores it."""
+    return {
+        "session_id": session_id,
+        "participant_id": participant_id,
+        "account_id": account_id,
+        "status": mark.status,
+        "status_label": mark.status_label,
+        "present": mark.present,
+    }
 
 
 def upsert_sessions(

@@ -80,18 +80,7 @@ def write_people(session: Session, batch: Batch, state: RunState) -> tuple[dict[
     rows = []
     for ext, p in people.items():
         pid, reason = links[ext]
-        row = {
-            "source": batch.source,
-            "external_id": ext,
-            "participant_id": pid,
-            "full_name": p.full_name,
-            "email": p.email,
-            "district_raw": p.district_raw,
-            "school": p.school,
-            "position": p.position,
-            "category": p.category,
-            "suspended": p.suspended,
-        }
+        row = {**account_values(batch.source, ext, p, suspended=p.suspended), "participant_id": pid}
         if ext not in known:
             row["link_reason"] = reason
         rows.append(row)
@@ -117,4 +106,19 @@ def participant_values(p: PersonRecord) -> dict[str, Any]:
         "school": p.school,
         "position": p.position,
         "category": p.category,
+    }
+
+
+def account_values(source: str, external_id: str, p: PersonRecord, *, suspended: bool) -> dict[str, Any]:
+    """An account's row as the source gives it (the participant it belongs to is added by the caller)."""
+    return {
+        "source": source,
+        "external_id": external_id,
+        "full_name": p.full_name,
+        "email": p.email,
+        "district_raw": p.district_raw,
+        "school": p.school,
+        "position": p.position,
+        "category": p.category,
+        "suspended": suspended,
     }

@@ -26,13 +26,12 @@ from intensive_tracker.people.vocabulary import (
     stored_probable,
 )
 from intensive_tracker.store import models as m
-from intensive_tracker.store.upsert import upsert
-from intensive_tracker.sync.cohort_people import participant_values
+from intensive_tracker.store.upsert import chunked, upsert
+from intensive_tracker.sync.cohort_people import account_values, participant_values
 from intensive_tracker.sync.state import RunState
 
 SOURCE = "forms"
 PROBABLE = LINK_PROBABLE_PREFIX
-_CHUNK = 500
 
 
 def _district_key(registry: Registry, spelling: str | None) -> str | None:
@@ -168,27 +167,17 @@ def link_people(
     people = {p.external_id: p for p in batch.people}
     ids = list(people)
     links: dict[str, int] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunked(ids):
         for ext, pid in conn.execute(
             select(col(m.Account.external_id), col(m.Account.participant_id)).where(
-                col(m.Account.source) == SOURCE, col(m.Account.external_id).in_(ids[start : start + _CHUNK])
+                col(m.Account.source) == SOURCE, col(m.Account.external_id).in_(chunk)
             )
         ):
             links[ext] = int(pid)
     new_rows, old_rows = [], []
     index: PersonIndex | None = None  # built only when the file has people not seen before
     for ext, p in people.items():
-        row = {
-            "source": SOURCE,
-            "external_id": ext,
-            "full_name": p.full_name,
-            "email": p.email,
-            "district_raw": p.district_raw,
-            "school": p.school,
-            "position": p.position,
-            "category": p.category,
-            "suspended": False,
-        }
+        row = account_values(SOURCE, ext, p, suspended=False)
         if ext in links:
             old_rows.append({**row, "participant_id": links[ext]})
             continue

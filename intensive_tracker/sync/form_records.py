@@ -11,7 +11,7 @@ from connectors.base import FormBatch
 from intensive_tracker.i18n import _
 from intensive_tracker.store import models as m
 from intensive_tracker.store.upsert import upsert
-from intensive_tracker.sync.cohort import upsert_sessions
+from intensive_tracker.sync.cohort import attendance_row, upsert_sessions
 from intensive_tracker.sync.cohort_defenses import defense_row, keep_best
 from intensive_tracker.sync.form_people import SOURCE
 from intensive_tracker.sync.state import RunState
@@ -56,14 +56,7 @@ def write_attendance(
 ) -> None:
     marks: dict[tuple[int, int], dict[str, Any]] = {}
     for a in batch.attendance:
-        row: dict[str, Any] = {
-            "session_id": session_ids[a.session_key],
-            "participant_id": participant_ids[a.external_id],
-            "account_id": account_ids[a.external_id],
-            "status": a.status,
-            "status_label": a.status_label,
-            "present": a.present,
-        }
+        row = attendance_row(a, session_ids[a.session_key], participant_ids[a.external_id], account_ids[a.external_id])
         key = (row["session_id"], row["participant_id"])
         # Two rows of one person (one with an e-mail, one matched by name): the lower account id wins, stably.
         if key not in marks or row["account_id"] < marks[key]["account_id"]:
