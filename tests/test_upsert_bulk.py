@@ -116,3 +116,30 @@ def test_postgresql_copy_and_unnest_paths_store_the_same_rows(engine: Any, monke
         assert first.counts.inserted == 1500 and second.counts.updated == 1 and third.counts.updated == 1
     assert stored["copy"] == stored["unnest"]
     assert [d for _, d, _ in stored["copy"]].count("a") == 1498
+
+
+def test_sqlite_bulk_pages_hold_every_row_whatever_the_parameter_limit(engine: Any, monkeypatch: Any) -> None:
+    """Issue 17: SQLite writes pages of multi-row VALUES; pages smaller than the rows, and a library allowing
+    only 11 bound parameters (two rows of five columns a statement) lose and double nothing."""
+    import sqlite3
+
+    import pytest
+
+    from intensive_tracker.store import upsert as module
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's bulk path")
+    monkeypatch.setattr(module, "SQLITE_PAGE_ROWS", 7)
+    rows = list(reversed(_rows(103)))  # not in key order: the write sorts them
+    with Session(engine) as session:
+        first = upsert(session, m.BatchFingerprint, rows, key=KEY, ids=False)
+        session.connection().connection.driver_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 11)
+        rows[40:70] = [{**r, "digest": "b"} for r in rows[40:70]]
+        scope = m.BatchFingerprint.source == "moodle"  # type: ignore[arg-type]
+        more = rows + [{**rows[0], "cohort_key": "new"}]
+        second = upsert(session, m.BatchFingerprint, more, key=KEY, ids=False, scope=scope)
+        session.commit()
+        stored = dict(session.execute(select(m.BatchFingerprint.cohort_key, m.BatchFingerprint.digest)).all())
+    assert first.counts.as_dict() == {"inserted": 103, "updated": 0, "unchanged": 0}
+    assert second.counts.as_dict() == {"inserted": 1, "updated": 30, "unchanged": 73}
+    assert len(stored) == 104 and [stored[r["cohort_key"]] for r in rows].count("b") == 30
