@@ -129,6 +129,27 @@ def test_broken_answers_are_typed(status: int, body: str, cls: type[Exception], 
     assert words in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "body,cls,words",
+    [
+        ('[{"id": 7, "sessdate": 16952', e.Truncated, "truncated"),
+        ('[{"id": "seven"}]', e.BadAnswer, "0.id"),
+        ("[] trailing", e.Truncated, "truncated"),
+    ],
+)
+def test_an_array_answer_validated_from_its_bytes_fails_as_a_decoded_one(
+    body: str, cls: type[Exception], words: str
+) -> None:
+    """Issue 17: arrays are parsed and validated in one pass; a cut or misshapen one still gives its class."""
+    from connectors.moodle import functions as fn
+
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.POST, URL, status=200, body=body)
+        with pytest.raises(cls) as raised:
+            fn.attendance_sessions(client(retries=0), 5)
+    assert words in str(raised.value)
+
+
 @responses.activate
 def test_sitemaintenance_errorcode_is_maintenance() -> None:
     """Moodle's own maintenance exception body maps to Maintenance (69)."""

@@ -242,6 +242,9 @@ class ScriptedClient:
         answer = self.handlers[wsfunction]
         return answer(params) if callable(answer) else json.loads(json.dumps(answer))
 
+    def call_as(self, wsfunction: str, adapter: Any, /, **params: Any) -> Any:
+        return adapter.validate_python(self.call(wsfunction, **params))
+
 
 def _settings(cohort: dict[str, Any], **moodle: Any) -> Any:
     return parse_settings(

@@ -17,9 +17,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
+from pydantic import TypeAdapter, ValidationError
 from requests.adapters import HTTPAdapter
 
 from connectors.moodle import errors as e
@@ -28,6 +29,7 @@ from connectors.moodle.slots import FairSlots
 from intensive_tracker.i18n import _
 from intensive_tracker.redact import redact, redact_bytes, register_secret
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 ENDPOINT = "/webservice/rest/server.php"
@@ -100,12 +102,23 @@ class MoodleClient:
 
     def call(self, wsfunction: str, **params: Any) -> Any:
         """POST `wsfunction` and return its decoded JSON; raise a typed MoodleError on failure."""
+        return self._call(wsfunction, None, params)
+
+    def call_as(self, wsfunction: str, adapter: TypeAdapter[T], /, **params: Any) -> T:
+        """`call`, the answer validated by `adapter` (a pydantic ValidationError if it does not fit).
+
+        An array answer (never one of Moodle's errors, which are objects) is parsed and validated in one pass
+        (`validate_json`): issue 17, half the time of json.loads and then validation, on every mark a night."""
+        result: T = self._call(wsfunction, adapter, params)
+        return result
+
+    def _call(self, wsfunction: str, adapter: TypeAdapter[Any] | None, params: dict[str, Any]) -> Any:
         form = [("wstoken", self._token), ("wsfunction", wsfunction), ("moodlewsrestformat", "json")]
         form.extend(flatten(params))
         attempt = 0
         while True:
             try:
-                return self._once(wsfunction, form)
+                return self._once(wsfunction, form, adapter)
             except e.MoodleUnavailable as error:
                 if attempt >= self._retries or not e.is_retryable(error):
                     raise
@@ -130,7 +143,7 @@ class MoodleClient:
         delay: float = self._backoff * 2 ** (attempt - 1) * (0.5 + random.random())
         return delay
 
-    def _once(self, wsfunction: str, form: list[tuple[str, str]]) -> Any:
+    def _once(self, wsfunction: str, form: list[tuple[str, str]], adapter: TypeAdapter[Any] | None = None) -> Any:
         with self._slots:
             with self._count_lock:
                 self.requests_made += 1
@@ -184,7 +197,7 @@ class MoodleClient:
             finally:
                 with self._count_lock:
                     self._in_flight -= 1
-        return self.decode(wsfunction, response.status_code, response.headers, content)
+        return self.decode(wsfunction, response.status_code, response.headers, content, adapter)
 
     def _body(self, response: requests.Response, wsfunction: str, started: float) -> bytes:
         """The answer read chunk by chunk; past `call_deadline` seconds since the request it is a Timeout (retried)."""
@@ -207,7 +220,14 @@ class MoodleClient:
             response.close()
         return b"".join(chunks)
 
-    def decode(self, wsfunction: str, status: int, headers: Mapping[str, str], content: bytes) -> Any:
+    def decode(
+        self,
+        wsfunction: str,
+        status: int,
+        headers: Mapping[str, str],
+        content: bytes,
+        adapter: TypeAdapter[Any] | None = None,
+    ) -> Any:
         """An HTTP answer → the decoded body, or the typed error it means (status and body, never status alone).
 
         The answer is redacted of every registered secret first: a Moodle with debugging on, or a proxy,
@@ -291,6 +311,13 @@ class MoodleClient:
                 ),
                 wsfunction=wsfunction,
             )
+        if adapter is not None and head[:1] == b"[":
+            try:
+                return adapter.validate_json(content)
+            except ValidationError as error:
+                if error.errors()[0]["type"] != "json_invalid":
+                    raise
+            # Not JSON: json.loads below tells a truncated answer from another one.
         try:
             body = json.loads(content)
         except ValueError:
@@ -316,7 +343,7 @@ class MoodleClient:
             ) from None
         if isinstance(body, dict) and "exception" in body and "errorcode" in body:
             raise classify(body, wsfunction=wsfunction, base_url=self.base_url, token_hint=self.token_hint)
-        return body
+        return body if adapter is None else adapter.validate_python(body)
 
 
 def _looks_like_maintenance(content: bytes) -> bool:
