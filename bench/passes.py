@@ -2,10 +2,12 @@
 
 * **bulk-load floor**: the synced data rows, read back into memory, written again into empty copies of
   their tables (same columns, keys and unique indexes) by the fastest path each database offers:
-  PostgreSQL `COPY … FROM STDIN`, SQLite one `executemany` per table in one transaction. Only the write is
-  timed; the copies are dropped afterwards.
+  PostgreSQL `COPY … FROM STDIN`; SQLite, in one transaction, the faster of one `executemany` per table and
+  pages of multi-row VALUES (both timed, in `bulk_load_paths`). Only the write is timed; the copies are dropped
+  afterwards.
 * **profile**: seconds of one sync spent decoding Moodle's JSON (`parse`), validating the answers into
-  models (`validate`), in the cohort writer outside its write statements (`diff`: reading stored rows,
+  models (`validate`; an array answer is decoded and validated in one pass by pydantic's `validate_json`, all of
+  it counted here, so `parse` is then only the checks of the bytes), in the cohort writer outside its write statements (`diff`: reading stored rows,
   comparing, fingerprints, building rows) and in its INSERT/UPDATE statements (`write`). Parse and
   validate run in the fetch threads, so they overlap the writer and are summed over threads.
 * **bulk paths** (PostgreSQL): the synced attendance marks, truncated and written again in a transaction that is
@@ -24,6 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Delete, Insert, Update
@@ -39,8 +42,9 @@ from intensive_tracker.sync import engine as sync_engine
 FLOOR_TABLES = ("participant", "account", "enrolment", "session", "attendance", "defense")
 
 
-def bulk_load_floor(engine: Engine) -> tuple[float, int]:
-    """Seconds to write every synced data row into empty copies of its table; and how many rows."""
+def bulk_load_floor(engine: Engine) -> tuple[float, int, dict[str, float]]:
+    """Seconds to write every synced data row into empty copies of its table by the fastest path; how many rows;
+    and the seconds of each path tried (SQLite: `executemany` and pages of multi-row VALUES; PostgreSQL: COPY)."""
     source = m.SQLModel.metadata
     copies = MetaData()
     tables = []
@@ -52,42 +56,54 @@ def bulk_load_floor(engine: Engine) -> tuple[float, int]:
             if constraint.__class__.__name__ == "ForeignKeyConstraint":
                 copy.constraints.discard(constraint)
         tables.append((table, copy))
-    copies.drop_all(engine)
-    copies.create_all(engine)
     data = []
     with engine.connect() as conn:
         for table, copy in tables:
             data.append((copy, [tuple(r) for r in conn.execute(select(table))]))
     rows = sum(len(r) for _, r in data)
-    try:
-        started = time.perf_counter()
-        if engine.dialect.name == "postgresql":
-            raw = engine.raw_connection()
-            try:
-                cursor = raw.cursor()
-                for copy, records in data:
-                    columns = ", ".join(f'"{c.name}"' for c in copy.columns)
-                    with cursor.copy(f"COPY {copy.name} ({columns}) FROM STDIN") as pipe:  # type: ignore[attr-defined]
-                        for record in records:
-                            pipe.write_row(record)
-                raw.commit()
-            finally:
-                raw.close()
-        else:
-            raw = engine.raw_connection()
-            try:
-                cursor = raw.cursor()
-                cursor.execute("BEGIN")  # the engine's connections autocommit at the driver level
-                for copy, records in data:
-                    marks = ", ".join("?" for _ in copy.columns)
-                    cursor.executemany(f"INSERT INTO {copy.name} VALUES ({marks})", records)
-                raw.commit()
-            finally:
-                raw.close()
-        seconds = time.perf_counter() - started
-    finally:
+    paths = ("copy",) if engine.dialect.name == "postgresql" else ("executemany", "values_pages")
+    seconds: dict[str, float] = {}
+    for path in paths:
         copies.drop_all(engine)
-    return seconds, rows
+        copies.create_all(engine)
+        try:
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                started = time.perf_counter()
+                if engine.dialect.name == "sqlite":
+                    cursor.execute("BEGIN")  # the engine's connections autocommit at the driver level
+                for copy, records in data:
+                    _floor_write(cursor, copy, records, path)
+                raw.commit()
+                seconds[path] = round(time.perf_counter() - started, 3)
+            finally:
+                raw.close()
+        finally:
+            copies.drop_all(engine)
+    return min(seconds.values()), rows, seconds
+
+
+def _floor_write(cursor: Any, copy: Any, records: list[tuple[Any, ...]], path: str) -> None:
+    columns = [c.name for c in copy.columns]
+    if path == "copy":
+        names = ", ".join(f'"{c}"' for c in columns)
+        with cursor.copy(f"COPY {copy.name} ({names}) FROM STDIN") as pipe:
+            for record in records:
+                pipe.write_row(record)
+        return
+    one = "(" + ", ".join("?" for _ in columns) + ")"
+    if path == "executemany":
+        cursor.executemany(f"INSERT INTO {copy.name} VALUES {one}", records)
+        return
+    per_page = max(1, min(store_upsert.SQLITE_PAGE_ROWS, MAX_SQLITE_VARIABLES // len(columns)))
+    for start in range(0, len(records), per_page):
+        page = records[start : start + per_page]
+        cursor.execute(f"INSERT INTO {copy.name} VALUES " + ", ".join([one] * len(page)), [v for r in page for v in r])
+
+
+# SQLite's default bound-parameter limit since 3.32 (a build may allow more; the floor does not rely on it).
+MAX_SQLITE_VARIABLES = 32_766
 
 
 MARK_COLUMNS = ["session_id", "participant_id", "account_id", "status", "status_label", "present"]
@@ -136,6 +152,28 @@ class Profile:
 
     def as_dict(self) -> dict[str, float]:
         return {k: round(v, 3) for k, v in self.seconds.items()}
+
+
+class _TimedAdapter:
+    """A TypeAdapter whose validations add to the profile's `validate`."""
+
+    def __init__(self, adapter: TypeAdapter[Any], profile: Profile) -> None:
+        self._adapter = adapter
+        self._profile = profile
+
+    def validate_json(self, data: bytes) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._adapter.validate_json(data)
+        finally:
+            self._profile.add("validate", time.perf_counter() - started)
+
+    def validate_python(self, data: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._adapter.validate_python(data)
+        finally:
+            self._profile.add("validate", time.perf_counter() - started)
 
 
 @contextmanager
@@ -193,7 +231,17 @@ def profiled() -> Iterator[Profile]:
             profile._in_writer.on = False
             profile.add("diff", time.perf_counter() - started - (profile.seconds["write"] - before))
 
-    moodle_client.MoodleClient.decode = timed("parse", decode)  # type: ignore[method-assign]
+    def decode_timed(self: Any, *args: Any) -> Any:
+        # The answer's validation (the adapter's calls) is `validate`; the rest of decoding is `parse`.
+        args = tuple(_TimedAdapter(a, profile) if isinstance(a, TypeAdapter) else a for a in args)
+        before = profile.seconds["validate"]
+        started = time.perf_counter()
+        try:
+            return decode(self, *args)
+        finally:
+            profile.add("parse", time.perf_counter() - started - (profile.seconds["validate"] - before))
+
+    moodle_client.MoodleClient.decode = decode_timed  # type: ignore[method-assign]
     moodle_functions.parse = timed("validate", parse)
     Connection.execute = counted_execute  # type: ignore[method-assign]
     store_upsert._bulk_write = counted_bulk

@@ -404,7 +404,7 @@ def zero_cost_passes(
     if paths is not None:
         log.info("%s: bulk paths %s", where, paths)
     log.info("%s: bulk-load floor", where)
-    bulk_s, bulk_rows = bulk_load_floor(db.engine)
+    bulk_s, bulk_rows, bulk_load_paths = bulk_load_floor(db.engine)
     db.reset()
     ensure_schema(db.engine)
     log.info("%s: profiled zero-cost full sync", where)
@@ -415,6 +415,7 @@ def zero_cost_passes(
         "zero_cost_noop_s": round(zero_noop_s, 3),
         "bulk_load_floor_s": round(bulk_s, 3),
         "bulk_load_rows": bulk_rows,
+        "bulk_load_paths": bulk_load_paths,
         "profile": {**profile.as_dict(), "sync_s": round(profiled_s, 3)},
         **({"bulk_paths": paths} if paths is not None else {}),
     }
