@@ -142,7 +142,8 @@ def sync_exit_code(report: SyncReport) -> int:
 def sync(obj: Context, full: bool) -> None:
     with stop_on_signals(StopFlag()) as stop:
         report = run_sync_with_progress(obj, should_stop=stop, full=full)
-    print_sync(report, quiet=obj.quiet)
+        # Inside the block: a second Ctrl-C while the summary prints still stops at once (not click's «Aborted!»).
+        print_sync(report, quiet=obj.quiet)
     sys.exit(sync_exit_code(report))
 
 
