@@ -29,6 +29,7 @@ from intensive_tracker.store.locks import database_busy, sync_lock
 from intensive_tracker.store.schema import ensure_schema
 from intensive_tracker.store.upsert import upsert
 from intensive_tracker.sync.cohort import write_cohort_batch
+from intensive_tracker.sync.collector import after_batch, collect_between_batches
 from intensive_tracker.sync.forms import write_form_batch
 from intensive_tracker.sync.state import RunState, SyncReport
 
@@ -99,7 +100,7 @@ def run_sync(
     Holds the sync lock (AlreadyRunning if another process syncs); `should_stop` is asked after each
     batch, and a yes ends the run as «interrupted» with every committed batch kept.
     """
-    with sync_lock(engine):
+    with sync_lock(engine), collect_between_batches():
         fault_point("locked")
         try:
             return _run_locked(
@@ -175,6 +176,7 @@ def _run_locked(
                         _save_run_in(session, run_id, state)
                         fault_point("before_commit", item.cohort.key)
                     fault_point("after_commit", item.cohort.key)
+                    after_batch()
                     state.cohorts_ok += 1
                     if on_batch:
                         on_batch(item.source, item.cohort.key)
