@@ -322,7 +322,8 @@ def bench_factor(factor: float, reps: int, opts: Options, failures: list[str]) -
                 f"factor {factor:g} postgresql bulk write of {paths['rows']:,} marks into the emptied table: "
                 f"COPY into a temporary table + one INSERT … ON CONFLICT {paths['copy']} s, array pages (unnest) "
                 f"{paths['unnest']} s (best of 3, same run); faster: {paths['faster']}; the sync uses "
-                f"{paths['kept']} (store/upsert.py PG_BULK)"
+                f"{paths['kept']} (store/upsert.py PG_BULK); the COPY path with the table's foreign keys dropped "
+                f"(rolled back): {paths['copy_without_foreign_keys']} s, the rest is their per-row checks"
             )
         run["zero_cost_fetch_floor_s"] = median(zero_floor_s)
         run["zero_cost_vs_floor"] = round(
