@@ -176,16 +176,15 @@ class _TimedAdapter:
         self._profile = profile
 
     def validate_json(self, data: bytes) -> Any:
-        started = time.perf_counter()
-        try:
-            return self._adapter.validate_json(data)
-        finally:
-            self._profile.add("validate", time.perf_counter() - started)
+        return self._timed(self._adapter.validate_json, data)
 
     def validate_python(self, data: Any) -> Any:
+        return self._timed(self._adapter.validate_python, data)
+
+    def _timed(self, validate: Callable[[Any], Any], data: Any) -> Any:
         started = time.perf_counter()
         try:
-            return self._adapter.validate_python(data)
+            return validate(data)
         finally:
             self._profile.add("validate", time.perf_counter() - started)
 
