@@ -210,7 +210,7 @@ def profiled() -> Iterator[Profile]:
         return wrapper
 
     def counted_bulk(*args: Any, **kwargs: Any) -> None:
-        # The bulk path writes through the driver (executemany, COPY): all of it is `write`.
+        # The bulk path writes through the driver (SQLite's VALUES pages, COPY): all of it is `write`.
         if not getattr(profile._in_writer, "on", False):
             return bulk_write(*args, **kwargs)
         profile._in_writer.bulk = True

@@ -68,7 +68,7 @@ def upsert(
     """Insert new rows, update changed ones, leave equal ones untouched; return ids by natural key.
 
     `ids=False` (the caller needs only the counts): ids of unchanged rows only, and the write takes the bulk
-    path — SQLite one plain `executemany` of the DB-API, PostgreSQL `PG_BULK` (COPY into a temporary table,
+    path — SQLite pages of multi-row VALUES in key order, PostgreSQL `PG_BULK` (COPY into a temporary table,
     or pages of BULK_CHUNK rows as arrays), no RETURNING.
 
     `scope`: a WHERE clause that holds every stored row these rows could match (e.g. the cohort's rows). The
