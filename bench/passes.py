@@ -35,7 +35,6 @@ from sqlalchemy.sql.dml import Delete, Insert, Update
 
 from connectors.demo.world import World
 from connectors.moodle import client as moodle_client
-from connectors.moodle import functions as moodle_functions
 from intensive_tracker.periods import local_date
 from intensive_tracker.store import models as m
 from intensive_tracker.store import upsert as store_upsert
@@ -87,28 +86,20 @@ def bulk_load_floor(engine: Engine) -> tuple[float, int, dict[str, float]]:
 
 
 def _floor_write(cursor: Any, copy: Any, records: list[tuple[Any, ...]], path: str) -> None:
-    columns = [c.name for c in copy.columns]
+    names = ", ".join(f'"{c.name}"' for c in copy.columns)
     if path == "copy":
-        names = ", ".join(f'"{c}"' for c in columns)
         with cursor.copy(f"COPY {copy.name} ({names}) FROM STDIN") as pipe:
             for record in records:
                 pipe.write_row(record)
-        return
-    one = "(" + ", ".join("?" for _ in columns) + ")"
-    if path == "executemany":
-        cursor.executemany(f"INSERT INTO {copy.name} VALUES {one}", records)
-        return
-    per_page = max(1, min(store_upsert.SQLITE_PAGE_ROWS, MAX_SQLITE_VARIABLES // len(columns)))
-    for start in range(0, len(records), per_page):
-        page = records[start : start + per_page]
-        cursor.execute(f"INSERT INTO {copy.name} VALUES " + ", ".join([one] * len(page)), [v for r in page for v in r])
-
-
-# SQLite's default bound-parameter limit since 3.32 (a build may allow more; the floor does not rely on it).
-MAX_SQLITE_VARIABLES = 32_766
+    elif path == "executemany":
+        cursor.executemany(f"INSERT INTO {copy.name} VALUES ({', '.join('?' for _ in copy.columns)})", records)
+    else:  # the sync's own SQLite pages (store/upsert.py), without ON CONFLICT
+        for values, params in store_upsert.sqlite_values_pages(records, cursor.connection):
+            cursor.execute(f"INSERT INTO {copy.name} VALUES {values}", params)
 
 
 MARK_COLUMNS = ["session_id", "participant_id", "account_id", "status", "status_label", "present"]
+NO_FK = "copy_without_foreign_keys"
 
 
 def bulk_paths(engine: Engine) -> dict[str, Any] | None:
@@ -147,9 +138,6 @@ def bulk_paths(engine: Engine) -> dict[str, Any] | None:
     best = {path: round(min(s), 3) for path, s in seconds.items()}
     faster = min(("copy", "unnest"), key=lambda p: best[p])
     return {"rows": len(rows), **best, "faster": faster, "kept": kept}
-
-
-NO_FK = "copy_without_foreign_keys"
 
 
 class Profile:
@@ -194,20 +182,9 @@ def profiled() -> Iterator[Profile]:
     """Wrap the stages' functions for the block; restored afterwards."""
     profile = Profile()
     decode = moodle_client.MoodleClient.decode
-    parse = moodle_functions.parse
     execute = Connection.execute
     bulk_write = store_upsert._bulk_write
     writer = sync_engine.WRITERS["cohort"]
-
-    def timed(stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                profile.add(stage, time.perf_counter() - started)
-
-        return wrapper
 
     def counted_bulk(*args: Any, **kwargs: Any) -> None:
         # The bulk path writes through the driver (SQLite's VALUES pages, COPY): all of it is `write`.
@@ -255,7 +232,6 @@ def profiled() -> Iterator[Profile]:
             profile.add("parse", time.perf_counter() - started - (profile.seconds["validate"] - before))
 
     moodle_client.MoodleClient.decode = decode_timed  # type: ignore[method-assign]
-    moodle_functions.parse = timed("validate", parse)
     Connection.execute = counted_execute  # type: ignore[method-assign]
     store_upsert._bulk_write = counted_bulk
     writers: dict[str, Any] = sync_engine.WRITERS  # type: ignore[assignment]
@@ -264,7 +240,6 @@ def profiled() -> Iterator[Profile]:
         yield profile
     finally:
         moodle_client.MoodleClient.decode = decode  # type: ignore[method-assign]
-        moodle_functions.parse = parse
         Connection.execute = execute  # type: ignore[method-assign]
         store_upsert._bulk_write = bulk_write
         writers["cohort"] = writer

@@ -196,14 +196,22 @@ def _bulk_write(
         tail += " WHERE " + " OR ".join(f'"{table.name}"."{c}" IS NOT excluded."{c}"' for c in value_columns)
     else:
         tail += "DO NOTHING"
-    limit = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
-    per_page = max(1, min(SQLITE_PAGE_ROWS, limit // len(columns)))
-    one = "(" + ", ".join("?" for _ in columns) + ")"
-    records = _driver_rows(rows, table, columns, conn.dialect)
+    raw = conn.connection.driver_connection
+    for values, params in sqlite_values_pages(_driver_rows(rows, table, columns, conn.dialect), raw):
+        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES {values}{tail}', params)
+
+
+def sqlite_values_pages(records: Sequence[tuple[Any, ...]], raw: Any) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """SQLite: the records as pages of SQLITE_PAGE_ROWS (fewer when the connection `raw` allows fewer bound
+    parameters): each page one VALUES list `(?, …), (?, …)` and its parameters in one flat tuple."""
+    if not records:
+        return
+    width = len(records[0])
+    per_page = max(1, min(SQLITE_PAGE_ROWS, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    one = "(" + ", ".join("?" * width) + ")"
     for start in range(0, len(records), per_page):
-        written = records[start : start + per_page]
-        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ' + ", ".join([one] * len(written)) + tail
-        conn.exec_driver_sql(sql, tuple(value for record in written for value in record))
+        page = records[start : start + per_page]
+        yield ", ".join([one] * len(page)), tuple(value for record in page for value in record)
 
 
 def _copy_write(
