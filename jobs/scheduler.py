@@ -9,11 +9,13 @@ tests pass their own table instead of patching modules.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_START, SchedulerEvent
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
@@ -30,6 +32,7 @@ from intensive_tracker.ops.schedule import (
     schedule_zone,
     trigger_for,
 )
+from intensive_tracker.ops.shutdown import StopFlag
 from jobs.ledger import is_done
 from jobs.nightly import district_emails, nightly_sync
 
@@ -43,6 +46,7 @@ __all__ = [
     "logical_date",
     "missed_runs",
     "next_fire_times",
+    "run_until_stopped",
     "schedule_zone",
 ]
 
@@ -111,3 +115,31 @@ def build_scheduler(
             **options,
         )
     return scheduler
+
+
+def run_until_stopped(scheduler: BaseScheduler, stop: StopFlag) -> None:
+    """Run a blocking scheduler on this thread until `stop` is set; the job in flight finishes its batch first.
+
+    The scheduler is shut down by a thread of its own, never by the signal handler: the handler runs on
+    the main thread wherever it is, inside the scheduler too, and submitting a job holds the thread pool's
+    lock that shutting the pool down takes; shutting down from there waited for itself forever. From
+    another thread it is safe: APScheduler (3.11) shuts down under the lock its loop holds while it submits,
+    and empties the job store, so no job is submitted to a pool already shut.
+    """
+    running = threading.Event()
+
+    def started(_event: SchedulerEvent) -> None:
+        running.set()
+
+    def shut_down_when_asked() -> None:
+        stop.wait()
+        running.wait()  # a stop during start: shut down once it runs (never started: the process just ends)
+        scheduler.shutdown(wait=True)
+
+    scheduler.add_listener(started, EVENT_SCHEDULER_START)
+    stopper = threading.Thread(target=shut_down_when_asked, name="daemon-stop", daemon=True)
+    stopper.start()
+    if not stop():
+        scheduler.start()  # returns once the stopper has set the scheduler's state to stopped
+    if running.is_set():
+        stopper.join()  # the job in flight commits its batch and returns

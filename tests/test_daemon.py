@@ -3,10 +3,12 @@ night across processes, and the real process surviving SIGTERM mid-run and a res
 
 from __future__ import annotations
 
+import logging
 import queue
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -15,15 +17,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
 from intensive_tracker.config import load_settings, parse_settings
+from intensive_tracker.ops.shutdown import StopFlag, stop_on_signals
 from intensive_tracker.store import models as m
 from intensive_tracker.store.engine import make_engine
 from intensive_tracker.store.locks import sync_lock
 from jobs import ledger
-from jobs.scheduler import JOB_EMAILS, JOB_SYNC, build_scheduler, logical_date, missed_runs
+from jobs.scheduler import (
+    JOB_EMAILS,
+    JOB_SYNC,
+    build_scheduler,
+    logical_date,
+    missed_runs,
+    run_until_stopped,
+)
 from tests.synckit import (
     ROOT,
     canonical_snapshot,
@@ -130,6 +141,68 @@ def test_a_missed_night_is_scheduled_now_and_then_the_next_night() -> None:
         assert job.trigger.get_next_fire_time(None, datetime.now(MSK)) == an_hour_ago + timedelta(days=1)
     finally:
         scheduler.shutdown(wait=False)
+
+
+def _due_an_hour_ago() -> dict[str, Any]:
+    an_hour_ago = datetime.now(MSK) - timedelta(hours=1)
+    return {"schedule": {"sync": f"{an_hour_ago.minute} {an_hour_ago.hour} * * *"}}
+
+
+class _SignalWhileSubmitting(ThreadPoolExecutor):
+    """SIGTERM arrives while the main thread, inside the scheduler, holds the thread pool's lock, as
+    concurrent.futures holds it while it starts a worker for a due job (seen in CI: the daemon hung)."""
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        super()._do_submit_job(job, run_times)
+        with self._pool._shutdown_lock:
+            signal.raise_signal(signal.SIGTERM)  # its handler runs before this returns
+
+
+def _daemon_signalled_inside_the_scheduler() -> None:
+    """Run in a child process (signal handlers are the main thread's): the daemon's loop with that pool."""
+    stop = StopFlag()
+
+    def sync(path: str, *, should_stop: StopFlag) -> None:
+        print("the night ran", flush=True)
+
+    settings = parse_settings(_due_an_hour_ago(), source="t")
+    scheduler = build_scheduler(settings, "c.toml", should_stop=stop, jobs={JOB_SYNC: sync})
+    scheduler.add_executor(_SignalWhileSubmitting(), "default")  # before start: the one the daemon would create
+    with stop_on_signals(stop):
+        run_until_stopped(scheduler, stop)
+    print(f"stopped by {stop.reason}", flush=True)
+
+
+def test_sigterm_while_the_scheduler_submits_a_job_still_stops_the_daemon() -> None:
+    """The signal handler only sets the flag; the shutdown, which takes the pool's lock, runs on its own thread."""
+    child = subprocess.run(
+        [sys.executable, "-c", "from tests.test_daemon import _daemon_signalled_inside_the_scheduler as d; d()"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.splitlines() == ["the night ran", "stopped by SIGTERM"], child.stderr
+    assert "Traceback" not in child.stderr
+
+
+def test_a_job_due_as_the_daemon_stops_is_left_for_the_next_start(caplog: pytest.LogCaptureFixture) -> None:
+    """Shut down between the scheduler's wake-up and its submission: nothing submitted to the shut pool, no
+    error logged (with its traceback); the night stays unrun, so the next start runs it as missed."""
+    scheduler = build_scheduler(
+        parse_settings(_due_an_hour_ago(), source="t"),
+        "c.toml",
+        scheduler_cls=BackgroundScheduler,
+        jobs={JOB_SYNC: _never_run},
+    )
+    scheduler.start(paused=True)
+    caplog.clear()  # the missed night was announced; what follows is the stop
+    caplog.set_level(logging.INFO)
+    scheduler.shutdown(wait=True)  # what the daemon's stopping thread does
+    scheduler._process_jobs()  # what the scheduler's own loop was about to do with the night that is due
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert not any("submitting" in r.getMessage() or "Running job" in r.getMessage() for r in caplog.records)
 
 
 def test_a_night_past_the_grace_is_not_run_on_start() -> None:

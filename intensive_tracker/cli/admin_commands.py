@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from apscheduler.schedulers import SchedulerNotRunningError
 
 from intensive_tracker.cli.context import Context, cli, log
 from intensive_tracker.errors import ConfigError
@@ -24,7 +22,7 @@ from intensive_tracker.ops.status_text import render_text
 from intensive_tracker.store.errors import database_label
 from intensive_tracker.store.locks import sync_lock
 from intensive_tracker.store.schema import ensure_schema, schema_heads, upgrade
-from jobs.scheduler import build_scheduler
+from jobs.scheduler import build_scheduler, run_until_stopped
 
 
 @cli.command(help=N_("Раздать папку отчёта на 127.0.0.1, чтобы смотреть её в браузере; Ctrl+C останавливает."))
@@ -141,18 +139,7 @@ def daemon(obj: Context) -> None:
     for job, when in next_fire_times(settings, datetime.now(UTC)).items():
         log.info(_("{job}: следующий запуск {when}", job=job, when=when.isoformat() if when else _("никогда")))
 
-    def shut_down(attempt: int = 0) -> None:
-        # wait=True: the running job sees the flag, commits its batch and returns first.
-        try:
-            scheduler.shutdown(wait=True)
-        except SchedulerNotRunningError:
-            # The signal came while the scheduler was still starting: stop it as soon as it runs.
-            if attempt < 40:
-                retry = threading.Timer(0.25, shut_down, kwargs={"attempt": attempt + 1})
-                retry.daemon = True
-                retry.start()
-
-    with stop_on_signals(stop, then=shut_down):  # handlers first: a stop right after start is graceful too
+    with stop_on_signals(stop):  # handlers first: a stop right after start is graceful too
         log.info(
             _(
                 "демон запущен (pid {pid}, пояс {zone}, конфигурация {config})",
@@ -161,6 +148,5 @@ def daemon(obj: Context) -> None:
                 config=config_path,
             )
         )
-        if not stop():
-            scheduler.start()
+        run_until_stopped(scheduler, stop)
     log.info(_("демон остановлен ({reason})", reason=stop.reason or _("расписание завершилось")))

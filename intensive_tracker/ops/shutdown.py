@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -35,15 +35,23 @@ class StopFlag:
     def __call__(self) -> bool:
         return self._event.is_set()
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a stop is asked for (or `timeout` passes); True if it was."""
+        return self._event.wait(timeout)
+
 
 @contextmanager
 def stop_on_signals(
     flag: StopFlag,
     *,
-    then: Callable[[], None] | None = None,
     signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
 ) -> Iterator[StopFlag]:
-    """Within the block, the given signals set `flag` (and call `then`) instead of killing the process."""
+    """Within the block, the given signals set `flag` instead of killing the process.
+
+    The handler does nothing else: it runs on the main thread wherever that thread happens to be, inside a
+    lock it holds too, so anything that waits (shutting a scheduler down) belongs to a thread that waits on
+    `flag` (see `jobs.scheduler.run_until_stopped`).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield flag  # only the main thread may install handlers; the caller's own handling applies
         return
@@ -57,8 +65,6 @@ def stop_on_signals(
             return
         log.warning(_("получен {signal}: заканчиваю текущую порцию и останавливаюсь", signal=name))
         flag.request(name)
-        if then is not None:
-            then()
 
     previous = {s: signal.signal(s, handle) for s in signals}
     try:
