@@ -151,7 +151,12 @@ def test_daemon_and_serve_stop_cleanly_in_every_state(tmp_path: Path, state: str
                 break
         if proc.poll() is None:
             proc.send_signal(stop)
-        rest, _ = proc.communicate(timeout=60)
+        try:
+            rest, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:  # hung: fail without leaving it running beside the rest of the suite
+                proc.kill()
+                proc.communicate()
         shown = "".join(seen) + rest
         assert "Traceback" not in shown, f"{verb}: {shown}"
         assert proc.returncode in DOCUMENTED, f"{verb}: {proc.returncode} {shown}"
