@@ -182,6 +182,7 @@ def profiled() -> Iterator[Profile]:
     """Wrap the stages' functions for the block; restored afterwards."""
     profile = Profile()
     decode = moodle_client.MoodleClient.decode
+    validated = moodle_client.MoodleClient.validated
     execute = Connection.execute
     bulk_write = store_upsert._bulk_write
     writer = sync_engine.WRITERS["cohort"]
@@ -221,17 +222,22 @@ def profiled() -> Iterator[Profile]:
             profile._in_writer.on = False
             profile.add("diff", time.perf_counter() - started - (profile.seconds["write"] - before))
 
-    def decode_timed(self: Any, *args: Any) -> Any:
-        # The answer's validation (the adapter's calls) is `validate`; the rest of decoding is `parse`.
-        args = tuple(_TimedAdapter(a, profile) if isinstance(a, TypeAdapter) else a for a in args)
+    def validated_timed(self: Any, wsfunction: str, content: bytes, adapter: Any = None) -> Any:
+        # The answer's validation (the adapter's calls) is `validate`, when it is decoded or later (issue 17:
+        # the attendance answers are validated only once the cohort's digest says they changed).
+        return validated(self, wsfunction, content, _TimedAdapter(adapter, profile) if adapter is not None else None)
+
+    def decode_timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # The rest of decoding (status, error checks, json.loads of objects) is `parse`.
         before = profile.seconds["validate"]
         started = time.perf_counter()
         try:
-            return decode(self, *args)
+            return decode(self, *args, **kwargs)
         finally:
             profile.add("parse", time.perf_counter() - started - (profile.seconds["validate"] - before))
 
     moodle_client.MoodleClient.decode = decode_timed  # type: ignore[method-assign]
+    moodle_client.MoodleClient.validated = validated_timed  # type: ignore[method-assign]
     Connection.execute = counted_execute  # type: ignore[method-assign]
     store_upsert._bulk_write = counted_bulk
     writers: dict[str, Any] = sync_engine.WRITERS  # type: ignore[assignment]
@@ -240,6 +246,7 @@ def profiled() -> Iterator[Profile]:
         yield profile
     finally:
         moodle_client.MoodleClient.decode = decode  # type: ignore[method-assign]
+        moodle_client.MoodleClient.validated = validated  # type: ignore[method-assign]
         Connection.execute = execute  # type: ignore[method-assign]
         store_upsert._bulk_write = bulk_write
         writers["cohort"] = writer

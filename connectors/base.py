@@ -220,6 +220,35 @@ class CohortSkipped:
     mode: str = "skipped"  # "incremental" when a request was made and found nothing new
 
 
+ANSWERS_CURSOR = "answers:"
+
+
+def answers_cursor_key(cohort_key: str) -> str:
+    """The cursor holding the digest of the answers a cohort's batch was read from (and the warnings it gave).
+
+    The engine withholds these cursors from the connector when the batch would be written differently from
+    the same answers (the writer's own inputs changed: people overrides, district registry) and on `sync
+    --full`: the source then reads and yields the cohort in full (issue 17).
+    """
+    return ANSWERS_CURSOR + cohort_key
+
+
+@dataclass
+class CohortUnchanged:
+    """A cohort read in full whose answers are, byte for byte, those of the batch last written (issue 17).
+
+    Nothing to compare or write. `warnings` are those that batch gave: said again, so that every run lists
+    them, as it did when the batch was written. `mode` and `reason` say how it was refreshed, as a batch's
+    `refresh` does.
+    """
+
+    source: str
+    cohort_key: str
+    reason: str
+    mode: str = "full"
+    warnings: list[SourceWarning] = field(default_factory=list)
+
+
 class Connector(Protocol):
     """A source plugin, registered under the entry-point group ``intensive_tracker.connectors``.
 
@@ -235,6 +264,6 @@ class Connector(Protocol):
         """The configured connector, or None."""
         ...
 
-    def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure | CohortSkipped]:
+    def batches(self, cursors: Mapping[str, str]) -> Iterator[Batch | BatchFailure | CohortSkipped | CohortUnchanged]:
         """Yield one batch per cohort; a failed cohort yields a BatchFailure instead of raising."""
         ...

@@ -137,6 +137,7 @@ def _real_course(group_session: int) -> dict[str, Any]:
         "core_group_get_course_groups": recording("011_KU-2023-H1__core_group_get_course_groups")["body"],
         "core_enrol_get_enrolled_users": page,
         "mod_attendance_get_sessions": sessions,
+        "core_webservice_get_site_info": recording("001_core_webservice_get_site_info")["body"],
         "core_user_get_users_by_field": recording("043_KU-2023-H1__core_user_get_users_by_field__id")["body"],
     }
 

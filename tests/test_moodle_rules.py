@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 
 from connectors.base import Batch
 from connectors.moodle import schemas as s
+from connectors.moodle.answers import AnswerDigest
 from connectors.moodle.attendance import StatusMatcher, read_sessions, strip_html, topic_and_speaker
 from connectors.moodle.connector import MoodleConnector
 from connectors.moodle.defense import PassRule, outcomes, pass_rule
@@ -244,6 +247,20 @@ class ScriptedClient:
 
     def call_as(self, wsfunction: str, adapter: Any, /, **params: Any) -> Any:
         return adapter.validate_python(self.call(wsfunction, **params))
+
+    def call_raw(self, wsfunction: str, /, **params: Any) -> bytes:
+        return json.dumps(self.call(wsfunction, **params)).encode()
+
+    def validated(self, wsfunction: str, content: bytes, adapter: Any = None) -> Any:
+        return json.loads(content) if adapter is None else adapter.validate_json(content)
+
+    @contextmanager
+    def digesting(self, digest: AnswerDigest) -> Iterator[AnswerDigest]:
+        """As the real client, from the calls made meanwhile (this client answers on one thread)."""
+        start = len(self.calls)
+        yield digest
+        for wsfunction, params in self.calls[start:]:
+            digest.note(wsfunction, json.dumps(params, sort_keys=True, default=str))
 
 
 def _settings(cohort: dict[str, Any], **moodle: Any) -> Any:

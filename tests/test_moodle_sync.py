@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -301,8 +302,9 @@ def test_pages_are_read_once_and_no_empty_page_is_asked_for(synced: tuple[Engine
     assert all(count == 1 for count in calls.values()), calls
 
 
-def test_second_run_writes_nothing_and_uses_the_since_cursor(synced: tuple[Engine, Replay, Path]) -> None:
-    """A re-sync asks for grades `since` the newest one stored and changes no data row."""
+def test_second_run_finds_every_answer_unchanged_and_writes_nothing(synced: tuple[Engine, Replay, Path]) -> None:
+    """A re-sync asks for every grade again (not `since`: the same grades give the same answer, and a grade
+    removed in Moodle is seen), finds each cohort's answers those it last wrote and changes no data row."""
     engine, replay, config = synced
     from intensive_tracker.store.models import DATA_TABLES
 
@@ -315,29 +317,39 @@ def test_second_run_writes_nothing_and_uses_the_since_cursor(synced: tuple[Engin
     result = CliRunner().invoke(cli, ["--config", str(config), "sync"])
     assert result.exit_code == 0, result.output
     assert table_snapshot(engine, DATA_TABLES) == before
-    assert any(f"since={cursor}" in name for name in replay.calls)
+    assert not any("since=" in name for name in replay.calls)
+    assert replay.calls["031_KU-2023-H1__mod_assign_get_grades"] == 2
+    with engine.connect() as conn:
+        counts = conn.execute(select(m.SyncRun.counts).order_by(m.SyncRun.id.desc()).limit(1)).scalar_one()
+    assert counts["cohorts"] == {"ok": 2, "failed": 0}
+    assert [r["reason"].endswith("ответы Moodle не изменились") for r in counts["refresh"]] == [True, True]
 
 
-def test_incremental_grades_update_only_what_changed(synced: tuple[Engine, Replay, Path]) -> None:
-    """With an older cursor, the since answer re-reads 47 grades; outcomes stay those of the full pull."""
+def test_a_changed_grade_is_read_with_every_other_and_only_it_is_written(synced: tuple[Engine, Replay, Path]) -> None:
+    """One grade changed in Moodle: the cohort's answers differ, its grades are read whole, and only that
+    defense row changes (the other cohort stays unchanged, not even decoded)."""
     engine, replay, config = synced
-    since = int(dict(recording("032_KU-2023-H1__mod_assign_get_grades__since")["request"]["encoded_params"])["since"])
-    with engine.begin() as conn:
-        conn.execute(
-            m.SyncCursor.__table__.update().where(m.SyncCursor.key.startswith("grades:")).values(value=str(since))
-        )
+    name = "031_KU-2023-H1__mod_assign_get_grades"
+    body = copy.deepcopy(recording(name)["body"])
+    grade = body["assignments"][0]["grades"][0]
+    grade["grade"] = "1.00000"
+    grade["timemodified"] += 60
+    replay.override(name, body)
+    with engine.connect() as conn:
         before = conn.execute(
             select(m.Defense.account_id, m.Defense.outcome, m.Defense.grade).order_by(m.Defense.account_id)
         ).all()
-    replay.add("032_KU-2023-H1__mod_assign_get_grades__since")
     result = CliRunner().invoke(cli, ["--config", str(config), "sync"])
     assert result.exit_code == 0, result.output
-    assert replay.calls["032_KU-2023-H1__mod_assign_get_grades__since"] == 1
     with engine.connect() as conn:
         after = conn.execute(
             select(m.Defense.account_id, m.Defense.outcome, m.Defense.grade).order_by(m.Defense.account_id)
         ).all()
-    assert after == before
+        counts = conn.execute(select(m.SyncRun.counts).order_by(m.SyncRun.id.desc()).limit(1)).scalar_one()
+    differ = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
+    assert len(differ) == 1 and differ[0][1].grade == 1.0
+    assert counts["defenses"]["updated"] == 1
+    assert sum(r["reason"].endswith("ответы Moodle не изменились") for r in counts["refresh"]) == 1
 
 
 def test_sessions_are_stored_as_aware_utc(synced: tuple[Engine, Replay, Path]) -> None:

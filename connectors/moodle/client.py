@@ -16,7 +16,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import requests
@@ -24,6 +25,7 @@ from pydantic import TypeAdapter, ValidationError
 from requests.adapters import HTTPAdapter
 
 from connectors.moodle import errors as e
+from connectors.moodle.answers import AnswerDigest
 from connectors.moodle.classify import classify
 from connectors.moodle.slots import FairSlots
 from intensive_tracker.i18n import _
@@ -96,6 +98,7 @@ class MoodleClient:
         self.in_flight_peak = 0
         self._in_flight = 0
         self._count_lock = threading.Lock()
+        self._local = threading.local()  # the digest of the cohort this thread reads, if any
 
     def __repr__(self) -> str:  # never show the token
         return f"MoodleClient({self.base_url!r})"
@@ -105,20 +108,36 @@ class MoodleClient:
         return self._call(wsfunction, None, params)
 
     def call_as(self, wsfunction: str, adapter: TypeAdapter[T], /, **params: Any) -> T:
-        """`call`, the answer validated by `adapter` (a pydantic ValidationError if it does not fit).
-
-        An array answer (never one of Moodle's errors, which are objects) is parsed and validated in one pass
-        (`validate_json`): issue 17, half the time of json.loads and then validation, on every mark a night."""
+        """`call`, the answer validated by `adapter` (a pydantic ValidationError if it does not fit; see `validated`)."""
         result: T = self._call(wsfunction, adapter, params)
         return result
 
-    def _call(self, wsfunction: str, adapter: TypeAdapter[Any] | None, params: dict[str, Any]) -> Any:
+    def call_raw(self, wsfunction: str, /, **params: Any) -> bytes:
+        """`call`, the answer kept as its (redacted) bytes: checked for Moodle's errors, not yet decoded.
+
+        Decode it later with `validated`. Issue 17: the attendance marks are decoded only when the cohort's
+        answers differ from those of the batch last written."""
+        content: bytes = self._call(wsfunction, None, params, raw=True)
+        return content
+
+    @contextmanager
+    def digesting(self, digest: AnswerDigest) -> Iterator[AnswerDigest]:
+        """Within the block, every answer this thread receives goes into `digest`, with its request."""
+        self._local.digest = digest
+        try:
+            yield digest
+        finally:
+            self._local.digest = None
+
+    def _call(
+        self, wsfunction: str, adapter: TypeAdapter[Any] | None, params: dict[str, Any], *, raw: bool = False
+    ) -> Any:
         form = [("wstoken", self._token), ("wsfunction", wsfunction), ("moodlewsrestformat", "json")]
         form.extend(flatten(params))
         attempt = 0
         while True:
             try:
-                return self._once(wsfunction, form, adapter)
+                return self._once(wsfunction, form, adapter, raw=raw)
             except e.MoodleUnavailable as error:
                 if attempt >= self._retries or not e.is_retryable(error):
                     raise
@@ -143,7 +162,14 @@ class MoodleClient:
         delay: float = self._backoff * 2 ** (attempt - 1) * (0.5 + random.random())
         return delay
 
-    def _once(self, wsfunction: str, form: list[tuple[str, str]], adapter: TypeAdapter[Any] | None = None) -> Any:
+    def _once(
+        self,
+        wsfunction: str,
+        form: list[tuple[str, str]],
+        adapter: TypeAdapter[Any] | None = None,
+        *,
+        raw: bool = False,
+    ) -> Any:
         with self._slots:
             with self._count_lock:
                 self.requests_made += 1
@@ -197,7 +223,11 @@ class MoodleClient:
             finally:
                 with self._count_lock:
                     self._in_flight -= 1
-        return self.decode(wsfunction, response.status_code, response.headers, content, adapter)
+        result = self.decode(wsfunction, response.status_code, response.headers, content, adapter, raw=raw)
+        digest: AnswerDigest | None = getattr(self._local, "digest", None)
+        if digest is not None:  # only an answer that was not an error: a failed call fails the cohort anyway
+            digest.add(wsfunction, [f for f in form if f[0] != "wstoken"], content)
+        return result
 
     def _body(self, response: requests.Response, wsfunction: str, started: float) -> bytes:
         """The answer read chunk by chunk; past `call_deadline` seconds since the request it is a Timeout (retried)."""
@@ -227,8 +257,12 @@ class MoodleClient:
         headers: Mapping[str, str],
         content: bytes,
         adapter: TypeAdapter[Any] | None = None,
+        *,
+        raw: bool = False,
     ) -> Any:
         """An HTTP answer → the decoded body, or the typed error it means (status and body, never status alone).
+
+        `raw`: the redacted bytes instead, once they are known not to be an error (an array never is one).
 
         The answer is redacted of every registered secret first: a Moodle with debugging on, or a proxy,
         may echo the request (`… (request: wstoken=<token>&…)`) in a message, `debuginfo`, a warning
@@ -311,6 +345,20 @@ class MoodleClient:
                 ),
                 wsfunction=wsfunction,
             )
+        if raw:
+            # An object may be one of Moodle's errors, and an array not closed was cut short (Truncated,
+            # retried like any other): read those to tell. A whole array is checked when it is decoded.
+            if head[:1] != b"[" or not content.rstrip().endswith(b"]"):
+                self.validated(wsfunction, content)
+            return content
+        return self.validated(wsfunction, content, adapter)
+
+    def validated(self, wsfunction: str, content: bytes, adapter: TypeAdapter[Any] | None = None) -> Any:
+        """A redacted 200 answer's JSON, validated by `adapter`: or Truncated, BadAnswer or Moodle's own error.
+
+        An array answer (never one of Moodle's errors, which are objects) is parsed and validated in one pass
+        (`validate_json`): issue 17, half the time of json.loads and then validation, on every mark a night."""
+        head = content[:512].lstrip()
         if adapter is not None and head[:1] == b"[":
             try:
                 return adapter.validate_json(content)

@@ -139,9 +139,31 @@ def course_user_profiles(client: MoodleClient, course_id: int, ids: list[int]) -
     return users
 
 
+def decoded(client: MoodleClient, model: type[T], wsfunction: str, content: bytes) -> T:
+    """An answer kept as bytes (`MoodleClient.call_raw`), validated as `answer` validates, with the same errors."""
+    try:
+        result: T = client.validated(wsfunction, content, _adapter(model))
+    except ValidationError as error:
+        raise _bad_answer(error, wsfunction) from None
+    return result
+
+
+ATTENDANCE_SESSIONS = "mod_attendance_get_sessions"
+
+
+def attendance_sessions_raw(client: MoodleClient, attendance_id: int) -> bytes:
+    """mod_attendance_get_sessions(attendanceid=<instance id, not cmid>), kept as bytes: see `attendance_sessions`."""
+    return client.call_raw(ATTENDANCE_SESSIONS, attendanceid=attendance_id)
+
+
+def attendance_sessions_of(client: MoodleClient, content: bytes) -> list[s.AttendanceSession]:
+    """The sessions, statuses and log rows of an answer of `attendance_sessions_raw`."""
+    return decoded(client, list[s.AttendanceSession], ATTENDANCE_SESSIONS, content)
+
+
 def attendance_sessions(client: MoodleClient, attendance_id: int) -> list[s.AttendanceSession]:
     """mod_attendance_get_sessions(attendanceid=<instance id, not cmid>): sessions, statuses, log rows."""
-    return answer(client, list[s.AttendanceSession], "mod_attendance_get_sessions", attendanceid=attendance_id)
+    return attendance_sessions_of(client, attendance_sessions_raw(client, attendance_id))
 
 
 def assignments(client: MoodleClient, course_id: int) -> s.Assignments:

@@ -78,7 +78,7 @@ class StudentFilters:
         strangers = sorted(referenced - set(people))
         if not strangers:
             return marks, defenses
-        if roster.PROFILES in {f.name for f in self.site_info().functions}:
+        if self.profiles_available():
             for user in fn.course_user_profiles(self.client, course_id, strangers):
                 if self._is_student(user) and user.id in referenced:
                     people[user.id] = self._person(user)
@@ -110,6 +110,10 @@ class StudentFilters:
             )
         kept = {str(uid) for uid in aside}
         return [a for a in marks if a.external_id not in kept], [d for d in defenses if d.external_id not in kept]
+
+    def profiles_available(self) -> bool:
+        """Whether the service lets us ask Moodle for the roles of people it does not list as enrolled."""
+        return roster.PROFILES in {f.name for f in self.site_info().functions}
 
     def _is_student(self, user: s.EnrolledUser) -> bool:
         return any(r.shortname == self.moodle.student_role for r in user.roles)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
-from connectors.base import Batch, BatchFailure, CohortSkipped, Connector
+from connectors.base import ANSWERS_CURSOR, Batch, BatchFailure, CohortSkipped, CohortUnchanged, Connector
 from intensive_tracker.config import Settings
 from intensive_tracker.errors import TrackerError
 from intensive_tracker.faults import fault_point
@@ -28,6 +28,7 @@ from intensive_tracker.store.engine import transaction
 from intensive_tracker.store.locks import database_busy, sync_lock
 from intensive_tracker.store.schema import ensure_schema
 from intensive_tracker.store.upsert import upsert
+from intensive_tracker.sync import fingerprint
 from intensive_tracker.sync.cohort import write_cohort_batch
 from intensive_tracker.sync.collector import after_batch, collect_between_batches
 from intensive_tracker.sync.forms import write_form_batch
@@ -145,9 +146,10 @@ def _run_locked(
     assert run_id is not None
     fault_point("run_started")
     state = RunState(fingerprints=not full)
+    run_salt = fingerprint.salt(settings, registry)
     stopped = False
     for connector in connectors:
-        cursors = _load_cursors(engine, connector.name)
+        cursors = _load_cursors(engine, connector.name, salt=None if full else run_salt)
         try:
             for item in connector.batches(cursors):
                 if isinstance(item, BatchFailure):
@@ -157,11 +159,15 @@ def _run_locked(
                     _save_run(engine, run_id, state)
                     if on_failure:
                         on_failure(item.source, item.cohort_key)
-                elif isinstance(item, CohortSkipped):
-                    # A finished cohort with nothing new (issue 17): nothing to write, counted as synced.
+                elif isinstance(item, (CohortSkipped, CohortUnchanged)):
+                    # A finished cohort with nothing new, or one whose answers are those last written
+                    # (issue 17): nothing to write, counted as synced.
                     state.refresh.append(
                         {"source": item.source, "cohort": item.cohort_key, "mode": item.mode, "reason": item.reason}
                     )
+                    if isinstance(item, CohortUnchanged):
+                        state.skipped_parts += len(fingerprint.PARTS)
+                        state.warnings += [{"cohort": item.cohort_key, **w.model_dump()} for w in item.warnings]
                     state.cohorts_ok += 1
                     if on_batch:
                         on_batch(item.source, item.cohort_key)
@@ -245,12 +251,30 @@ def _error_entry(source: str, cohort: str | None, error: Exception) -> dict[str,
     }
 
 
-def _load_cursors(engine: Engine, source: str) -> dict[str, str]:
+def _load_cursors(engine: Engine, source: str, *, salt: str | None) -> dict[str, str]:
+    """The source's cursors; a cohort's answers cursor only where its batch was written with `salt` (None: none).
+
+    Issue 17: the same answers written with other people overrides or another district registry give
+    other rows, so the source must read such a cohort in full; `sync --full` (salt None) reads every one.
+    """
     with Session(engine) as session:
         rows = session.execute(
             select(col(m.SyncCursor.key), col(m.SyncCursor.value)).where(col(m.SyncCursor.source) == source)
         ).all()
-    return {k: v for k, v in rows}
+        salted = set(
+            session.execute(
+                select(col(m.BatchFingerprint.cohort_key)).where(
+                    col(m.BatchFingerprint.source) == source,
+                    col(m.BatchFingerprint.part) == fingerprint.SALT_PART,
+                    col(m.BatchFingerprint.digest) == salt,
+                )
+            ).scalars()
+        )
+    return {
+        k: v
+        for k, v in rows
+        if not k.startswith(ANSWERS_CURSOR) or (salt is not None and k[len(ANSWERS_CURSOR) :] in salted)
+    }
 
 
 def _save_run(

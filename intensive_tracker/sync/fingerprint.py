@@ -35,6 +35,9 @@ from intensive_tracker.store.upsert import chunked, upsert
 # Raise when the cohort writer computes rows differently: every stored digest then misses once.
 VERSION = "1"
 PARTS = ("people", "enrolments", "sessions", "attendance", "defenses")
+# Not a part: the salt the batch was written with. A source's answers cursor of the cohort counts only
+# while it is the current one (engine `_load_cursors`).
+SALT_PART = "salt"
 
 
 def _records_digest(records: Iterable[BaseModel], *extra: str) -> str:
@@ -71,6 +74,7 @@ def batch_digests(batch: Batch, salt_digest: str) -> dict[str, str]:
         out["sessions"] = sessions
     out["attendance"] = _records_digest(batch.attendance, people, sessions)
     out["defenses"] = _records_digest(batch.defenses, people, f"complete={batch.defenses_complete}")
+    out[SALT_PART] = salt_digest
     return out
 
 
