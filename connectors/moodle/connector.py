@@ -261,19 +261,20 @@ class MoodleConnector(CourseLookups, StudentFilters):
             course = self.find_course(cohort.course, warnings)
             modules = [m for section in fn.course_contents(self.client, course.id) for m in section.modules]
             group_id = self.find_group(course, cohort.group) if cohort.group else None
-            enrolled = self.enrolled(course.id, group_id)
+            pages = self.enrolled_pages(course.id, group_id)
             suspended_ids = self._suspended_ids(course.id, group_id, warnings)
             attendance: list[tuple[int, bytes]] = []
             for module in self.attendance_modules(modules, cohort):
                 assert module.instance is not None
                 attendance.append((module.instance, fn.attendance_sessions_raw(self.client, module.instance)))
-            defenses, cursor_updates, complete = self._defenses(course, cohort, cursors, warnings)
+            defense = self._defense_answers(course, cohort, warnings)
         digest.note("read", self._reading_rules(cohort, course))
         stored = StoredAnswers.parse(cursors.get(answers_cursor_key(cohort.key)))
         if stored is not None and not self.full and stored.digest == digest.hexdigest():
             if not stored.profiles or self._profiles_digest(course.id, stored.profiles) == stored.profiles_digest:
                 return CohortUnchanged(self.name, cohort.key, reason="", warnings=stored.warnings)
 
+        enrolled = self.enrolled_of(pages)
         students = {u.id: u for u in enrolled if self._is_student(u)}
         others = {u.id for u in enrolled} - set(students)  # teachers: listed, never participants
         people = {uid: self._person(u) for uid, u in students.items()}
@@ -297,6 +298,7 @@ class MoodleConnector(CourseLookups, StudentFilters):
             sessions += read.sessions
             marks += read.marks
             warnings += read.warnings
+        defenses, cursor_updates = self._defenses(cohort, defense, cursors, warnings)
         if group_id is not None:
             defenses = [d for d in defenses if int(d.external_id) in people]
 
@@ -329,7 +331,6 @@ class MoodleConnector(CourseLookups, StudentFilters):
             sessions=sessions,
             attendance=marks,
             defenses=defenses,
-            defenses_complete=complete,
             cursors=cursor_updates,
             warnings=warnings,
             not_participants=[str(uid) for uid in sorted(others)],
@@ -384,20 +385,33 @@ class MoodleConnector(CourseLookups, StudentFilters):
 
     # -- records --------------------------------------------------------------------------------
 
-    def _defenses(
-        self, course: s.Course, cohort: CohortSettings, cursors: Mapping[str, str], warnings: list[SourceWarning]
-    ) -> tuple[list[DefenseRecord], dict[str, str], bool]:
+    def _defense_answers(
+        self, course: s.Course, cohort: CohortSettings, warnings: list[SourceWarning]
+    ) -> tuple[s.Assignment, s.Grades, s.Submissions] | None:
+        """The defense assignment with all its grades and submissions; None when the cohort has no defense.
+
+        Every grade, every time the cohort is read: a few dozen kilobytes (MOODLE-COSTS.md), a grade removed
+        in Moodle is seen, and the same grades give the same answer, so an unchanged cohort's digest matches
+        (a `since` pull differs from the complete one before it)."""
         assignment = self.defense_assignment(course, cohort, warnings)
         if assignment is None:
-            return [], {}, True
+            return None
+        return assignment, fn.grades(self.client, assignment.id), fn.submissions(self.client, assignment.id)
+
+    def _defenses(
+        self,
+        cohort: CohortSettings,
+        answers: tuple[s.Assignment, s.Grades, s.Submissions] | None,
+        cursors: Mapping[str, str],
+        warnings: list[SourceWarning],
+    ) -> tuple[list[DefenseRecord], dict[str, str]]:
+        """The defense records, and the grades cursor: the newest grade change, for the one `since` request
+        of a finished cohort (`_grade_changed_since`)."""
+        if answers is None:
+            return [], {}
+        assignment, grades, subs = answers
         rule = pass_rule(cohort, assignment)
         key = grades_cursor_key(cohort, assignment)
-        # Every grade, every time the cohort is read: a few dozen kilobytes (MOODLE-COSTS.md), a grade
-        # removed in Moodle is seen, and the same grades give the same answer, so an unchanged cohort's
-        # digest matches (a `since` pull differs from the complete one before it). The cursor, the newest
-        # grade change, is for the one `since` request of a finished cohort (`_grade_changed_since`).
-        grades = fn.grades(self.client, assignment.id)
-        subs = fn.submissions(self.client, assignment.id)
         warnings += self._warnings(
             "mod_assign_get_grades", [w for w in grades.warnings if str(w.warningcode) != NO_GRADES]
         )
@@ -410,4 +424,4 @@ class MoodleConnector(CourseLookups, StudentFilters):
         # Moodle's `since` is inclusive, so the finished cohort's look re-reads the newest grade: harmless.
         newest = max((g.timemodified or 0 for g in all_grades), default=0)
         cursor = max(newest, int(cursors.get(key, "0") or 0))
-        return records, ({key: str(cursor)} if cursor else {}), True
+        return records, ({key: str(cursor)} if cursor else {})

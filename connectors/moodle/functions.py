@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from connectors.moodle import schemas as s
 from connectors.moodle.client import MoodleClient
@@ -86,10 +86,22 @@ def course_groups(client: MoodleClient, course_id: int) -> list[s.CourseGroup]:
     return answer(client, list[s.CourseGroup], "core_group_get_course_groups", courseid=course_id)
 
 
+ENROLLED_USERS = "core_enrol_get_enrolled_users"
+
+
 def enrolled_users_page(
     client: MoodleClient, course_id: int, *, start: int, size: int, group_id: int | None = None
 ) -> list[s.EnrolledUser]:
     """core_enrol_get_enrolled_users, one page sorted by id: students and teachers, suspended enrolments included."""
+    return enrolled_users_of(
+        client, enrolled_users_page_raw(client, course_id, start=start, size=size, group_id=group_id)
+    )
+
+
+def enrolled_users_page_raw(
+    client: MoodleClient, course_id: int, *, start: int, size: int, group_id: int | None = None
+) -> bytes:
+    """`enrolled_users_page`, the answer kept as bytes."""
     options: list[dict[str, Any]] = [
         {"name": "userfields", "value": USERFIELDS},
         {"name": "limitfrom", "value": start},
@@ -99,7 +111,23 @@ def enrolled_users_page(
     ]
     if group_id is not None:
         options.append({"name": "groupid", "value": group_id})
-    return answer(client, list[s.EnrolledUser], "core_enrol_get_enrolled_users", courseid=course_id, options=options)
+    return client.call_raw(ENROLLED_USERS, courseid=course_id, options=options)
+
+
+def enrolled_users_of(client: MoodleClient, content: bytes) -> list[s.EnrolledUser]:
+    """The users of an answer of `enrolled_users_page_raw`."""
+    return decoded(client, list[s.EnrolledUser], ENROLLED_USERS, content)
+
+
+class _Entry(BaseModel):
+    """Any object: an array's entries counted, none of their fields read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def entries_in(client: MoodleClient, wsfunction: str, content: bytes) -> int:
+    """How many objects an array answer holds, without building them (a whole, well-formed answer is checked)."""
+    return len(decoded(client, list[_Entry], wsfunction, content))
 
 
 def suspended_enrolments(client: MoodleClient, course_id: int, group_id: int | None = None) -> list[s.EnrolledUser]:
