@@ -140,6 +140,16 @@ def _normal(value: Any) -> Any:
     return value
 
 
+def first_mark(world: World, cohort_key: str) -> tuple[Any, Any, Any, int, int]:
+    """The cohort's course, its first attendance activity and session, and that session's first mark (user, status)."""
+    course = world.course(course_id(world, cohort_key))
+    assert course is not None
+    attendance = course.attendances[0]
+    session = attendance.sessions[0]
+    user, status = next(iter(session.log.items()))
+    return course, attendance, session, user, status
+
+
 def canonical_snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every data row with ids replaced by what they point at, sorted: equal iff the same facts."""
     metadata = MetaData()

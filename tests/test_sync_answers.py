@@ -14,7 +14,7 @@ from connectors.base import SourceWarning
 from connectors.moodle import functions as fn
 from connectors.moodle.connector import StoredAnswers
 from intensive_tracker.store import models as m
-from tests.synckit import canonical_snapshot, course_id, demo_world, standin, sync_in_process, write_config
+from tests.synckit import canonical_snapshot, course_id, demo_world, first_mark, standin, sync_in_process, write_config
 
 COHORTS = 3
 PARTS_PER_NIGHT = COHORTS * 5  # people, enrolments, sessions, marks, defenses
@@ -86,11 +86,7 @@ def test_one_changed_mark_reads_only_its_cohort_in_full(
 ) -> None:
     """A mark changed in Moodle: its cohort's answers are decoded and the mark written; the others are not."""
     world = copy.deepcopy(demo_world())
-    course = world.course(course_id(world, "KU-2021-H2"))
-    assert course is not None
-    attendance = course.attendances[0]
-    session = attendance.sessions[0]
-    user, status = next(iter(session.log.items()))
+    course, attendance, session, user, status = first_mark(world, "KU-2021-H2")
     with standin(world) as moodle:
         config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url)
         sync_in_process(config)

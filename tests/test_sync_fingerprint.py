@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from intensive_tracker.store import models as m
-from tests.synckit import canonical_snapshot, course_id, demo_world, standin, sync_in_process, write_config
+from tests.synckit import canonical_snapshot, course_id, demo_world, first_mark, standin, sync_in_process, write_config
 
 PARTS_PER_NIGHT = 3 * 5  # three cohorts × people, enrolments, sessions, marks, defenses
 
@@ -40,11 +40,7 @@ def test_full_sync_compares_every_row(tmp_path: Path, engine: Any, db_url: str) 
 def test_changed_mark_after_skipped_nights_is_written(tmp_path: Path, engine: Any, db_url: str) -> None:
     """A mark changed in Moodle is written; the cohort's unchanged parts are still skipped."""
     world = copy.deepcopy(demo_world())
-    course = world.course(course_id(world, "KU-2021-H2"))
-    assert course is not None
-    attendance = course.attendances[0]
-    session = attendance.sessions[0]
-    user, status = next(iter(session.log.items()))
+    course, attendance, session, user, status = first_mark(world, "KU-2021-H2")
     other = next(s.id for s in attendance.statuses if s.id != status)
     with standin(world) as moodle:
         config = write_config(tmp_path / "config.toml", db_url=db_url, moodle_url=moodle.url)
