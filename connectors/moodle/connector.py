@@ -2,8 +2,10 @@
 
 Calls per cohort (MOODLE-COSTS.md: the user list dominates, everything else is cheap): course
 lookup, contents, enrolled users in pages (plus one call for the suspended enrolments), one call per
-attendance activity, and for the defense assignment all its grades and submissions. `preflight` proves the token and the service's functions before anything is read or
-written. Cohorts are fetched concurrently up to `max_in_flight` while earlier ones are being written.
+attendance activity, and for the defense assignment all its grades and submissions. `preflight`
+proves the token and the service's functions before anything is read or written. Cohorts are
+fetched concurrently up to `max_in_flight` while earlier ones are being written. A cohort whose
+answers are those of its last written batch is yielded as unchanged, none of its marks decoded.
 """
 
 from __future__ import annotations
@@ -315,7 +317,7 @@ class MoodleConnector(CourseLookups, StudentFilters):
             raise implausible
         cursor_updates.update(roster.roster_cursors(cohort.key, list(students.values())))
         marks, defenses = self._drop_non_students(marks, defenses, others, cohort, warnings)
-        strangers = sorted(({int(a.external_id) for a in marks} | {int(d.external_id) for d in defenses}) - set(people))
+        strangers = self.stranger_ids(people, marks, defenses)  # before `_strangers` adds the confirmed ones
         profiles = AnswerDigest()
         with self.client.digesting(profiles):  # the one answer that depends on the marks: digested apart
             marks, defenses = self._strangers(course.id, people, marks, defenses, cohort, warnings)

@@ -75,7 +75,7 @@ class StudentFilters:
         the others' marks and grades are kept aside and reported, never stored as a participant's.
         """
         referenced = {int(a.external_id) for a in marks} | {int(d.external_id) for d in defenses}
-        strangers = sorted(referenced - set(people))
+        strangers = self.stranger_ids(people, marks, defenses)
         if not strangers:
             return marks, defenses
         if self.profiles_available():
@@ -110,6 +110,14 @@ class StudentFilters:
             )
         kept = {str(uid) for uid in aside}
         return [a for a in marks if a.external_id not in kept], [d for d in defenses if d.external_id not in kept]
+
+    @staticmethod
+    def stranger_ids(
+        people: dict[int, PersonRecord], marks: list[AttendanceRecord], defenses: list[DefenseRecord]
+    ) -> list[int]:
+        """Users marked or graded whom the enrolled list does not show, in id order."""
+        referenced = {int(a.external_id) for a in marks} | {int(d.external_id) for d in defenses}
+        return sorted(referenced - set(people))
 
     def profiles_available(self) -> bool:
         """Whether the service lets us ask Moodle for the roles of people it does not list as enrolled."""
