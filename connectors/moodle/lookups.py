@@ -68,10 +68,6 @@ class CourseLookups:
             wsfunction="core_group_get_course_groups",
         )
 
-    def enrolled(self, course_id: int, group_id: int | None) -> list[s.EnrolledUser]:
-        """Every enrolled user, page by page, each once even if a page repeats someone (enrolments changing meanwhile)."""
-        return self.enrolled_of(self.enrolled_pages(course_id, group_id))
-
     def enrolled_pages(self, course_id: int, group_id: int | None) -> list[bytes]:
         """The pages of enrolled users, as bytes (decoded by `enrolled_of`: issue 17, not for an unchanged cohort).
 
@@ -88,6 +84,7 @@ class CourseLookups:
                 return pages
 
     def enrolled_of(self, pages: list[bytes]) -> list[s.EnrolledUser]:
+        """Every enrolled user of the pages, each once even if a page repeats someone (enrolments changing meanwhile)."""
         seen: dict[int, s.EnrolledUser] = {}
         for page in pages:
             for user in fn.enrolled_users_of(self.client, page):
